@@ -1,0 +1,64 @@
+"""FastStream NATS wiring shared by the services: the stream, consumers, publishing."""
+
+from __future__ import annotations
+
+from faststream.nats import ConsumerConfig, JStream, NatsBroker
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType
+
+from reelhouse.common.events import STREAM_NAME, STREAM_SUBJECTS, Event
+from reelhouse.common.settings import NatsSettings
+from reelhouse.common.streams import MAX_AGE_SECONDS
+
+
+def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
+    """A broker that reconnects on its own; nothing connects until it starts."""
+    return NatsBroker(
+        settings.url,
+        name=name,
+        connect_timeout=max(1, round(settings.connect_timeout)),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+
+
+def jetstream(settings: NatsSettings) -> JStream:
+    """The REELHOUSE stream as FastStream declares it (same config as ``ensure_stream``)."""
+    return JStream(
+        name=settings.stream,
+        subjects=list(STREAM_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=MAX_AGE_SECONDS,
+        duplicate_window=settings.duplicate_window_seconds,
+    )
+
+
+def consumer_config(
+    settings: NatsSettings,
+    *,
+    durable: str,
+    filter_subjects: list[str],
+    max_deliver: int | None = None,
+    ack_wait_seconds: float | None = None,
+) -> ConsumerConfig:
+    """A durable, explicitly acknowledged pull consumer shared by a role's replicas."""
+    return ConsumerConfig(
+        durable_name=durable,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        ack_wait=ack_wait_seconds or settings.ack_wait_seconds,
+        max_deliver=max_deliver or settings.max_deliver,
+        filter_subjects=filter_subjects,
+    )
+
+
+async def publish_event(
+    broker: NatsBroker, event: Event, *, source: str, stream: str = STREAM_NAME
+) -> None:
+    """Publish to JetStream and wait for the broker's acknowledgement (de-duplicated by id)."""
+    headers = {**event.ce_headers(source), "content-type": "application/json"}
+    await broker.publish(
+        event.model_dump_json().encode(), subject=event.subject, headers=headers, stream=stream
+    )

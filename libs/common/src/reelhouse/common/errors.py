@@ -1,0 +1,96 @@
+"""The error-code catalogue and the two exception families workers raise.
+
+Codes are a public interface: the API, the events and the UI all carry them.
+Each has an HTTP status (for API problems), whether retrying may help, and a
+default human message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: str
+    status: int
+    retryable: bool
+    message: str
+
+
+def _catalogue(*codes: ErrorCode) -> dict[str, ErrorCode]:
+    return {c.code: c for c in codes}
+
+
+CATALOGUE: dict[str, ErrorCode] = _catalogue(
+    # API problems
+    ErrorCode("unauthorized", 401, False, "A valid API key is required."),
+    ErrorCode("forbidden", 403, False, "This API key may not do that."),
+    ErrorCode("not_found", 404, False, "No such resource."),
+    ErrorCode("validation_error", 422, False, "The request is not valid."),
+    ErrorCode("unknown_model", 422, False, "This deployment does not offer that model."),
+    ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
+    ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
+    ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),
+    # provider stage
+    ErrorCode("provider_model_error", 502, False, "The model failed to produce an output."),
+    ErrorCode("provider_rejected_input", 422, False, "The provider rejected the input."),
+    ErrorCode("provider_rate_limited", 503, True, "The provider is rate limiting us."),
+    ErrorCode("provider_unavailable", 503, True, "The provider is unreachable or failing."),
+    ErrorCode(
+        "provider_protocol_error",
+        502,
+        False,
+        "The provider answered in a form we do not understand.",
+    ),
+    ErrorCode(
+        "provider_timeout", 504, False, "The provider did not finish before the job's deadline."
+    ),
+    ErrorCode("provider_canceled", 409, False, "The provider canceled the generation."),
+    ErrorCode("provider_no_output", 502, False, "The provider finished without any output."),
+    # download stage
+    ErrorCode("not_media", 422, False, "The provider's output is not a media file."),
+    ErrorCode("truncated", 422, False, "The provider's output was cut short."),
+    ErrorCode("too_large", 413, False, "The provider's output is larger than allowed."),
+    ErrorCode("corrupt_media", 422, False, "The provider's output could not be decoded."),
+    ErrorCode(
+        "output_url_expired",
+        410,
+        False,
+        "The provider's output URL expired before we could fetch it.",
+    ),
+    ErrorCode(
+        "download_blocked", 403, False, "The output URL points somewhere we may not fetch from."
+    ),
+    ErrorCode("download_failed", 502, True, "The provider's output could not be downloaded."),
+    # storage and delivery
+    ErrorCode("storage_unavailable", 503, True, "Object storage is unreachable."),
+    ErrorCode("max_deliveries_exceeded", 500, False, "The job kept failing and was given up."),
+)
+
+
+def lookup(code: str) -> ErrorCode:
+    return CATALOGUE[code]
+
+
+class ReelhouseError(Exception):
+    """An expected failure with a catalogued code."""
+
+    def __init__(self, code: str, message: str | None = None, *, detail: str | None = None) -> None:
+        entry = CATALOGUE[code]
+        self.code = code
+        self.message = message or entry.message
+        self.detail = detail
+        super().__init__(f"{code}: {self.message}")
+
+    @property
+    def retryable(self) -> bool:
+        return CATALOGUE[self.code].retryable
+
+
+class PermanentError(ReelhouseError):
+    """Retrying cannot help: publish a failure event and acknowledge."""
+
+
+class TransientError(ReelhouseError):
+    """Retrying later may help: negatively acknowledge with a delay."""

@@ -1,0 +1,204 @@
+"""Every wire message reelhouse publishes on NATS JetStream.
+
+Subjects are versioned and past tense; each carries exactly one pydantic model.
+The CloudEvents-style attributes travel in NATS headers (see ``ce_headers``) and
+``Nats-Msg-Id`` equals the event id so the broker drops duplicates.
+
+These subjects and fields are a public interface (documented in docs/asyncapi.yaml):
+change them only on purpose, by adding a new version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STREAM_NAME = "REELHOUSE"
+STREAM_SUBJECTS = ["gen.>", "dispatch.>"]
+
+EVENT_SOURCE_PREFIX = "reelhouse"
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Base of every wire message: one subject, one schema."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subject: ClassVar[str]
+    event_type: ClassVar[str]
+
+    event_id: str = Field(default_factory=new_event_id)
+    job_id: str
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+    def ce_headers(self, source: str) -> dict[str, str]:
+        """CloudEvents attributes as NATS headers, with broker de-duplication on the id."""
+        return {
+            "Nats-Msg-Id": self.event_id,
+            "ce-specversion": "1.0",
+            "ce-id": self.event_id,
+            "ce-type": self.event_type,
+            "ce-source": f"{EVENT_SOURCE_PREFIX}/{source}",
+            "ce-time": self.occurred_at.isoformat(),
+            "ce-subject": self.job_id,
+        }
+
+
+class JobError(BaseModel):
+    """The one normalised failure shape, on the job and on ``gen.failed.v1``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: Literal["gateway", "dispatch", "provider", "download", "storage"]
+    code: str
+    message: str
+    retryable: bool = False
+    provider_detail: str | None = None
+
+
+class OutputFile(BaseModel):
+    """A provider's temporary output, as the dispatcher found it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    url: str
+    content_type: str | None = None
+    size: int | None = None
+    expires_at: datetime | None = None
+
+
+class Asset(BaseModel):
+    """A stored output: where it lives in our object store and what it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+    kind: Literal["video", "image", "audio"]
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    bit_rate: int | None = None
+    poster_key: str | None = None
+
+
+class GenerationRequested(Event):
+    subject: ClassVar[str] = "gen.requested.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.requested.v1"
+
+    owner_id: str
+    model: str
+    provider: str
+    provider_model: str
+    input: dict[str, Any]
+    deadline_seconds: int
+
+
+class CancelRequested(Event):
+    subject: ClassVar[str] = "gen.cancel.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.cancel_requested.v1"
+
+    owner_id: str
+
+
+class GenerationSubmitted(Event):
+    subject: ClassVar[str] = "gen.submitted.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.submitted.v1"
+
+    provider: str
+    provider_request_id: str
+
+
+class GenerationProgressed(Event):
+    subject: ClassVar[str] = "gen.progress.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.progressed.v1"
+
+    provider_status: str
+    running: bool
+    queue_position: int | None = None
+    percent: float | None = None
+    logs: str | None = None
+
+
+class GenerationOutputReady(Event):
+    subject: ClassVar[str] = "gen.output.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.output_ready.v1"
+
+    provider: str
+    provider_request_id: str
+    outputs: list[OutputFile]
+
+
+class GenerationStored(Event):
+    subject: ClassVar[str] = "gen.stored.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.stored.v1"
+
+    assets: list[Asset]
+
+
+class GenerationFailed(Event):
+    subject: ClassVar[str] = "gen.failed.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.failed.v1"
+
+    error: JobError
+
+
+class GenerationCanceled(Event):
+    subject: ClassVar[str] = "gen.canceled.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.canceled.v1"
+
+    reason: str = "canceled by owner"
+
+
+class PollPrediction(Event):
+    """Dispatcher-internal command: look at the provider again.
+
+    The message is negatively acknowledged with a delay until the prediction is
+    final, so the broker is the scheduler. Not part of the public interface.
+    """
+
+    subject: ClassVar[str] = "dispatch.poll.v1"
+    event_type: ClassVar[str] = "reelhouse.dispatch.poll.v1"
+
+    provider: str
+    provider_model: str
+    provider_request_id: str
+    deadline_at: datetime
+
+
+JOB_EVENTS: tuple[type[Event], ...] = (
+    GenerationRequested,
+    CancelRequested,
+    GenerationSubmitted,
+    GenerationProgressed,
+    GenerationOutputReady,
+    GenerationStored,
+    GenerationFailed,
+    GenerationCanceled,
+)
+
+EVENTS_BY_SUBJECT: dict[str, type[Event]] = {e.subject: e for e in JOB_EVENTS}
+EVENTS_BY_SUBJECT[PollPrediction.subject] = PollPrediction
+
+
+def parse_event(subject: str, body: bytes) -> Event:
+    """Decode a message body by its subject; raises KeyError for an unknown subject."""
+    return EVENTS_BY_SUBJECT[subject].model_validate_json(body)

@@ -1,0 +1,89 @@
+"""Shared settings parts; each service composes them into its own BaseSettings.
+
+Environment variables use the prefix ``REELHOUSE_`` and ``__`` for nesting,
+for example ``REELHOUSE_NATS__URL`` or ``REELHOUSE_STORAGE__S3__ENDPOINT``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+ENV_PREFIX = "REELHOUSE_"
+
+
+def settings_config() -> SettingsConfigDict:
+    """The one settings configuration every service uses."""
+    return SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
+
+
+class NatsSettings(BaseModel):
+    url: str = "nats://127.0.0.1:4222"
+    stream: str = "REELHOUSE"
+    connect_timeout: float = Field(default=5.0, gt=0)
+    # how long a message may stay unacknowledged before JetStream redelivers it
+    ack_wait_seconds: float = Field(default=30.0, gt=0)
+    max_deliver: int = Field(default=8, ge=1)
+    # how long the broker remembers message ids for de-duplication
+    duplicate_window_seconds: float = Field(default=600.0, gt=0)
+
+
+class S3Settings(BaseModel):
+    endpoint: str = "127.0.0.1:9000"
+    access_key: SecretStr = SecretStr("")
+    secret_key: SecretStr = SecretStr("")
+    bucket: str = "reelhouse"
+    secure: bool = False
+    region: str | None = None
+
+
+class StorageSettings(BaseModel):
+    backend: Literal["local", "s3"] = "local"
+    local_root: Path = Path(".reelhouse/objects")
+    s3: S3Settings = S3Settings()
+
+    @model_validator(mode="after")
+    def _s3_needs_credentials(self) -> StorageSettings:
+        if self.backend == "s3" and not self.s3.access_key.get_secret_value():
+            raise ValueError(
+                "REELHOUSE_STORAGE__S3__ACCESS_KEY must be set when REELHOUSE_STORAGE__BACKEND=s3"
+            )
+        return self
+
+
+class LogSettings(BaseModel):
+    level: str = "INFO"
+    # None: JSON when stderr is not a terminal
+    json_output: bool | None = Field(default=None, alias="json")
+
+    model_config = {"populate_by_name": True}
+
+
+class SigningSettings(BaseModel):
+    """Keys for signed media URLs: ``{key id: secret}``; the active id signs new URLs."""
+
+    keys: dict[str, SecretStr] = Field(default_factory=dict)
+    active_key_id: str = "k1"
+    url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+
+    @model_validator(mode="after")
+    def _active_key_exists(self) -> SigningSettings:
+        if self.keys and self.active_key_id not in self.keys:
+            raise ValueError(
+                f"REELHOUSE_SIGNING__ACTIVE_KEY_ID={self.active_key_id!r} is not one of "
+                f"REELHOUSE_SIGNING__KEYS ({', '.join(sorted(self.keys))})"
+            )
+        return self
+
+    def require_keys(self) -> dict[str, bytes]:
+        if not self.keys:
+            raise ValueError("REELHOUSE_SIGNING__KEYS must name at least one signing key")
+        return {kid: secret.get_secret_value().encode() for kid, secret in self.keys.items()}
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
