@@ -101,6 +101,8 @@ class Asset(BaseModel):
 
 
 class GenerationRequested(Event):
+    """A job was accepted by the gateway (gateway → dispatcher)."""
+
     subject: ClassVar[str] = "gen.requested.v1"
     event_type: ClassVar[str] = "reelhouse.generation.requested.v1"
 
@@ -113,6 +115,8 @@ class GenerationRequested(Event):
 
 
 class CancelRequested(Event):
+    """The owner asked to cancel a job (gateway → dispatcher)."""
+
     subject: ClassVar[str] = "gen.cancel.v1"
     event_type: ClassVar[str] = "reelhouse.generation.cancel_requested.v1"
 
@@ -120,6 +124,8 @@ class CancelRequested(Event):
 
 
 class GenerationSubmitted(Event):
+    """The provider accepted the generation (dispatcher → gateway)."""
+
     subject: ClassVar[str] = "gen.submitted.v1"
     event_type: ClassVar[str] = "reelhouse.generation.submitted.v1"
 
@@ -128,6 +134,8 @@ class GenerationSubmitted(Event):
 
 
 class GenerationProgressed(Event):
+    """Provider status, queue position, logs or percent changed (dispatcher → gateway)."""
+
     subject: ClassVar[str] = "gen.progress.v1"
     event_type: ClassVar[str] = "reelhouse.generation.progressed.v1"
 
@@ -139,6 +147,8 @@ class GenerationProgressed(Event):
 
 
 class GenerationOutputReady(Event):
+    """The provider finished; its temporary output URLs (dispatcher → downloader)."""
+
     subject: ClassVar[str] = "gen.output.v1"
     event_type: ClassVar[str] = "reelhouse.generation.output_ready.v1"
 
@@ -148,6 +158,8 @@ class GenerationOutputReady(Event):
 
 
 class GenerationStored(Event):
+    """Outputs are stored in our object store, with metadata (downloader → gateway)."""
+
     subject: ClassVar[str] = "gen.stored.v1"
     event_type: ClassVar[str] = "reelhouse.generation.stored.v1"
 
@@ -155,6 +167,8 @@ class GenerationStored(Event):
 
 
 class GenerationFailed(Event):
+    """The job failed: stage, code, message, retryable, provider detail (any → gateway)."""
+
     subject: ClassVar[str] = "gen.failed.v1"
     event_type: ClassVar[str] = "reelhouse.generation.failed.v1"
 
@@ -162,6 +176,8 @@ class GenerationFailed(Event):
 
 
 class GenerationCanceled(Event):
+    """The job was canceled and the provider told (dispatcher → gateway)."""
+
     subject: ClassVar[str] = "gen.canceled.v1"
     event_type: ClassVar[str] = "reelhouse.generation.canceled.v1"
 

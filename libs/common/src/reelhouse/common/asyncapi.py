@@ -1,0 +1,84 @@
+"""The AsyncAPI 3 document of reelhouse's public events, generated from the models.
+
+``python -m reelhouse.common.asyncapi > docs/asyncapi.json`` refreshes the committed
+copy; a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from reelhouse.common.events import JOB_EVENTS, STREAM_NAME, Event
+
+_HEADERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents attributes carried as NATS headers.",
+    "properties": {
+        "Nats-Msg-Id": {
+            "type": "string",
+            "description": "equals ce-id; JetStream de-duplicates on it",
+        },
+        "ce-specversion": {"const": "1.0"},
+        "ce-id": {"type": "string"},
+        "ce-type": {"type": "string"},
+        "ce-source": {"type": "string"},
+        "ce-time": {"type": "string", "format": "date-time"},
+        "ce-subject": {"type": "string", "description": "the job id"},
+    },
+    "required": ["Nats-Msg-Id", "ce-id", "ce-type", "ce-source", "ce-time", "ce-subject"],
+}
+
+
+def _name(event: type[Event]) -> str:
+    return event.__name__
+
+
+def build_document() -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for event in JOB_EVENTS:
+        name = _name(event)
+        doc = (event.__doc__ or "").strip() or event.event_type
+        messages[name] = {
+            "name": event.event_type,
+            "title": name,
+            "summary": doc.splitlines()[0],
+            "contentType": "application/json",
+            "headers": _HEADERS_SCHEMA,
+            "payload": event.model_json_schema(mode="serialization"),
+        }
+        channels[name] = {
+            "address": event.subject,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        }
+        operations[f"on{name}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{name}"},
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "reelhouse events",
+            "version": "1.0.0",
+            "description": (
+                f"Events on the JetStream stream {STREAM_NAME}. Subjects are versioned; a "
+                "breaking change adds a new version. Delivery is at least once: consumers "
+                "de-duplicate on the event id (also the Nats-Msg-Id header)."
+            ),
+        },
+        "servers": {"nats": {"host": "127.0.0.1:4222", "protocol": "nats"}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def render() -> str:
+    return json.dumps(build_document(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,17 @@
+from pathlib import Path
+
+from reelhouse.common.asyncapi import build_document, render
+from reelhouse.common.events import JOB_EVENTS
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
+
+
+def test_committed_asyncapi_matches_the_event_models() -> None:
+    assert DOC.read_text() == render(), (
+        "docs/asyncapi.json is stale: run `python -m reelhouse.common.asyncapi > docs/asyncapi.json`"
+    )
+
+
+def test_every_public_event_has_a_channel_at_its_subject() -> None:
+    addresses = {c["address"] for c in build_document()["channels"].values()}
+    assert addresses == {e.subject for e in JOB_EVENTS}
