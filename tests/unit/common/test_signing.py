@@ -41,3 +41,9 @@ def test_old_key_still_verifies_after_rotation_and_unknown_key_fails() -> None:
     assert SIGNER.verify("k", now=1000, **q) == 1060
     with pytest.raises(SignatureError):
         SIGNER.verify("k", now=1000, **{**q, "kid": "k9"})
+
+
+def test_non_ascii_signature_is_a_signature_error_not_a_crash() -> None:
+    q = SIGNER.sign("k", ttl_seconds=60, now=1000)
+    with pytest.raises(SignatureError):
+        SIGNER.verify("k", now=1000, **{**q, "sig": "é" * 43})

@@ -27,6 +27,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode("unauthorized", 401, False, "A valid API key is required."),
     ErrorCode("forbidden", 403, False, "This API key may not do that."),
     ErrorCode("not_found", 404, False, "No such resource."),
+    ErrorCode("method_not_allowed", 405, False, "This resource does not support that method."),
     ErrorCode("validation_error", 422, False, "The request is not valid."),
     ErrorCode("unknown_model", 422, False, "This deployment does not offer that model."),
     ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
@@ -66,6 +67,16 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     # storage and delivery
     ErrorCode("storage_unavailable", 503, True, "Object storage is unreachable."),
     ErrorCode("max_deliveries_exceeded", 500, False, "The job kept failing and was given up."),
+    # media delivery (signed URLs, ranges)
+    ErrorCode(
+        "signed_url_invalid", 403, False, "The media URL's signature is missing or not valid."
+    ),
+    ErrorCode(
+        "signed_url_expired", 410, False, "The media URL has expired; ask the API for a fresh one."
+    ),
+    ErrorCode(
+        "range_not_satisfiable", 416, False, "The requested byte range lies outside the object."
+    ),
 )
 
 

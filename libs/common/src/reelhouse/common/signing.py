@@ -57,7 +57,9 @@ class UrlSigner:
             expires = int(exp)
         except ValueError as exc:
             raise SignatureError("expiry is not a number") from exc
-        if not hmac.compare_digest(_mac(secret, kid, expires, object_key), sig):
+        if not hmac.compare_digest(
+            _mac(secret, kid, expires, object_key).encode(), sig.encode("utf-8", "replace")
+        ):
             raise SignatureError("signature does not match")
         if expires < (time.time() if now is None else now):
             raise SignatureExpiredError("signed URL has expired")

@@ -1,0 +1,44 @@
+"""``python -m reelhouse.media``: serve stored objects behind signed, expiring URLs."""
+
+from __future__ import annotations
+
+import sys
+
+import structlog
+import uvicorn
+from pydantic import ValidationError
+
+from reelhouse.common.logging import configure_logging
+from reelhouse.media.app import build_app
+from reelhouse.media.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def main() -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        configure_logging(service="media")
+        log.error("media.config_invalid", error=str(exc))
+        return 2
+    configure_logging(level=settings.log.level, json=settings.log.json_output, service="media")
+    try:
+        app = build_app(settings)
+    except ValueError as exc:
+        log.error("media.config_invalid", error=str(exc))
+        return 2
+    # uvicorn logs through the root logger structlog configured; media.served replaces access logs
+    uvicorn.run(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Streaming an object's bytes to the client in bounded chunks.
+
+The body is *primed* before the status line is chosen: the first chunk is read
+from storage while an error can still become a clean 404 or 503. The rest is
+streamed chunk by chunk (the store yields at most ``CHUNK_SIZE`` bytes at a
+time), and reading stops as soon as the client goes away — browsers abort range
+requests all the time when a video seeks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from starlette.types import Receive, Scope, Send
+
+from reelhouse.common.storage import ObjectStore
+from reelhouse.media.ranges import ByteRange
+
+# (bytes sent, whether the whole body went out)
+OnDone = Callable[[int, bool], None]
+
+
+@dataclass(slots=True)
+class PrimedBody:
+    first: bytes
+    rest: AsyncIterator[bytes]
+    length: int
+
+
+async def open_body(store: ObjectStore, key: str, byte_range: ByteRange) -> PrimedBody:
+    """Start reading ``byte_range`` of ``key``; storage errors surface here, before any header."""
+    chunks = store.read_range(key, byte_range.start, byte_range.end)
+    try:
+        first = await anext(chunks, b"")
+    except BaseException:
+        await close_chunks(chunks)
+        raise
+    return PrimedBody(first=first, rest=chunks, length=byte_range.length)
+
+
+async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
+    """Close the store's generator so it releases its file handle or HTTP connection now."""
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class ObjectResponse:
+    """An ASGI response sending ``body`` after the given status and headers."""
+
+    def __init__(
+        self, *, status: int, headers: dict[str, str], body: PrimedBody, on_done: OnDone
+    ) -> None:
+        self.status = status
+        self.raw_headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+        ]
+        self.body = body
+        self.on_done = on_done
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        disconnected = asyncio.ensure_future(_wait_for_disconnect(receive))
+        sent = 0
+        complete = False
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status, "headers": self.raw_headers}
+            )
+            remaining = self.body.length
+            chunk = self.body.first
+            while True:
+                # never send more than Content-Length promised, even if the object grew meanwhile
+                chunk = chunk[:remaining]
+                remaining -= len(chunk)
+                sent += len(chunk)
+                if remaining == 0:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                    complete = True
+                    break
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if disconnected.done():
+                    break
+                chunk = await anext(self.body.rest, b"")
+                if not chunk:
+                    # the object shrank under us: end without completing, the client sees a short body
+                    break
+        finally:
+            disconnected.cancel()
+            await close_chunks(self.body.rest)
+            self.on_done(sent, complete)
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
