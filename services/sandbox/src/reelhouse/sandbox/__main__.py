@@ -1,0 +1,26 @@
+"""``python -m reelhouse.sandbox``: the sandbox provider on REELHOUSE_HTTP__HOST/PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from reelhouse.common.logging import configure_logging
+from reelhouse.sandbox.app import build_app
+from reelhouse.sandbox.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(level=settings.log.level, json=settings.log.json_output, service="sandbox")
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        ws="none",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The models the sandbox offers: their inputs (validated like Cog does) and their renders."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from reelhouse.sandbox.faults import FaultParams
+from reelhouse.sandbox.render import (
+    ImageSpec,
+    ProgressCallback,
+    Rendered,
+    StopCheck,
+    VideoSpec,
+    render_image,
+    render_video,
+)
+
+MAX_SEED = 2**32 - 1
+SANDBOX_PREFIX = "sandbox_"
+
+
+class SandboxInput(BaseModel):
+    """Inputs every sandbox model accepts; ``sandbox_*`` steer the simulation, not the output.
+
+    Other unknown fields are ignored (as a real model would), but an unknown ``sandbox_*``
+    field is rejected so that a typo in a fault name cannot pass silently.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    sandbox_fault: str | list[str] | None = None
+    sandbox_delay: float | None = Field(default=None, ge=0, le=3600)
+    sandbox_expire_after: float = Field(default=1.0, gt=0, le=86400)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_sandbox_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(
+                key
+                for key in data
+                if isinstance(key, str)
+                and key.startswith(SANDBOX_PREFIX)
+                and key not in cls.model_fields
+            )
+            if unknown:
+                raise ValueError(f"unknown sandbox option(s): {', '.join(unknown)}")
+        return data
+
+    def fault_names(self) -> list[str]:
+        """``sandbox_fault`` as a list: one name, a comma-separated string, or a list."""
+        raw = self.sandbox_fault
+        items = [raw] if isinstance(raw, str) else list(raw or [])
+        return [name.strip() for item in items for name in item.split(",") if name.strip()]
+
+    def fault_params(self) -> FaultParams:
+        return FaultParams(expire_after_seconds=self.sandbox_expire_after)
+
+
+def _even(value: int) -> int:
+    if value % 2:
+        raise ValueError("must be an even number (H.264 with yuv420p needs even sizes)")
+    return value
+
+
+EvenSize = Annotated[int, Field(ge=64, le=1920), AfterValidator(_even)]
+
+
+class TextToVideoInput(SandboxInput):
+    prompt: str = Field(min_length=1, max_length=2000)
+    duration: float = Field(default=3.0, ge=1, le=10)
+    width: EvenSize = 640
+    height: EvenSize = 360
+    fps: int = Field(default=24, ge=1, le=60)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+
+class TextToImageInput(SandboxInput):
+    prompt: str = Field(min_length=1, max_length=2000)
+    width: int = Field(default=640, ge=64, le=1920)
+    height: int = Field(default=360, ge=64, le=1920)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+
+RenderCall = Callable[[Path, ProgressCallback, StopCheck], Rendered]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """One render, ready to run in a worker thread."""
+
+    output_name: str
+    description: tuple[str, ...]
+    run: RenderCall
+
+
+def _seed(value: int | None) -> int:
+    return value if value is not None else random.randint(0, MAX_SEED)  # noqa: S311 (not crypto)
+
+
+def _video_job(params: SandboxInput) -> RenderJob:
+    assert isinstance(params, TextToVideoInput)
+    spec = VideoSpec(
+        prompt=params.prompt,
+        duration=params.duration,
+        width=params.width,
+        height=params.height,
+        fps=params.fps,
+        seed=_seed(params.seed),
+    )
+
+    def run(target: Path, progress: ProgressCallback, should_stop: StopCheck) -> Rendered:
+        return render_video(spec, target, progress=progress, should_stop=should_stop)
+
+    return RenderJob(
+        output_name="output.mp4",
+        description=(
+            f"Using seed: {spec.seed}",
+            f"Rendering {spec.duration:g} s of {spec.width}x{spec.height} video at {spec.fps} fps",
+        ),
+        run=run,
+    )
+
+
+def _image_job(params: SandboxInput) -> RenderJob:
+    assert isinstance(params, TextToImageInput)
+    spec = ImageSpec(
+        prompt=params.prompt, width=params.width, height=params.height, seed=_seed(params.seed)
+    )
+
+    def run(target: Path, progress: ProgressCallback, should_stop: StopCheck) -> Rendered:
+        return render_image(spec, target, progress=progress, should_stop=should_stop)
+
+    return RenderJob(
+        output_name="output.png",
+        description=(f"Using seed: {spec.seed}", f"Drawing a {spec.width}x{spec.height} image"),
+        run=run,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    owner: str
+    name: str
+    description: str
+    input_model: type[SandboxInput]
+    build_job: Callable[[SandboxInput], RenderJob]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def version_id(self) -> str:
+        """A stable 64-hex id, shaped like a Replicate version id."""
+        return hashlib.sha256(self.ref.encode()).hexdigest()
+
+    def openapi_schema(self) -> dict[str, Any]:
+        return {
+            "openapi": "3.0.2",
+            "info": {"title": self.ref, "version": self.version_id},
+            "components": {
+                "schemas": {
+                    "Input": self.input_model.model_json_schema(),
+                    "Output": {"type": "array", "items": {"type": "string", "format": "uri"}},
+                }
+            },
+        }
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.ref: spec
+    for spec in (
+        ModelSpec(
+            owner="sandbox",
+            name="text-to-video",
+            description="A short H.264/AAC MP4 showing the prompt over moving colours.",
+            input_model=TextToVideoInput,
+            build_job=_video_job,
+        ),
+        ModelSpec(
+            owner="sandbox",
+            name="text-to-image",
+            description="A PNG showing the prompt over a colour wave.",
+            input_model=TextToImageInput,
+            build_job=_image_job,
+        ),
+    )
+}
+
+
+def find_model(ref: str) -> ModelSpec | None:
+    return MODELS.get(ref)
+
+
+def find_version(version: str) -> ModelSpec | None:
+    """Resolve the ``version`` of ``POST /v1/predictions``: an id, ``owner/name[:id]``."""
+    ref, _, version_id = version.partition(":")
+    if "/" in ref:
+        spec = MODELS.get(ref)
+        return spec if spec and version_id in ("", spec.version_id) else None
+    return next((spec for spec in MODELS.values() if spec.version_id == version), None)

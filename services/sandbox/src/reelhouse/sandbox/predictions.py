@@ -1,0 +1,136 @@
+"""Predictions and their state machine, kept in memory.
+
+``starting → processing → succeeded``; ``failed`` and ``canceled`` are reachable from every
+non-terminal status; a terminal prediction never changes again (cancel on it is a no-op).
+State is lost when the process stops: acceptable for a simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reelhouse.sandbox.faults import FaultPlan
+
+
+class Status(StrEnum):
+    STARTING = "starting"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
+
+
+def new_prediction_id() -> str:
+    """26 lowercase base32 characters, the shape of Replicate's ids."""
+    return base64.b32encode(os.urandom(16)).decode().rstrip("=").lower()
+
+
+@dataclass(eq=False)
+class Prediction:
+    id: str
+    model: str
+    version: str
+    input: dict[str, Any]
+    created_at: float
+    queue_seconds: float
+    render_seconds: float
+    plan: FaultPlan = field(default_factory=FaultPlan)
+    status: Status = Status.STARTING
+    started_at: float | None = None
+    completed_at: float | None = None
+    output: list[str] | None = None
+    error: str | None = None
+    logs: str = ""
+    data_removed: bool = False
+    # set once the prediction is terminal: wakes ``Prefer: wait`` holds and the runner
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    # read by the render thread between frames
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def predict_time(self) -> float | None:
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return max(0.0, self.completed_at - self.started_at)
+
+    def append_log(self, line: str) -> None:
+        if not self.data_removed:
+            self.logs += line + "\n"
+
+    def start(self, now: float) -> bool:
+        if self.status is not Status.STARTING:
+            return False
+        self.status = Status.PROCESSING
+        self.started_at = now
+        return True
+
+    def succeed(self, now: float, output: list[str]) -> bool:
+        if self.status is not Status.PROCESSING:
+            return False
+        self.output = output
+        return self._finish(now, Status.SUCCEEDED)
+
+    def fail(self, now: float, error: str) -> bool:
+        if self.is_terminal:
+            return False
+        self.error = error
+        return self._finish(now, Status.FAILED)
+
+    def cancel(self, now: float) -> bool:
+        if self.is_terminal:
+            return False
+        return self._finish(now, Status.CANCELED)
+
+    def remove_data(self) -> None:
+        """What Replicate does after its retention window: inputs, outputs and logs go."""
+        self.data_removed = True
+        self.input = {}
+        self.output = None
+        self.logs = ""
+
+    def _finish(self, now: float, status: Status) -> bool:
+        self.status = status
+        self.completed_at = now
+        self.stop_requested.set()
+        self.finished.set()
+        return True
+
+
+class PredictionStore:
+    """Predictions by id, in creation order."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Prediction] = {}
+
+    def add(self, prediction: Prediction) -> None:
+        self._items[prediction.id] = prediction
+
+    def get(self, prediction_id: str) -> Prediction | None:
+        return self._items.get(prediction_id)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def all(self) -> Sequence[Prediction]:
+        return list(self._items.values())
+
+    def page(self, *, offset: int, limit: int) -> tuple[list[Prediction], int | None]:
+        """Newest first; returns the page and the offset of the next page (None at the end)."""
+        newest_first = list(reversed(self._items.values()))
+        items = newest_first[offset : offset + limit]
+        following = offset + limit
+        return items, (following if following < len(newest_first) else None)

@@ -1,0 +1,219 @@
+"""Real media rendering: short H.264/AAC MP4 videos and PNG images showing the prompt.
+
+Pure and synchronous: the runner calls these in a worker thread. Files are written to a
+temporary name beside the target and renamed into place, so a reader never sees half a file.
+A render can report progress and be stopped between frames.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import random
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
+
+AUDIO_RATE = 48_000
+AUDIO_FRAME_SAMPLES = 1024  # the AAC encoder's frame size
+TONE_HZ = 440.0
+
+ProgressCallback = Callable[[int, int], None]
+StopCheck = Callable[[], bool]
+
+
+class RenderStoppedError(Exception):
+    """The render was asked to stop before it finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSpec:
+    prompt: str
+    duration: float
+    width: int
+    height: int
+    fps: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSpec:
+    prompt: str
+    width: int
+    height: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    path: Path
+    content_type: str
+    size: int
+
+
+def _never_stop() -> bool:
+    return False
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    return None
+
+
+def _palette(seed: int) -> tuple[float, float, float]:
+    rng = random.Random(seed)  # noqa: S311 (colours, not cryptography)
+    return (rng.random() * math.tau, rng.random() * math.tau, rng.random() * math.tau)
+
+
+def _background(
+    width: int, height: int, phase: float, palette: tuple[float, float, float]
+) -> npt.NDArray[np.uint8]:
+    """A diagonal colour wave; ``phase`` moves it, so consecutive frames differ."""
+    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    wave = (xs * 2.0 + ys) * math.tau - phase
+    channels = [127.5 + 100.0 * np.sin(wave + offset) for offset in palette]
+    pixels: npt.NDArray[np.uint8] = np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
+    return pixels
+
+
+@functools.lru_cache(maxsize=16)
+def _font(height: int, divisor: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=max(8, height // divisor))
+
+
+def _text_layer(prompt: str, width: int, height: int) -> Image.Image:
+    """The prompt, wrapped and centred on a translucent band (drawn once per render)."""
+    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = _font(height, 12)
+    columns = max(8, int(width / max(1.0, draw.textlength("M", font=font))) * 3 // 2)
+    lines = textwrap.wrap(prompt, width=columns, max_lines=4, placeholder=" …") or [" "]
+    text = "\n".join(lines)
+    left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font, align="center")
+    x = (width - (right - left)) // 2 - left
+    y = (height - (bottom - top)) // 2 - top
+    pad = max(2, height // 40)
+    draw.rectangle(
+        (x + left - pad, y + top - pad, x + right + pad, y + bottom + pad), fill=(0, 0, 0, 140)
+    )
+    draw.multiline_text((x, y), text, font=font, fill=(255, 255, 255, 255), align="center")
+    return layer
+
+
+def _frame(
+    spec_width: int,
+    spec_height: int,
+    t: float,
+    palette: tuple[float, float, float],
+    text: Image.Image,
+    label: str,
+) -> Image.Image:
+    image = Image.fromarray(_background(spec_width, spec_height, t * math.pi, palette), "RGB")
+    image.paste(text, (0, 0), text)
+    draw = ImageDraw.Draw(image)
+    # a ball bouncing along the bottom, and a running clock in the corner
+    radius = max(3, spec_height // 16)
+    span = max(1, spec_width - 2 * radius)
+    cx = radius + int(abs((t * 0.5 % 2.0) - 1.0) * span)
+    cy = spec_height - 2 * radius
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(255, 255, 255))
+    draw.text((4, 4), label, font=_font(spec_height, 18), fill=(255, 255, 255))
+    return image
+
+
+def _tone(start_sample: int, count: int) -> npt.NDArray[np.float32]:
+    n = np.arange(start_sample, start_sample + count, dtype=np.float64)
+    return (0.2 * np.sin(math.tau * TONE_HZ * n / AUDIO_RATE)).astype(np.float32)[None, :]
+
+
+def _replace(tmp: Path, target: Path, content_type: str) -> Rendered:
+    os.replace(tmp, target)
+    return Rendered(path=target, content_type=content_type, size=target.stat().st_size)
+
+
+def render_video(
+    spec: VideoSpec,
+    target: Path,
+    *,
+    progress: ProgressCallback = _no_progress,
+    should_stop: StopCheck = _never_stop,
+) -> Rendered:
+    """Encode ``spec`` as an MP4 (H.264 yuv420p + AAC, ``moov`` first) at ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    total_frames = max(1, round(spec.duration * spec.fps))
+    total_samples = round(total_frames / spec.fps * AUDIO_RATE)
+    palette = _palette(spec.seed)
+    text = _text_layer(spec.prompt, spec.width, spec.height)
+    try:
+        with av.open(
+            str(tmp), mode="w", format="mp4", container_options={"movflags": "+faststart"}
+        ) as container:
+            video = container.add_stream(
+                "libx264", rate=Fraction(spec.fps), options={"preset": "veryfast", "crf": "26"}
+            )
+            video.width = spec.width
+            video.height = spec.height
+            video.pix_fmt = "yuv420p"
+            video.codec_context.gop_size = spec.fps  # a keyframe every second: cheap seeking
+            audio = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+            samples_written = 0
+            for index in range(total_frames):
+                if should_stop():
+                    raise RenderStoppedError
+                t = index / spec.fps
+                image = _frame(
+                    spec.width, spec.height, t, palette, text, f"{t:05.2f}s  #{index + 1}"
+                )
+                frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24")
+                frame.pts = index
+                container.mux(video.encode(frame))
+                # keep the audio up to the end of this video frame
+                audio_until = min(total_samples, round((index + 1) / spec.fps * AUDIO_RATE))
+                while samples_written < audio_until:
+                    count = min(AUDIO_FRAME_SAMPLES, total_samples - samples_written)
+                    chunk = av.AudioFrame.from_ndarray(
+                        _tone(samples_written, count), format="fltp", layout="mono"
+                    )
+                    chunk.sample_rate = AUDIO_RATE
+                    chunk.pts = samples_written
+                    container.mux(audio.encode(chunk))
+                    samples_written += count
+                progress(index + 1, total_frames)
+            container.mux(video.encode(None))
+            container.mux(audio.encode(None))
+        return _replace(tmp, target, "video/mp4")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def render_image(
+    spec: ImageSpec,
+    target: Path,
+    *,
+    progress: ProgressCallback = _no_progress,
+    should_stop: StopCheck = _never_stop,
+) -> Rendered:
+    """Draw ``spec`` as a PNG at ``target``."""
+    if should_stop():
+        raise RenderStoppedError
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    palette = _palette(spec.seed)
+    text = _text_layer(spec.prompt, spec.width, spec.height)
+    image = Image.fromarray(_background(spec.width, spec.height, 0.0, palette), "RGB")
+    image.paste(text, (0, 0), text)
+    try:
+        image.save(tmp, format="PNG")
+        progress(1, 1)
+        return _replace(tmp, target, "image/png")
+    finally:
+        tmp.unlink(missing_ok=True)

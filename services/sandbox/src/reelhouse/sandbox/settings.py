@@ -1,0 +1,35 @@
+"""The sandbox provider's settings (``REELHOUSE_`` prefix, ``__`` nesting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from reelhouse.common.settings import HttpSettings, LogSettings, settings_config
+
+DEFAULT_PORT = 8010
+
+
+class SandboxHttpSettings(HttpSettings):
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = settings_config()
+
+    http: SandboxHttpSettings = SandboxHttpSettings()
+    log: LogSettings = LogSettings()
+    # the address clients use to reach this server: every URL it emits starts with it
+    public_base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
+    # rendered outputs live under data_dir/files; prediction state is in memory only
+    data_dir: Path = Path(".reelhouse/sandbox")
+    # how long a prediction stays ``starting`` (waiting for a "worker")
+    queue_seconds: float = Field(default=1.0, ge=0)
+    # the least time a prediction stays ``processing`` (the real render may take longer)
+    render_seconds: float = Field(default=2.0, ge=0)
+    # how long output URLs stay valid after completion (real Replicate: one hour)
+    output_ttl_seconds: float = Field(default=3600.0, gt=0)
+    # renders running at once; more wait their turn while ``processing``
+    render_workers: int = Field(default=2, ge=1, le=32)

@@ -1,0 +1,48 @@
+"""``python -m reelhouse.sandbox`` starts from environment settings and serves predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.ports import free_port
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_module_entry_point_serves_a_prediction(
+    start_service: Callable[..., ServiceProcess], tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    service = start_service(
+        "sandbox",
+        {
+            "REELHOUSE_HTTP__PORT": str(port),
+            "REELHOUSE_PUBLIC_BASE_URL": base,
+            "REELHOUSE_DATA_DIR": str(tmp_path / "sandbox"),
+            "REELHOUSE_QUEUE_SECONDS": "0",
+            "REELHOUSE_RENDER_SECONDS": "0",
+            "REELHOUSE_OUTPUT_TTL_SECONDS": "120",
+        },
+        ready_url=f"{base}/healthz",
+    )
+    with httpx.Client(base_url=base, headers={"Authorization": "Bearer t"}, timeout=30) as http:
+        created = http.post(
+            "/v1/models/sandbox/text-to-image/predictions",
+            json={"input": {"prompt": "entry point", "width": 64, "height": 64}},
+            headers={"Prefer": "wait=30"},
+        )
+        assert created.status_code == 201
+        assert created.json()["status"] == "succeeded"
+        url = created.json()["output"][0]
+        assert url.startswith(f"{base}/files/")
+        assert httpx.get(url, timeout=30).content[:4] == b"\x89PNG"
+    assert list((tmp_path / "sandbox" / "files").iterdir())
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -15)
+    service.terminate()
+    assert "sandbox.stopped" in service.log_tail()
