@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType
@@ -19,6 +21,11 @@ def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
         connect_timeout=max(1, round(settings.connect_timeout)),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        # FastStream's own logger prints coloured lines to stdout; route it through the
+        # stdlib root handler that configure_logging() renders as structured lines, and keep
+        # its per-message "Received/Processed" chatter at DEBUG
+        logger=logging.getLogger("faststream.access"),
+        log_level=logging.DEBUG,
     )
 
 

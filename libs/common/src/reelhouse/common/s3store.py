@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ class S3ObjectStore:
             key=key,
             size=int(st.size or 0),
             etag=str(st.etag or "").strip('"'),
-            last_modified=st.last_modified.replace(microsecond=0),
+            last_modified=(st.last_modified or datetime.now(UTC)).replace(microsecond=0),
             content_type=st.content_type or "application/octet-stream",
         )
 
@@ -93,7 +94,11 @@ class S3ObjectStore:
         try:
             stream = response.stream(CHUNK_SIZE)
             while True:
-                chunk = await asyncio.to_thread(next, stream, b"")
+                try:
+                    chunk = await asyncio.to_thread(next, stream, b"")
+                except (urllib3.exceptions.HTTPError, OSError) as exc:
+                    # the connection broke mid-body: callers see the same error as for a failed start
+                    raise StorageUnavailableError(f"S3 read of {key!r} broke off: {exc}") from exc
                 if not chunk:
                     break
                 yield chunk

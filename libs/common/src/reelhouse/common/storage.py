@@ -7,6 +7,7 @@ and renames it into place; S3 commits an upload only when it completes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -15,11 +16,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Protocol
 
 from reelhouse.common.settings import StorageSettings
 
 CHUNK_SIZE = 256 * 1024
+# what the file system raises for a key that names no object: missing, a directory of other
+# keys (``outputs/job1``), or a path through an object (``outputs/job1/0.mp4/x``)
+_MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 
 class ObjectNotFoundError(Exception):
@@ -114,8 +119,11 @@ class LocalObjectStore:
         try:
             st = data.stat()
             info: dict[str, Any] = json.loads(meta.read_text())
-        except FileNotFoundError as exc:
+        except _MISSING as exc:
             raise ObjectNotFoundError(key) from exc
+        if not S_ISREG(st.st_mode):
+            # a "directory" holding other keys (``outputs/job1``) is not an object itself
+            raise ObjectNotFoundError(key)
         return ObjectInfo(
             key=key,
             size=st.st_size,
@@ -130,7 +138,7 @@ class LocalObjectStore:
         data, _ = self._paths(key)
         try:
             handle = await asyncio.to_thread(data.open, "rb")
-        except FileNotFoundError as exc:
+        except _MISSING as exc:
             raise ObjectNotFoundError(key) from exc
         try:
             await asyncio.to_thread(handle.seek, start)
@@ -147,6 +155,10 @@ class LocalObjectStore:
             handle.close()
 
     async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+    def _delete(self, key: str) -> None:
         data, meta = self._paths(key)
-        data.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
+        for path in (data, meta):
+            with contextlib.suppress(*_MISSING):
+                path.unlink()
