@@ -1,0 +1,101 @@
+"""Composition root: ``build_app(settings)`` wires broker, HTTP session, object store and handler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from faststream import FastStream
+from faststream.annotations import ContextRepo
+
+from reelhouse.common.broker import build_broker
+from reelhouse.common.delivery import DeliveryPolicy
+from reelhouse.common.storage import ObjectStore, StorageUnavailableError, build_object_store
+from reelhouse.downloader.fetch import Fetcher, FetchLimits, build_session
+from reelhouse.downloader.guard import UrlGuard
+from reelhouse.downloader.handlers import subscribe
+from reelhouse.downloader.ingest import Ingestor, sweep_stale_downloads
+from reelhouse.downloader.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# a partial download untouched this long past the transfer cap belongs to a dead worker
+STALE_MARGIN_SECONDS = 3600.0
+
+
+def build_guard(settings: Settings) -> UrlGuard:
+    return UrlGuard.build(
+        allowed_schemes=settings.allowed_schemes,
+        allow_loopback=settings.allow_loopback,
+        allowed_networks=settings.allowed_networks,
+    )
+
+
+async def _prepare_store(store: ObjectStore) -> None:
+    """Create the bucket if we can; an unreachable store only delays work (jobs are retried)."""
+    try:
+        await store.ensure_ready()
+    except StorageUnavailableError as exc:
+        log.warning("download.storage_not_ready", error=str(exc))
+
+
+async def _prepare_temp_dir(settings: Settings) -> Path:
+    """The directory for partial downloads, cleared of files a killed worker left behind."""
+    temp_dir = settings.temp_dir or Path(tempfile.gettempdir())
+    await asyncio.to_thread(temp_dir.mkdir, parents=True, exist_ok=True)
+    older_than = settings.total_timeout + STALE_MARGIN_SECONDS
+    swept = await asyncio.to_thread(sweep_stale_downloads, temp_dir, older_than=older_than)
+    if swept:
+        log.info("download.swept_stale_files", count=swept, temp_dir=str(temp_dir))
+    return temp_dir
+
+
+def build_app(settings: Settings) -> FastStream:
+    broker = build_broker(settings.nats, name="reelhouse-downloader")
+    subscribe(broker, settings)
+    guard = build_guard(settings)
+
+    @asynccontextmanager
+    async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
+        store = build_object_store(settings.storage)
+        await _prepare_store(store)
+        temp_dir = await _prepare_temp_dir(settings)
+        session = build_session(
+            guard,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            limit=max(4, 2 * settings.concurrency),
+        )
+        async with session:
+            limits = FetchLimits(
+                max_bytes=settings.max_bytes,
+                max_redirects=settings.max_redirects,
+                total_timeout=settings.total_timeout,
+            )
+            context.set_global(
+                "ingestor", Ingestor(Fetcher(session, guard, limits), store, temp_dir)
+            )
+            context.set_global(
+                "delivery_policy",
+                DeliveryPolicy(
+                    max_deliver=settings.nats.max_deliver,
+                    ack_wait_seconds=settings.nats.ack_wait_seconds,
+                ),
+            )
+            log.info(
+                "download.worker_ready",
+                nats=settings.nats.url,
+                storage=settings.storage.backend,
+                max_bytes=settings.max_bytes,
+                schemes=settings.allowed_schemes,
+                allow_loopback=settings.allow_loopback,
+            )
+            yield
+
+    # the app's own messages go through the root logger, so they are structured like ours
+    return FastStream(broker, lifespan=lifespan, logger=logging.getLogger("reelhouse.downloader"))

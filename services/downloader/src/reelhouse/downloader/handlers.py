@@ -1,0 +1,77 @@
+"""The downloader's one entry point: ``gen.output.v1`` on the durable pull consumer ``downloader``.
+
+Accept the message, bind the job id, run the ingest, publish the result; the delivery policy
+(ack, nak with delay, failure event, heartbeats) is ``reelhouse.common.delivery.settle``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from faststream import AckPolicy, Context
+from faststream.nats import NatsBroker, NatsMessage, PullSub
+from pydantic import ValidationError
+
+from reelhouse.common.broker import consumer_config, jetstream, publish_event
+from reelhouse.common.delivery import DeliveryPolicy, delivery_count, settle
+from reelhouse.common.events import GenerationFailed, GenerationOutputReady, JobError
+from reelhouse.common.logging import job_context
+from reelhouse.downloader.ingest import Ingestor
+from reelhouse.downloader.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+DURABLE = "downloader"
+SOURCE = "downloader"
+# how long one pull waits for messages before asking again
+PULL_TIMEOUT_SECONDS = 5.0
+
+IngestorDep = Annotated[Ingestor, Context("ingestor")]
+PolicyDep = Annotated[DeliveryPolicy, Context("delivery_policy")]
+BrokerDep = Annotated[NatsBroker, Context("broker")]
+
+
+def failed_event_id(job_id: str) -> str:
+    return f"{job_id}:failed"
+
+
+async def on_output_ready(
+    msg: NatsMessage, broker: BrokerDep, ingestor: IngestorDep, policy: PolicyDep
+) -> None:
+    try:
+        event = GenerationOutputReady.model_validate_json(msg.body)
+    except ValidationError as exc:
+        # no job to fail and nothing a retry could fix: drop it loudly, never loop on it
+        log.error("download.bad_message", error=str(exc), message_id=msg.message_id)
+        await msg.reject()
+        return
+
+    async def fail(error: JobError) -> None:
+        failed = GenerationFailed(
+            event_id=failed_event_id(event.job_id), job_id=event.job_id, error=error
+        )
+        await publish_event(broker, failed, source=SOURCE)
+
+    async def download() -> None:
+        stored = await ingestor.ingest(event)
+        await publish_event(broker, stored, source=SOURCE)
+
+    with job_context(event.job_id):
+        log.info("download.received", outputs=len(event.outputs), attempt=delivery_count(msg))
+        await settle(msg, download(), policy=policy, stage="download", fail=fail)
+
+
+def subscribe(broker: NatsBroker, settings: Settings) -> None:
+    """Register ``on_output_ready`` on the durable, manually acknowledged pull consumer."""
+    subject = GenerationOutputReady.subject
+    broker.subscriber(
+        subject,
+        stream=jetstream(settings.nats),
+        durable=DURABLE,
+        config=consumer_config(settings.nats, durable=DURABLE, filter_subjects=[subject]),
+        # a fetched batch is handled at once, so no fetched message waits without heartbeats
+        pull_sub=PullSub(batch_size=settings.concurrency, timeout=PULL_TIMEOUT_SECONDS),
+        ack_policy=AckPolicy.MANUAL,
+        title="downloader:gen.output.v1",
+    )(on_output_ready)
