@@ -3,7 +3,9 @@ PYTHON ?= python3
 UV_VERSION ?= 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
-export UV_PYTHON ?= $(shell command -v $(PYTHON))
+# the interpreter's real path, not a launcher such as a pyenv shim: uv compares it with the
+# venv's interpreter and would otherwise rebuild .venv on every `make` (under running tests)
+export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
 .PHONY: run test lint typecheck unit format sync clean
 
@@ -18,19 +20,31 @@ sync: $(UV)
 run: sync
 	$(UV) run --no-sync python -m reelhouse.embedded
 
+# pytest exits 5 when it collected nothing: say so loudly (and still fail) rather than let a
+# mis-pointed run look like a short one
+PYTEST = $(UV) run --no-sync pytest
+define pytest_run
+	$(PYTEST) $(1) $(PYTEST_ARGS) || { rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make: pytest collected no tests in '$(1)' - failing" >&2; fi; \
+	  exit $$rc; }
+endef
+
+# directories to type-check; bench/ joins once it holds Python (mypy rejects an empty directory)
+TYPED_DIRS = libs services tests $(if $(wildcard bench/*.py bench/**/*.py),bench)
+
 ## make test: lint, type-check and the whole test suite
 test: sync lint typecheck
-	$(UV) run --no-sync pytest
+	$(call pytest_run,tests)
 
 lint: sync
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
 
 typecheck: sync
-	$(UV) run --no-sync mypy libs services tests bench
+	$(UV) run --no-sync mypy $(TYPED_DIRS)
 
 unit: sync
-	$(UV) run --no-sync pytest tests/unit
+	$(call pytest_run,tests/unit)
 
 format: sync
 	$(UV) run --no-sync ruff format .

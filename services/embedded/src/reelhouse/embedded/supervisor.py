@@ -1,0 +1,145 @@
+"""Child processes of the launcher: start, wait until ready, watch, stop in order.
+
+Children run in their own process group, so a Ctrl-C in the terminal reaches only the
+launcher, which then stops them in order (workers first, NATS last). On Linux each child
+also gets SIGKILL should the launcher itself die without cleaning up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from reelhouse.embedded.readiness import Probe
+
+log = structlog.get_logger(__name__)
+
+PR_SET_PDEATHSIG = 1
+PROBE_INTERVAL = 0.2
+
+
+class ChildFailedError(Exception):
+    """A child exited, or did not become ready in time."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass(slots=True)
+class ChildSpec:
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    ready: Probe
+    # children stop from the highest tier down; NATS is tier 0, the services tier 1
+    tier: int = 1
+
+
+@dataclass(slots=True)
+class Child:
+    spec: ChildSpec
+    process: asyncio.subprocess.Process
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    async def wait_ready(self, within: float) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.returncode is not None:
+                raise ChildFailedError(
+                    f"{self.name} exited with code {self.process.returncode} while starting"
+                )
+            if await self.spec.ready():
+                log.info(
+                    "embedded.ready",
+                    part=self.name,
+                    pid=self.process.pid,
+                    seconds=round(time.monotonic() - self.started_at, 2),
+                )
+                return
+            await asyncio.sleep(PROBE_INTERVAL)
+        raise ChildFailedError(f"{self.name} was not ready after {within:.0f} s")
+
+    async def stop(self, grace: float) -> None:
+        """SIGTERM, then SIGKILL once ``grace`` seconds have passed."""
+        if self.process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), grace)
+        except TimeoutError:
+            log.warning("embedded.kill", part=self.name, pid=self.process.pid, after=grace)
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
+        log.info("embedded.stopped", part=self.name, code=self.process.returncode)
+
+
+class Supervisor:
+    def __init__(self, *, start_timeout: float, stop_timeout: float) -> None:
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.children: list[Child] = []
+
+    async def start(self, spec: ChildSpec) -> Child:
+        process = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            env=dict(spec.env),
+            stdin=asyncio.subprocess.DEVNULL,
+            # stdout/stderr are inherited: the children's logs go where the launcher's go
+            process_group=0,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        child = Child(spec, process)
+        self.children.append(child)
+        log.info("embedded.started", part=spec.name, pid=process.pid)
+        return child
+
+    async def start_all(self, specs: Sequence[ChildSpec]) -> None:
+        """Start ``specs`` together and wait until every one is ready (or raise)."""
+        started = [await self.start(spec) for spec in specs]
+        await asyncio.gather(*(child.wait_ready(self.start_timeout) for child in started))
+
+    async def watch(self, stop: asyncio.Event) -> Child | None:
+        """Wait until a child exits (returned) or ``stop`` is set (None)."""
+        waiters = {asyncio.ensure_future(c.process.wait()): c for c in self.children}
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait([*waiters, stopper], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [*waiters, stopper]:
+                task.cancel()
+        for task in done:
+            if task in waiters:
+                return waiters[task]
+        return None
+
+    async def stop_all(self) -> None:
+        """Stop every child, tier by tier from the top, the children of a tier together."""
+        for tier in sorted({c.spec.tier for c in self.children}, reverse=True):
+            group = [c for c in self.children if c.spec.tier == tier]
+            await asyncio.gather(*(c.stop(self.stop_timeout) for c in group))
+
+    def kill_all(self) -> None:
+        for child in self.children:
+            if child.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.kill()

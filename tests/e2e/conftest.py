@@ -1,0 +1,81 @@
+"""The whole system as `make run` starts it: ``python -m reelhouse.embedded`` on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.ports import free_port
+from tests.support.processes import ServiceProcess, ServiceRunner
+
+START_TIMEOUT = 120.0
+
+
+@dataclass
+class EmbeddedSystem:
+    runner: ServiceRunner
+    data_dir: Path
+    env: dict[str, str]
+    gateway: str
+    media: str
+    sandbox: str
+    process: ServiceProcess | None = None
+
+    @property
+    def api_key(self) -> str:
+        return (self.data_dir / "dev-api-key").read_text().strip()
+
+    def start(self) -> None:
+        self.process = self.runner.start(
+            "embedded",
+            self.env,
+            ready_url=f"{self.gateway}/healthz",
+            ready_timeout=START_TIMEOUT,
+        )
+
+    def stop(self) -> int | None:
+        assert self.process is not None
+        return self.process.terminate(timeout=30.0)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.gateway,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            timeout=10.0,
+        )
+
+
+def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
+    ports = {name: free_port() for name in ("nats", "gateway", "media", "dispatcher", "sandbox")}
+    env = {
+        "REELHOUSE_EMBEDDED__DATA_DIR": str(data_dir),
+        **{f"REELHOUSE_EMBEDDED__{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        "REELHOUSE_LOG__JSON": "true",
+    }
+    return EmbeddedSystem(
+        runner=runner,
+        data_dir=data_dir,
+        env=env,
+        gateway=f"http://127.0.0.1:{ports['gateway']}",
+        media=f"http://127.0.0.1:{ports['media']}",
+        sandbox=f"http://127.0.0.1:{ports['sandbox']}",
+    )
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
+    """One running system shared by a module's tests (start-up costs seconds)."""
+    runner = ServiceRunner(tmp_path_factory.mktemp("e2e-logs"))
+    running = embedded_system(runner, tmp_path_factory.mktemp("reelhouse-data"))
+    try:
+        running.start()
+        yield running
+    except Exception:
+        print(runner.report())
+        raise
+    finally:
+        runner.stop_all()

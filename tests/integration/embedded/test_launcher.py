@@ -1,0 +1,101 @@
+"""The embedded launcher as a user runs it: one command, everything up, clean stop, supervision."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.ports import free_ports, port_open
+from tests.support.processes import ServiceProcess, ServiceRunner
+
+START_TIMEOUT = 90.0
+
+
+def _environment(data_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
+    nats, gateway, media, dispatcher, sandbox = free_ports(5)
+    ports = {
+        "nats": nats,
+        "gateway": gateway,
+        "media": media,
+        "dispatcher": dispatcher,
+        "sandbox": sandbox,
+    }
+    env = {f"REELHOUSE_EMBEDDED__{name.upper()}_PORT": str(port) for name, port in ports.items()}
+    env["REELHOUSE_EMBEDDED__DATA_DIR"] = str(data_dir)
+    env["REELHOUSE_EMBEDDED__STOP_TIMEOUT_SECONDS"] = "5"
+    env["REELHOUSE_LOG__JSON"] = "true"
+    return env, ports
+
+
+def _start(services: ServiceRunner, env: dict[str, str], ports: dict[str, int]) -> ServiceProcess:
+    launcher = services.start(
+        "embedded",
+        env,
+        ready_url=f"http://127.0.0.1:{ports['gateway']}/healthz",
+        ready_timeout=START_TIMEOUT,
+    )
+    # the banner comes last, after every part reported ready
+    deadline = time.monotonic() + 30
+    while "Press Ctrl-C to stop." not in launcher.log_path.read_text():
+        assert launcher.running, launcher.log_tail()
+        assert time.monotonic() < deadline, launcher.log_tail()
+        time.sleep(0.1)
+    return launcher
+
+
+def _child_pids(launcher: ServiceProcess) -> dict[str, int]:
+    pids: dict[str, int] = {}
+    for line in launcher.log_path.read_text().splitlines():
+        if line.startswith("{") and '"embedded.started"' in line:
+            record = json.loads(line)
+            pids[record["part"]] = record["pid"]
+    return pids
+
+
+def _wait_exit(launcher: ServiceProcess, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while launcher.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return launcher.returncode
+
+
+def test_launcher_runs_the_system_keeps_its_data_and_stops_when_a_part_dies(
+    services: ServiceRunner, tmp_path: Path
+) -> None:
+    env, ports = _environment(tmp_path / "data")
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+
+    # first run: every part up, the API answers the printed development key
+    launcher = _start(services, env, ports)
+    dev_key = (tmp_path / "data" / "dev-api-key").read_text().strip()
+    assert dev_key in launcher.log_path.read_text()
+    auth = {"Authorization": f"Bearer {dev_key}"}
+    assert httpx.get(f"{gateway}/v1/models", headers=auth, timeout=10).status_code == 200
+    assert set(_child_pids(launcher)) == {
+        "nats",
+        "sandbox",
+        "dispatcher",
+        "downloader",
+        "media",
+        "gateway",
+    }
+
+    # SIGTERM stops everything cleanly
+    assert launcher.terminate(timeout=40) == 0
+    assert not any(port_open("127.0.0.1", port) for port in ports.values())
+
+    # second run on the same data directory: same key, and a part dying stops the rest
+    again = _start(services, env, ports)
+    assert (tmp_path / "data" / "dev-api-key").read_text().strip() == dev_key
+    assert httpx.get(f"{gateway}/v1/models", headers=auth, timeout=10).status_code == 200
+
+    os.kill(_child_pids(again)["downloader"], signal.SIGKILL)
+
+    assert _wait_exit(again, 40) == 1
+    assert "embedded.part_died" in again.log_path.read_text()
+    assert not any(port_open("127.0.0.1", port) for port in ports.values())
