@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from reelhouse.sandbox.settings import Settings
 from tests.support.ports import free_port
 
 STARTUP_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
 TOKEN = "r8_sandbox"
 
 
@@ -26,16 +28,12 @@ class RunningSandbox:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        public_base_url=url,
-        data_dir=tmp_path_factory.mktemp("sandbox"),
-        queue_seconds=0.2,
-        render_seconds=0.2,
-    )
+@contextlib.contextmanager
+def serve(settings: Settings, port: int) -> Iterator[None]:
+    """``build_app(settings)`` in uvicorn on ``port`` (a background thread) until the block ends.
+
+    Leaving the block shuts the server down gracefully (its lifespan ends), as Ctrl-C would.
+    """
     config = uvicorn.Config(
         build_app(settings),
         host="127.0.0.1",
@@ -55,10 +53,26 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
             pytest.fail("the sandbox server did not start")
         time.sleep(0.02)
     try:
-        yield RunningSandbox(url=url, settings=settings)
+        yield
     finally:
         server.should_exit = True
-        thread.join(timeout=15)
+        thread.join(timeout=STOP_TIMEOUT)
+        if thread.is_alive():
+            pytest.fail("the sandbox server did not stop")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        public_base_url=url,
+        data_dir=tmp_path_factory.mktemp("sandbox"),
+        queue_seconds=0.2,
+        render_seconds=0.2,
+    )
+    with serve(settings, port):
+        yield RunningSandbox(url=url, settings=settings)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,3 +47,33 @@ def test_module_entry_point_serves_a_prediction(
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -15)
     service.terminate()
     assert "sandbox.stopped" in service.log_tail()
+
+
+def test_a_killed_sandbox_finishes_its_predictions_after_a_restart(
+    start_service: Callable[..., ServiceProcess], tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "REELHOUSE_HTTP__PORT": str(port),
+        "REELHOUSE_PUBLIC_BASE_URL": base,
+        "REELHOUSE_DATA_DIR": str(tmp_path / "sandbox"),
+    }
+    first = start_service("sandbox", env, ready_url=f"{base}/healthz")
+    with httpx.Client(base_url=base, headers={"Authorization": "Bearer t"}, timeout=30) as http:
+        created = http.post(
+            "/v1/models/sandbox/text-to-image/predictions",
+            json={"input": {"prompt": "kill -9", "width": 64, "height": 64, "sandbox_delay": 2}},
+        )
+        assert created.status_code == 201
+        prediction_id = created.json()["id"]
+        first.kill()  # no graceful shutdown: only what was already on disk survives
+
+        start_service("sandbox", env, ready_url=f"{base}/healthz")
+        for _ in range(600):
+            found = http.get(f"/v1/predictions/{prediction_id}").json()
+            if found["status"] in ("succeeded", "failed", "canceled"):
+                break
+            time.sleep(0.05)
+    assert found["status"] == "succeeded", found
+    assert httpx.get(found["output"][0], timeout=30).content[:4] == b"\x89PNG"

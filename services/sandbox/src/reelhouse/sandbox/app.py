@@ -17,7 +17,14 @@ from starlette.routing import Route
 from reelhouse.sandbox import files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
 from reelhouse.sandbox.outputs import OutputFiles
+from reelhouse.sandbox.persistence import (
+    PREDICTIONS_DIR,
+    SECRET_FILE,
+    PredictionJournal,
+    load_or_create_secret,
+)
 from reelhouse.sandbox.predictions import PredictionStore
+from reelhouse.sandbox.recovery import restore_predictions
 from reelhouse.sandbox.runner import Clock, Runner, SystemClock
 from reelhouse.sandbox.settings import Settings
 
@@ -29,16 +36,20 @@ async def healthz(_: Request) -> JSONResponse:
 
 
 async def _sweep_forever(context: SandboxContext) -> None:
-    """Replicate deletes outputs, inputs and logs an hour after completion; so do we."""
+    """Replicate deletes outputs, inputs and logs an hour after completion; so do we.
+
+    The first sweep runs at once: predictions loaded from disk may be past retention already.
+    """
     retention = context.settings.output_ttl_seconds
     interval = min(60.0, max(1.0, retention / 4))
     while True:
-        await asyncio.sleep(interval)
         context.runner.sweep(context.store, now=context.clock.now(), retention_seconds=retention)
+        await asyncio.sleep(interval)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    """The app; its lifespan creates the render pool, the store and the runner."""
+    """The app; its lifespan creates the render pool, the store and the runner, and resumes
+    the predictions saved under ``settings.data_dir`` by an earlier run."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -48,7 +59,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         executor = ThreadPoolExecutor(
             max_workers=settings.render_workers, thread_name_prefix="sandbox-render"
         )
-        outputs = OutputFiles(files_root, settings.public_base_url)
+        secret = load_or_create_secret(settings.data_dir / SECRET_FILE)
+        outputs = OutputFiles(files_root, settings.public_base_url, secret=secret)
+        journal = PredictionJournal(settings.data_dir / PREDICTIONS_DIR, outputs)
         runner = Runner(
             clock=the_clock,
             executor=executor,
@@ -58,11 +71,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         context = SandboxContext(
             settings=settings,
             clock=the_clock,
-            store=PredictionStore(),
+            store=PredictionStore(save=journal.save),
             outputs=outputs,
             runner=runner,
         )
         app.state.sandbox = context
+        resumed = restore_predictions(journal, context.store, runner, now=the_clock.now())
         sweeper = asyncio.create_task(_sweep_forever(context), name="sandbox-retention")
         log.info(
             "sandbox.started",
@@ -70,6 +84,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             data_dir=str(settings.data_dir),
             queue_seconds=settings.queue_seconds,
             render_seconds=settings.render_seconds,
+            predictions=len(context.store),
+            resumed=resumed,
         )
         try:
             yield

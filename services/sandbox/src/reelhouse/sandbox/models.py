@@ -105,6 +105,21 @@ def _seed(value: int | None) -> int:
     return value if value is not None else random.randint(0, MAX_SEED)  # noqa: S311 (not crypto)
 
 
+def with_seed(params: SandboxInput) -> SandboxInput:
+    """``params`` with a concrete ``seed``, drawn now when the input left it open.
+
+    The prediction keeps it, so a render redone after a restart draws the same picture.
+    """
+    if "seed" in type(params).model_fields and getattr(params, "seed", None) is None:
+        return params.model_copy(update={"seed": _seed(None)})
+    return params
+
+
+def seed_of(params: SandboxInput) -> int | None:
+    seed = getattr(params, "seed", None)
+    return seed if isinstance(seed, int) else None
+
+
 def _video_job(params: SandboxInput) -> RenderJob:
     assert isinstance(params, TextToVideoInput)
     spec = VideoSpec(
@@ -156,6 +171,11 @@ class ModelSpec:
     @property
     def ref(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    def rebuild_job(self, raw_input: dict[str, Any], seed: int | None) -> RenderJob:
+        """The render of a prediction created earlier, from its input and its drawn seed."""
+        data = raw_input if seed is None else {**raw_input, "seed": seed}
+        return self.build_job(self.input_model.model_validate(data))
 
     @property
     def version_id(self) -> str:

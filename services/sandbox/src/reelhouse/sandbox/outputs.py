@@ -1,8 +1,8 @@
 """Where rendered outputs live on disk, and their signed, expiring URLs.
 
 URLs look like ``{public_base_url}/files/{prediction_id}/{name}?exp=<unix>&sig=<hmac>``.
-The secret is random per process, so URLs issued before a restart stop working — as
-they would once a real provider's retention window ends.
+The app passes the secret kept in ``data_dir`` (``persistence.load_or_create_secret``), so
+URLs issued before a restart keep working; without one, a random secret is used.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Predictions and their state machine, kept in memory.
+"""Predictions and their state machine, and the store that holds them.
 
 ``starting → processing → succeeded``; ``failed`` and ``canceled`` are reachable from every
 non-terminal status; a terminal prediction never changes again (cancel on it is a no-op).
-State is lost when the process stops: acceptable for a simulator.
+Every change calls the prediction's ``on_change`` hook, which the store points at its
+journal (``persistence.py``), so the state survives a restart of the sandbox.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import base64
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -29,6 +30,8 @@ class Status(StrEnum):
 
 TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
 
+ChangeHook = Callable[["Prediction"], None]
+
 
 def new_prediction_id() -> str:
     """26 lowercase base32 characters, the shape of Replicate's ids."""
@@ -45,10 +48,15 @@ class Prediction:
     queue_seconds: float
     render_seconds: float
     plan: FaultPlan = field(default_factory=FaultPlan)
+    # the seed the render uses (drawn at creation when the input left it open)
+    seed: int | None = None
     status: Status = Status.STARTING
     started_at: float | None = None
     completed_at: float | None = None
     output: list[str] | None = None
+    # the files behind ``output`` (under files/{id}/) and when their URLs expire
+    output_files: list[str] | None = None
+    output_expires_at: float | None = None
     error: str | None = None
     logs: str = ""
     data_removed: bool = False
@@ -56,6 +64,8 @@ class Prediction:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     # read by the render thread between frames
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    # called after every change (the store saves the prediction)
+    on_change: ChangeHook | None = field(default=None, repr=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -70,18 +80,31 @@ class Prediction:
     def append_log(self, line: str) -> None:
         if not self.data_removed:
             self.logs += line + "\n"
+            self._changed()
 
     def start(self, now: float) -> bool:
         if self.status is not Status.STARTING:
             return False
         self.status = Status.PROCESSING
         self.started_at = now
+        self._changed()
         return True
 
-    def succeed(self, now: float, output: list[str]) -> bool:
+    def succeed(
+        self,
+        now: float,
+        output: list[str],
+        *,
+        files: Sequence[str] = (),
+        expires_at: float | None = None,
+    ) -> bool:
+        """Succeed with ``output`` URLs; ``files`` are their names on disk, ``expires_at``
+        their expiry (kept so the same URLs can be issued again after a restart)."""
         if self.status is not Status.PROCESSING:
             return False
         self.output = output
+        self.output_files = list(files)
+        self.output_expires_at = expires_at
         return self._finish(now, Status.SUCCEEDED)
 
     def fail(self, now: float, error: str) -> bool:
@@ -100,23 +123,39 @@ class Prediction:
         self.data_removed = True
         self.input = {}
         self.output = None
+        self.output_files = None
         self.logs = ""
+        self._changed()
 
     def _finish(self, now: float, status: Status) -> bool:
         self.status = status
         self.completed_at = now
         self.stop_requested.set()
         self.finished.set()
+        self._changed()
         return True
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
 
 
 class PredictionStore:
-    """Predictions by id, in creation order."""
+    """Predictions by id, in creation order; ``save`` is called on every change of one."""
 
-    def __init__(self) -> None:
+    def __init__(self, save: ChangeHook | None = None) -> None:
         self._items: dict[str, Prediction] = {}
+        self._save = save
 
     def add(self, prediction: Prediction) -> None:
+        """A new prediction: kept, watched and saved."""
+        self.restore(prediction)
+        if self._save is not None:
+            self._save(prediction)
+
+    def restore(self, prediction: Prediction) -> None:
+        """A prediction loaded from disk: kept and watched (it is saved already)."""
+        prediction.on_change = self._save
         self._items[prediction.id] = prediction
 
     def get(self, prediction_id: str) -> Prediction | None:

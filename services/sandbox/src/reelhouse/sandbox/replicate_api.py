@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reelhouse.sandbox.context import SandboxContext, context_of
 from reelhouse.sandbox.faults import UnknownFaultError, plan_faults
-from reelhouse.sandbox.models import ModelSpec, find_model, find_version
+from reelhouse.sandbox.models import ModelSpec, find_model, find_version, seed_of, with_seed
 from reelhouse.sandbox.predictions import Prediction, Status, new_prediction_id
 from reelhouse.sandbox.wire import invalid_input, prediction_json, problem, version_json
 
@@ -116,7 +116,7 @@ async def _create(
     if not isinstance(raw_input, dict):
         return invalid_input(ValueError("input must be a JSON object"))
     try:
-        params = spec.input_model.model_validate(raw_input)
+        params = with_seed(spec.input_model.model_validate(raw_input))
         plan = plan_faults(params.fault_names(), params.fault_params())
     except (ValidationError, UnknownFaultError) as exc:
         return invalid_input(exc)
@@ -130,6 +130,7 @@ async def _create(
         queue_seconds=queue_seconds,
         render_seconds=render_seconds,
         plan=plan,
+        seed=seed_of(params),
     )
     context.store.add(prediction)
     context.runner.launch(prediction, spec.build_job(params))

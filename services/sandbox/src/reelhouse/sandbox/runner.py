@@ -3,6 +3,10 @@
 One asyncio task per prediction. The render itself runs in a thread pool so the event loop
 keeps answering polls; it reports progress into the logs (tqdm-shaped, so the client's
 ``prediction.progress`` parses it) and stops between frames once the prediction is canceled.
+
+Each phase ends at a wall-clock time derived from the prediction's own times (``created_at +
+queue_seconds``, ``started_at + render_seconds``), so a prediction loaded after a restart
+(``resume``) carries on where it was; an interrupted render is redone from the start.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import structlog
 from reelhouse.sandbox.faults import Stage
 from reelhouse.sandbox.models import RenderJob
 from reelhouse.sandbox.outputs import OutputFiles
-from reelhouse.sandbox.predictions import Prediction, PredictionStore
+from reelhouse.sandbox.predictions import Prediction, PredictionStore, Status
 from reelhouse.sandbox.render import Rendered
 
 log = structlog.get_logger(__name__)
@@ -71,6 +75,15 @@ class Runner:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def resume(self, prediction: Prediction, job: RenderJob) -> asyncio.Task[None]:
+        """Carry on with a prediction loaded after a restart (``starting`` or ``processing``)."""
+        if prediction.status is Status.PROCESSING:
+            # whatever an interrupted render left behind goes; the render starts again
+            self._outputs.remove(prediction.id)
+            prediction.append_log("The sandbox restarted: rendering again")
+        log.info("prediction.resumed", prediction_id=prediction.id, status=str(prediction.status))
+        return self.launch(prediction, job)
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -88,23 +101,26 @@ class Runner:
 
     async def _lifecycle(self, prediction: Prediction, job: RenderJob) -> None:
         plan = prediction.plan
-        log.info("prediction.queued", queue_seconds=prediction.queue_seconds, faults=plan.names)
-        if not await self._hold(prediction, prediction.queue_seconds):
-            return
-        if plan.stall_in is Stage.STARTING:
-            log.info("prediction.stalled", status="starting")
-            await prediction.finished.wait()
-            return
-        prediction.start(self._clock.now())
-        log.info("prediction.started")
-        for line in job.description:
-            prediction.append_log(line)
+        if prediction.status is Status.STARTING:
+            queue_left = self._left(prediction.created_at, prediction.queue_seconds)
+            log.info("prediction.queued", queue_seconds=queue_left, faults=plan.names)
+            if not await self._hold(prediction, queue_left):
+                return
+            if plan.stall_in is Stage.STARTING:
+                log.info("prediction.stalled", status="starting")
+                await prediction.finished.wait()
+                return
+            prediction.start(self._clock.now())
+            log.info("prediction.started")
+            for line in job.description:
+                prediction.append_log(line)
         if plan.stall_in is Stage.PROCESSING:
             log.info("prediction.stalled", status="processing")
             await prediction.finished.wait()
             return
         if plan.model_error is not None:
-            if await self._hold(prediction, prediction.render_seconds):
+            render_left = self._left(prediction.started_at, prediction.render_seconds)
+            if await self._hold(prediction, render_left):
                 prediction.append_log("Traceback (most recent call last): sandbox fault")
                 prediction.fail(self._clock.now(), plan.model_error)
                 log.info("prediction.failed", error=plan.model_error)
@@ -114,8 +130,9 @@ class Runner:
             return
         now = self._clock.now()
         ttl = plan.url_ttl_seconds or self._output_ttl_seconds
-        url = self._outputs.url_for(prediction.id, rendered.path.name, expires_at=now + ttl)
-        if prediction.succeed(now, [url]):
+        name = rendered.path.name
+        url = self._outputs.url_for(prediction.id, name, expires_at=now + ttl)
+        if prediction.succeed(now, [url], files=[name], expires_at=now + ttl):
             log.info("prediction.succeeded", bytes=rendered.size, url_ttl_seconds=ttl)
 
     async def _until(self, prediction: Prediction, awaitable: asyncio.Future[Any]) -> None:
@@ -162,8 +179,9 @@ class Runner:
                 prediction.fail(self._clock.now(), f"render failed: {error}")
                 return None
             # a render quicker than render_seconds still shows ``processing`` that long
-            remaining = prediction.render_seconds - self._since_start(prediction)
-            await self._hold(prediction, max(0.0, remaining))
+            await self._hold(
+                prediction, self._left(prediction.started_at, prediction.render_seconds)
+            )
         if prediction.is_terminal:
             # canceled: the thread stops at its next frame; keep nothing it wrote
             with contextlib.suppress(Exception):
@@ -174,9 +192,10 @@ class Runner:
         log.info("render.done", bytes=rendered.size, content_type=rendered.content_type)
         return rendered
 
-    def _since_start(self, prediction: Prediction) -> float:
-        started = prediction.started_at
-        return 0.0 if started is None else self._clock.now() - started
+    def _left(self, since: float | None, seconds: float) -> float:
+        """What remains of ``seconds`` counted from the wall-clock time ``since``."""
+        elapsed = 0.0 if since is None else self._clock.now() - since
+        return max(0.0, seconds - elapsed)
 
     def sweep(self, store: PredictionStore, *, now: float, retention_seconds: float) -> int:
         """Drop the data of predictions finished longer ago than ``retention_seconds``."""

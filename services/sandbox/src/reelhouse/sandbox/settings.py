@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     # the address clients use to reach this server: every URL it emits starts with it
     public_base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
-    # rendered outputs live under data_dir/files; prediction state is in memory only
+    # outputs under data_dir/files, predictions under data_dir/predictions, the URL secret
+    # in data_dir/url-signing.key: a restart on the same data_dir carries on where it stopped
     data_dir: Path = Path(".reelhouse/sandbox")
     # how long a prediction stays ``starting`` (waiting for a "worker")
     queue_seconds: float = Field(default=1.0, ge=0)
