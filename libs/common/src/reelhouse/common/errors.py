@@ -33,6 +33,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),
+    ErrorCode("database_unavailable", 503, True, "The database is unreachable; try again shortly."),
     # provider stage
     ErrorCode("provider_model_error", 502, False, "The model failed to produce an output."),
     ErrorCode("provider_rejected_input", 422, False, "The provider rejected the input."),

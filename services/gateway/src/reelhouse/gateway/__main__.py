@@ -1,0 +1,50 @@
+"""``python -m reelhouse.gateway``: the only place that reads the environment.
+
+python -m reelhouse.gateway                                  # serve the API
+python -m reelhouse.gateway create-key --owner alice         # print a new API key once
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from reelhouse.common.logging import configure_logging
+from reelhouse.gateway.app import SERVICE, build_app
+from reelhouse.gateway.auth.service import issue_api_key
+from reelhouse.gateway.settings import Settings
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m reelhouse.gateway")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the API (the default)")
+    create_key = commands.add_parser("create-key", help="create an API key and print it once")
+    create_key.add_argument("--owner", required=True, help="the owner every query is scoped to")
+    create_key.add_argument("--name", default="cli", help="a label to tell keys apart")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _arguments(argv)
+    settings = Settings()
+    configure_logging(level=settings.log.level, json=settings.log.json_output, service=SERVICE)
+    if args.command == "create-key":
+        key = asyncio.run(issue_api_key(settings.database_url, owner_id=args.owner, name=args.name))
+        sys.stdout.write(key + "\n")
+        return
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

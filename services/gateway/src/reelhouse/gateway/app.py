@@ -1,0 +1,111 @@
+"""``build_app(settings)``: the gateway's composition root.
+
+The lifespan creates every client — database engine (after migrating it), NATS
+(stream, projector subscription), outbox relay, bootstrap API key — and hands
+them to routes through the aliases in ``dependencies.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from reelhouse.common.signing import UrlSigner
+from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
+from reelhouse.gateway.bus import Bus
+from reelhouse.gateway.catalog import routes as catalog_routes
+from reelhouse.gateway.catalog.loader import load_catalog
+from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
+from reelhouse.gateway.db.migrate import run_migrations
+from reelhouse.gateway.dependencies import Services
+from reelhouse.gateway.health import router as health_router
+from reelhouse.gateway.jobs import routes as job_routes
+from reelhouse.gateway.media_urls import MediaUrls
+from reelhouse.gateway.openapi import install_openapi
+from reelhouse.gateway.outbox.relay import OutboxRelay
+from reelhouse.gateway.problems import install_problem_handlers
+from reelhouse.gateway.projector import register_projector
+from reelhouse.gateway.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "gateway"
+VERSION = "0.1.0"
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def build_app(settings: Settings) -> FastAPI:
+    signer = UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
+    catalog = load_catalog()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            await run_migrations(engine)
+            sessions = create_sessionmaker(engine)
+            if settings.bootstrap_api_key is not None:
+                await ensure_api_key(
+                    sessions,
+                    key=settings.bootstrap_api_key.get_secret_value(),
+                    owner_id=BOOTSTRAP_OWNER,
+                    name="bootstrap",
+                )
+
+            bus = Bus(settings.nats, name=SERVICE)
+            register_projector(bus.broker, sessions=sessions, nats=settings.nats)
+            stack.push_async_callback(bus.stop)
+            await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
+
+            relay = OutboxRelay(sessions=sessions, bus=bus, settings=settings.outbox)
+            relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
+            stack.push_async_callback(_cancel, relay_task)
+
+            app.state.services = Services(
+                settings=settings,
+                engine=engine,
+                sessions=sessions,
+                catalog=catalog,
+                media_urls=MediaUrls(
+                    signer=signer,
+                    base_url=settings.media_base_url,
+                    ttl_seconds=settings.signing.url_ttl_seconds,
+                ),
+                bus=bus,
+                relay=relay,
+            )
+            log.info("gateway.started", nats=bus.connected, models=len(catalog))
+            yield
+            log.info("gateway.stopping")
+
+    app = FastAPI(
+        title="reelhouse gateway",
+        version=VERSION,
+        description=(
+            "Submit AI video and image generations, follow them, and fetch the stored "
+            "results through short-lived signed media URLs. Errors are RFC 9457 problem details."
+        ),
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "generations", "description": "Generation jobs"},
+            {"name": "models", "description": "The model catalogue"},
+            {"name": "operations", "description": "Probes"},
+        ],
+    )
+    install_problem_handlers(app)
+    app.include_router(job_routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(health_router)
+    install_openapi(app)
+    return app

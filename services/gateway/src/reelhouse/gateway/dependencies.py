@@ -1,0 +1,64 @@
+"""What the lifespan builds, and the ``Annotated`` aliases routes use to receive it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from reelhouse.gateway.bus import Bus
+from reelhouse.gateway.catalog.loader import Catalog
+from reelhouse.gateway.media_urls import MediaUrls
+from reelhouse.gateway.outbox.relay import OutboxRelay
+from reelhouse.gateway.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The gateway's clients, created in the lifespan and held on ``app.state.services``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    catalog: Catalog
+    media_urls: MediaUrls
+    bus: Bus
+    relay: OutboxRelay
+
+
+def get_services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.sessions() as session:
+        yield session
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_catalog(services: ServicesDep) -> Catalog:
+    return services.catalog
+
+
+def get_media_urls(services: ServicesDep) -> MediaUrls:
+    return services.media_urls
+
+
+def get_relay(services: ServicesDep) -> OutboxRelay:
+    return services.relay
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
+RelayDep = Annotated[OutboxRelay, Depends(get_relay)]

@@ -1,0 +1,192 @@
+"""Generation jobs: accept one (job + first event + outbox row in one transaction), read them."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelhouse.common.events import Event, GenerationRequested, utcnow
+from reelhouse.common.jobstate import JobStatus
+from reelhouse.common.logging import job_context
+from reelhouse.gateway.auth.dependencies import Principal
+from reelhouse.gateway.catalog.loader import Catalog, InvalidInputError
+from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
+from reelhouse.gateway.jobs import repository
+from reelhouse.gateway.jobs.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
+from reelhouse.gateway.jobs.schemas import GenerationCreate
+from reelhouse.gateway.outbox import repository as outbox
+from reelhouse.gateway.problems import FieldError, ProblemError
+
+log = structlog.get_logger(__name__)
+
+JOB_ID_PREFIX = "gen_"
+_JOB_ID = re.compile(r"gen_[0-9a-f]{32}")
+
+
+def new_job_id() -> str:
+    return JOB_ID_PREFIX + uuid.uuid4().hex
+
+
+def is_job_id(value: str) -> bool:
+    """Whether ``value`` could be a job id (anything else is answered 404 without a query)."""
+    return _JOB_ID.fullmatch(value) is not None
+
+
+def without_nul(value: Any) -> Any:
+    """JSON with NUL characters replaced: PostgreSQL's jsonb refuses them (\\u0000)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    payload: dict[str, Any] = without_nul(json.loads(event.model_dump_json()))
+    return payload
+
+
+def event_row(event: Event, *, status: JobStatus | None, applied: bool) -> JobEvent:
+    return JobEvent(
+        event_id=event.event_id,
+        job_id=event.job_id,
+        type=event.event_type,
+        subject=event.subject,
+        status=status.value if status is not None else None,
+        applied=applied,
+        occurred_at=event.occurred_at,
+        recorded_at=utcnow(),
+        payload=event_payload(event),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JobWithOutputs:
+    job: Job
+    outputs: list[JobOutput]
+
+
+async def submit_generation(
+    *,
+    session: AsyncSession,
+    catalog: Catalog,
+    owner: Principal,
+    request: GenerationCreate,
+    default_deadline_seconds: int,
+    max_deadline_seconds: int,
+) -> Job:
+    """Validate against the catalogue, then write the job, its first event and the outbox row."""
+    model = catalog.get(request.model)
+    if model is None:
+        raise ProblemError(
+            "unknown_model",
+            f"This deployment does not offer {request.model!r}; see GET /v1/models.",
+            errors=[FieldError(path="model", message="unknown model")],
+        )
+    try:
+        prepared = model.prepare_input(request.input)
+    except InvalidInputError as exc:
+        raise ProblemError(
+            "validation_error",
+            f"The input does not fit the schema of {model.id!r}.",
+            errors=[FieldError(path=e.path, message=e.message) for e in exc.errors],
+        ) from exc
+    deadline = request.deadline_seconds or default_deadline_seconds
+    if deadline > max_deadline_seconds:
+        raise ProblemError(
+            "validation_error",
+            errors=[
+                FieldError(
+                    path="deadline_seconds",
+                    message=f"must be at most {max_deadline_seconds}",
+                )
+            ],
+        )
+    now = utcnow()
+    job_id = new_job_id()
+    event = GenerationRequested(
+        event_id=f"{job_id}:requested",
+        job_id=job_id,
+        occurred_at=now,
+        owner_id=owner.owner_id,
+        model=model.id,
+        provider=model.provider,
+        provider_model=model.provider_model,
+        input=prepared,
+        deadline_seconds=deadline,
+    )
+    job = Job(
+        id=job_id,
+        owner_id=owner.owner_id,
+        model=model.id,
+        provider=model.provider,
+        provider_model=model.provider_model,
+        input=prepared,
+        status=JobStatus.QUEUED.value,
+        error=None,
+        deadline_seconds=deadline,
+        provider_request_id=None,
+        created_at=now,
+        updated_at=now,
+    )
+    repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
+    outbox.add(session, event, now=now)
+    await session.commit()
+    with job_context(job_id):
+        log.info("job.accepted", model=model.id, owner_id=owner.owner_id, deadline=deadline)
+    return job
+
+
+async def get_generation(*, session: AsyncSession, owner: Principal, job_id: str) -> JobWithOutputs:
+    job = await _owned_job(session, owner, job_id)
+    outputs = await repository.outputs_of(session, [job.id])
+    return JobWithOutputs(job=job, outputs=outputs[job.id])
+
+
+async def list_generations(
+    *, session: AsyncSession, owner: Principal, limit: int, cursor: str | None
+) -> tuple[list[JobWithOutputs], str | None]:
+    """One page, newest first, and the cursor of the next page (None on the last)."""
+    try:
+        after = decode_cursor(cursor) if cursor else None
+        if after is not None and not is_job_id(after.job_id):
+            raise InvalidCursorError(cursor)
+    except InvalidCursorError as exc:
+        raise ProblemError(
+            "invalid_cursor", errors=[FieldError(path="query.cursor", message="invalid cursor")]
+        ) from exc
+    jobs = await repository.list_jobs(
+        session, owner_id=owner.owner_id, limit=limit + 1, after=after
+    )
+    page, more = jobs[:limit], len(jobs) > limit
+    outputs = await repository.outputs_of(session, [job.id for job in page])
+    next_cursor = (
+        encode_cursor(Cursor(created_at=page[-1].created_at, job_id=page[-1].id)) if more else None
+    )
+    return [JobWithOutputs(job=job, outputs=outputs[job.id]) for job in page], next_cursor
+
+
+async def list_generation_events(
+    *, session: AsyncSession, owner: Principal, job_id: str
+) -> list[JobEvent]:
+    job = await _owned_job(session, owner, job_id)
+    return await repository.list_events(session, job.id)
+
+
+async def _owned_job(session: AsyncSession, owner: Principal, job_id: str) -> Job:
+    job = (
+        await repository.get_job(session, owner_id=owner.owner_id, job_id=job_id)
+        if is_job_id(job_id)
+        else None
+    )
+    if job is None:
+        raise ProblemError("not_found", "No such generation.")
+    return job

@@ -1,0 +1,86 @@
+"""Jobs as the API shows them: signed media URLs minted on every read, never provider URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from reelhouse.common.jobstate import JobStatus
+from reelhouse.gateway.db.models import JobEvent, JobOutput
+from reelhouse.gateway.jobs.schemas import (
+    Generation,
+    GenerationEventOut,
+    GenerationLinks,
+    JobErrorOut,
+    OutputKind,
+    OutputOut,
+)
+from reelhouse.gateway.jobs.service import JobWithOutputs
+from reelhouse.gateway.media_urls import MediaUrls
+
+LinksFor = Callable[[str], GenerationLinks]
+
+# the fields of each event the API shows; provider output URLs stay internal
+_PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "gen.requested.v1": ("model", "deadline_seconds"),
+    "gen.submitted.v1": ("provider",),
+    "gen.progress.v1": ("provider_status", "running", "queue_position", "percent", "logs"),
+    "gen.output.v1": ("provider",),
+    "gen.failed.v1": ("error",),
+    "gen.canceled.v1": ("reason",),
+}
+
+
+def output_view(output: JobOutput, media_urls: MediaUrls) -> OutputOut:
+    return OutputOut(
+        index=output.index,
+        kind=cast(OutputKind, output.kind),  # the column only ever holds an Asset.kind
+        url=media_urls.url_for(output.key),
+        content_type=output.content_type,
+        size=output.size,
+        sha256=output.sha256,
+        duration=output.duration,
+        width=output.width,
+        height=output.height,
+        fps=output.fps,
+        video_codec=output.video_codec,
+        audio_codec=output.audio_codec,
+        bit_rate=output.bit_rate,
+        poster_url=media_urls.url_for(output.poster_key) if output.poster_key else None,
+    )
+
+
+def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: LinksFor) -> Generation:
+    job = item.job
+    return Generation(
+        id=job.id,
+        status=JobStatus(job.status),
+        model=job.model,
+        input=job.input,
+        error=JobErrorOut.model_validate(job.error) if job.error else None,
+        outputs=[output_view(output, media_urls) for output in item.outputs],
+        deadline_seconds=job.deadline_seconds,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        links=links(job.id),
+    )
+
+
+def public_event_data(subject: str, payload: dict[str, Any]) -> dict[str, Any]:
+    data = {name: payload[name] for name in _PUBLIC_FIELDS.get(subject, ()) if name in payload}
+    if subject == "gen.stored.v1":
+        data["outputs"] = len(payload.get("assets", []))
+    elif subject == "gen.output.v1":
+        data["outputs"] = len(payload.get("outputs", []))
+    return data
+
+
+def event_view(event: JobEvent) -> GenerationEventOut:
+    return GenerationEventOut(
+        id=event.event_id,
+        type=event.type,
+        status=JobStatus(event.status) if event.status else None,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        data=public_event_data(event.subject, event.payload),
+    )

@@ -1,0 +1,61 @@
+"""SQL for the transactional outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelhouse.common.events import Event
+from reelhouse.gateway.db.models import OutboxMessage
+
+SOURCE = "gateway"
+MAX_ERROR_LENGTH = 2000
+
+
+def add(session: AsyncSession, event: Event, *, now: datetime) -> OutboxMessage:
+    """Queue ``event`` for publishing; commit it together with the change it announces."""
+    message = OutboxMessage(
+        event_id=event.event_id,
+        job_id=event.job_id,
+        subject=event.subject,
+        headers=event.ce_headers(SOURCE),
+        payload=event.model_dump_json(),
+        created_at=now,
+        published_at=None,
+        attempts=0,
+        last_error=None,
+    )
+    session.add(message)
+    return message
+
+
+async def claim_pending(session: AsyncSession, *, limit: int) -> list[OutboxMessage]:
+    """The oldest unpublished messages, locked so other replicas skip them (PostgreSQL)."""
+    result = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.published_at.is_(None))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.scalars())
+
+
+def mark_published(message: OutboxMessage, *, now: datetime) -> None:
+    message.published_at = now
+    message.attempts += 1
+    message.last_error = None
+
+
+def record_failure(message: OutboxMessage, error: str) -> None:
+    message.attempts += 1
+    message.last_error = error[:MAX_ERROR_LENGTH]
+
+
+async def count_pending(session: AsyncSession) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+    )
+    return int(result.scalar_one())

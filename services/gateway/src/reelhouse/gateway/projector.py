@@ -1,0 +1,136 @@
+"""The projector: durable pull consumer ``gateway-projector`` on ``gen.>``.
+
+Each event is recorded once per job (``job_events.event_id`` is unique) and moves
+the job forward through the state machine (``jobs/projection.py``); stored assets
+and failures land on the job. Settled with ``reelhouse.common.delivery.settle``:
+ack when done, nak with backoff on database trouble. An undecodable message or an
+unknown job id is acknowledged and logged, never redelivered in a loop.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import structlog
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reelhouse.common.broker import consumer_config
+from reelhouse.common.delivery import DeliveryPolicy, settle
+from reelhouse.common.events import Event, GenerationFailed, JobError, parse_event, utcnow
+from reelhouse.common.jobstate import JobStatus
+from reelhouse.common.logging import job_context
+from reelhouse.common.settings import NatsSettings
+from reelhouse.gateway.jobs import repository
+from reelhouse.gateway.jobs.projection import project
+from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
+
+log = structlog.get_logger(__name__)
+
+DURABLE = "gateway-projector"
+FILTER_SUBJECTS = ["gen.>"]
+# one message per fetch: events of a job are applied in the order they were published
+FETCH_BATCH = 1
+FETCH_TIMEOUT_SECONDS = 1.0
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"  # the job moved
+    RECORDED = "recorded"  # kept in the history, the job did not move (late or informational)
+    DUPLICATE = "duplicate"  # seen before
+    UNKNOWN_JOB = "unknown_job"
+
+
+async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) -> Outcome:
+    """Record ``event`` and apply it to its job, in one transaction; idempotent on event id."""
+    if not is_job_id(event.job_id) or "\x00" in event.event_id:
+        return Outcome.UNKNOWN_JOB
+    try:
+        async with sessions.begin() as session:
+            if await repository.event_recorded(session, event.event_id):
+                return Outcome.DUPLICATE
+            job = await repository.get_job_for_update(session, event.job_id)
+            if job is None:
+                return Outcome.UNKNOWN_JOB
+            change = project(JobStatus(job.status), event)
+            now = utcnow()
+            if change.provider_request_id and job.provider_request_id is None:
+                job.provider_request_id = change.provider_request_id
+                job.updated_at = now
+            if change.status is not None:
+                job.status = change.status.value
+                job.updated_at = now
+                if change.error is not None:
+                    job.error = without_nul(change.error.model_dump(mode="json"))
+                if change.assets:
+                    await repository.replace_outputs(session, job.id, change.assets)
+            repository.add_event(
+                session, event_row(event, status=change.status, applied=change.applied)
+            )
+    except IntegrityError:
+        # a replica recorded the same event id at the same moment
+        return Outcome.DUPLICATE
+    return Outcome.APPLIED if change.applied else Outcome.RECORDED
+
+
+class Projector:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings) -> None:
+        self._sessions = sessions
+        self._policy = DeliveryPolicy(
+            max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
+        )
+
+    async def on_event(self, msg: NatsMessage) -> None:
+        subject = msg.raw_message.subject
+        try:
+            event = parse_event(subject, msg.body)
+        except (KeyError, ValidationError) as exc:
+            log.error("projector.undecodable", subject=subject, error=str(exc))
+            await msg.ack()
+            return
+        with job_context(event.job_id, event_id=event.event_id, subject=subject):
+            await settle(
+                msg,
+                self._project(event),
+                policy=self._policy,
+                stage="gateway",
+                fail=lambda error: self._give_up(event, error),
+            )
+
+    async def _project(self, event: Event) -> None:
+        outcome = await apply_event(self._sessions, event)
+        if outcome is Outcome.UNKNOWN_JOB:
+            log.warning("projector.unknown_job")
+        else:
+            log.info("projector.event", outcome=outcome.value)
+
+    async def _give_up(self, event: Event, error: JobError) -> None:
+        """After the last delivery: fail the job rather than leave it stuck."""
+        failed = GenerationFailed(
+            event_id=f"{event.job_id}:projector-failed", job_id=event.job_id, error=error
+        )
+        try:
+            await apply_event(self._sessions, failed)
+        except Exception as exc:
+            log.error("projector.give_up_failed", error=repr(exc))
+
+
+def register_projector(
+    broker: NatsBroker, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings
+) -> Projector:
+    """Subscribe the projector on ``broker`` (the subscription starts with the broker)."""
+    projector = Projector(sessions=sessions, nats=nats)
+    broker.subscriber(
+        FILTER_SUBJECTS[0],
+        stream=JStream(nats.stream, declare=False),
+        durable=DURABLE,
+        config=consumer_config(nats, durable=DURABLE, filter_subjects=FILTER_SUBJECTS),
+        pull_sub=PullSub(batch_size=FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS),
+        ack_policy=AckPolicy.MANUAL,
+        title="gateway-projector",
+        description="Moves jobs through their state machine and records every event.",
+    )(projector.on_event)
+    return projector

@@ -1,0 +1,55 @@
+"""The gateway's settings, composed from the shared parts (prefix ``REELHOUSE_``).
+
+For example ``REELHOUSE_DATABASE_URL``, ``REELHOUSE_HTTP__PORT``,
+``REELHOUSE_BOOTSTRAP_API_KEY`` or ``REELHOUSE_OUTBOX__POLL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings
+
+from reelhouse.common.settings import (
+    HttpSettings,
+    LogSettings,
+    NatsSettings,
+    SigningSettings,
+    settings_config,
+)
+
+
+class OutboxSettings(BaseModel):
+    """How the relay drains the transactional outbox to JetStream."""
+
+    # the relay wakes on every new job and, at the latest, after this long
+    poll_seconds: float = Field(default=2.0, gt=0)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    # backoff after a failed publish: base * 2**n, capped
+    retry_base_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=15.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = settings_config()
+
+    http: HttpSettings = HttpSettings()
+    nats: NatsSettings = NatsSettings()
+    log: LogSettings = LogSettings()
+    signing: SigningSettings = SigningSettings()
+    outbox: OutboxSettings = OutboxSettings()
+
+    database_url: str = "sqlite+aiosqlite:///.reelhouse/reelhouse.db"
+    media_base_url: str = "http://127.0.0.1:8001"
+    # a key for owner ``dev``, created (idempotently) at start when set
+    bootstrap_api_key: SecretStr | None = None
+    default_deadline_seconds: int = Field(default=900, ge=10, le=86_400)
+    max_deadline_seconds: int = Field(default=86_400, ge=10)
+    # how long start-up waits for NATS before serving anyway (the outbox holds new jobs)
+    nats_start_timeout_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("bootstrap_api_key")
+    @classmethod
+    def _bootstrap_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("REELHOUSE_BOOTSTRAP_API_KEY must be at least 16 characters long")
+        return value

@@ -1,0 +1,61 @@
+"""The generated OpenAPI document describes the real responses, problems included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from reelhouse.common.settings import SigningSettings
+from reelhouse.gateway.app import build_app
+from reelhouse.gateway.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    settings = Settings(signing=SigningSettings(keys={"k1": SecretStr("x")}))
+    return build_app(settings).openapi()
+
+
+def test_submit_is_documented_as_202_with_the_job(document: dict[str, Any]) -> None:
+    post = document["paths"]["/v1/generations"]["post"]
+
+    ok = post["responses"]["202"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/Generation"}
+    assert set(post["responses"]) == {"202", "401", "422"}
+
+
+def test_errors_are_documented_as_problem_json(document: dict[str, Any]) -> None:
+    for path in document["paths"].values():
+        for operation in path.values():
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    assert set(response["content"]) == {"application/problem+json"}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_both_api_key_schemes_are_declared(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
+
+
+def test_the_job_schema_lists_status_error_and_outputs(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    generation = schemas["Generation"]["properties"]
+
+    assert {"id", "status", "error", "outputs", "created_at", "updated_at", "links"} <= set(
+        generation
+    )
+    assert schemas["JobStatus"]["enum"] == [
+        "queued",
+        "submitted",
+        "running",
+        "downloading",
+        "succeeded",
+        "failed",
+        "canceled",
+    ]
+    assert "poster_url" in schemas["OutputOut"]["properties"]
