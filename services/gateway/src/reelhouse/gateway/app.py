@@ -25,12 +25,14 @@ from reelhouse.gateway.db.migrate import run_migrations
 from reelhouse.gateway.dependencies import Services
 from reelhouse.gateway.health import router as health_router
 from reelhouse.gateway.jobs import routes as job_routes
+from reelhouse.gateway.json_body import JsonBodyMiddleware
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.openapi import install_openapi
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import register_projector
 from reelhouse.gateway.settings import Settings
+from reelhouse.gateway.web.routes import router as web_router
 
 log = structlog.get_logger(__name__)
 
@@ -103,9 +105,11 @@ def build_app(settings: Settings) -> FastAPI:
             {"name": "operations", "description": "Probes"},
         ],
     )
+    app.add_middleware(JsonBodyMiddleware)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(health_router)
+    app.include_router(web_router)
     install_openapi(app)
     return app

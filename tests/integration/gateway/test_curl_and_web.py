@@ -1,0 +1,46 @@
+"""What a person with curl or a browser meets first: `curl -d` bodies and the web page."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.gateway.harness import Gateway
+
+BODY = '{"model":"sandbox/text-to-video","input":{"prompt":"a red fox in snow","duration":3}}'
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "application/x-www-form-urlencoded", "application/json"]
+)
+async def test_curl_dash_d_json_body_is_accepted_whatever_type_curl_guessed(
+    gateway: Gateway, content_type: str | None
+) -> None:
+    headers = gateway.auth()
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = await gateway.client.post("/v1/generations", content=BODY, headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["input"]["prompt"] == "a red fox in snow"
+
+
+async def test_form_encoded_body_that_is_not_json_is_a_precise_422(gateway: Gateway) -> None:
+    headers = {**gateway.auth(), "Content-Type": "application/x-www-form-urlencoded"}
+    response = await gateway.client.post(
+        "/v1/generations", content="model=sandbox%2Ftext-to-video", headers=headers
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+
+
+async def test_other_declared_types_are_not_reinterpreted(gateway: Gateway) -> None:
+    headers = {**gateway.auth(), "Content-Type": "text/plain"}
+    response = await gateway.client.post("/v1/generations", content=BODY, headers=headers)
+    assert response.status_code == 422
+
+
+async def test_web_page_is_served_and_uses_the_public_api(gateway: Gateway) -> None:
+    response = await gateway.client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/v1/generations" in response.text
+    assert "<video" in response.text
