@@ -6,11 +6,11 @@ import logging
 
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType
+from nats.js.api import DeliverPolicy
 
-from reelhouse.common.events import STREAM_NAME, STREAM_SUBJECTS, Event
+from reelhouse.common.events import STREAM_NAME, Event
 from reelhouse.common.settings import NatsSettings
-from reelhouse.common.streams import MAX_AGE_SECONDS
+from reelhouse.common.streams import stream_config
 
 
 def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
@@ -30,15 +30,16 @@ def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
 
 
 def jetstream(settings: NatsSettings) -> JStream:
-    """The REELHOUSE stream as FastStream declares it (same config as ``ensure_stream``)."""
+    """The REELHOUSE stream as FastStream declares it: the very config ``ensure_stream`` applies."""
+    config = stream_config(settings)
     return JStream(
-        name=settings.stream,
-        subjects=list(STREAM_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        max_age=MAX_AGE_SECONDS,
-        duplicate_window=settings.duplicate_window_seconds,
+        name=config.name or settings.stream,
+        subjects=config.subjects,
+        retention=config.retention,
+        storage=config.storage,
+        discard=config.discard,
+        max_age=config.max_age,
+        duplicate_window=config.duplicate_window or 0,
     )
 
 
