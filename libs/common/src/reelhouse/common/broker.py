@@ -24,7 +24,7 @@ def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
         # FastStream's own logger prints coloured lines to stdout; route it through the
         # stdlib root handler that configure_logging() renders as structured lines, and keep
         # its per-message "Received/Processed" chatter at DEBUG
-        logger=logging.getLogger("faststream.access"),
+        logger=logging.getLogger("reelhouse.faststream"),
         log_level=logging.DEBUG,
     )
 
