@@ -100,6 +100,15 @@ class Asset(BaseModel):
     poster_key: str | None = None
 
 
+class ProviderRoute(BaseModel):
+    """One way to run a model: which provider, under which of its model names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    provider_model: str
+
+
 class GenerationRequested(Event):
     """A job was accepted by the gateway (gateway → dispatcher)."""
 
@@ -108,10 +117,20 @@ class GenerationRequested(Event):
 
     owner_id: str
     model: str
+    # the first route; ``routes`` lists it again followed by the fallbacks, in order
     provider: str
     provider_model: str
     input: dict[str, Any]
     deadline_seconds: int
+    # time the provider may take to start the work before the next route is tried
+    start_deadline_seconds: int | None = None
+    routes: list[ProviderRoute] = Field(default_factory=list)
+
+    def all_routes(self) -> list[ProviderRoute]:
+        """The routes to try in order (just the first one when none were listed)."""
+        return self.routes or [
+            ProviderRoute(provider=self.provider, provider_model=self.provider_model)
+        ]
 
 
 class CancelRequested(Event):
@@ -155,6 +174,19 @@ class GenerationOutputReady(Event):
     provider: str
     provider_request_id: str
     outputs: list[OutputFile]
+
+
+class GenerationAttemptFailed(Event):
+    """One provider attempt failed and the job moved on to the next route (dispatcher → gateway)."""
+
+    subject: ClassVar[str] = "gen.attempt_failed.v1"
+    event_type: ClassVar[str] = "reelhouse.generation.attempt_failed.v1"
+
+    attempt: int
+    provider: str
+    provider_request_id: str | None = None
+    error: JobError
+    next_provider: str
 
 
 class GenerationStored(Event):
@@ -206,6 +238,7 @@ JOB_EVENTS: tuple[type[Event], ...] = (
     GenerationSubmitted,
     GenerationProgressed,
     GenerationOutputReady,
+    GenerationAttemptFailed,
     GenerationStored,
     GenerationFailed,
     GenerationCanceled,
