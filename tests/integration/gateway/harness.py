@@ -89,6 +89,20 @@ class Gateway:
         job: dict[str, Any] = response.json()
         return job
 
+    async def submit_to(self, model: str, input_: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """Submit to any model, with top-level fields such as ``deadline_seconds``."""
+        response = await self.client.post(
+            "/v1/generations",
+            json={"model": model, "input": input_, **fields},
+            headers=self.auth(),
+        )
+        assert response.status_code == 202, response.text
+        job: dict[str, Any] = response.json()
+        return job
+
+    async def cancel(self, job_id: str, key: str = BOOTSTRAP_KEY) -> httpx.Response:
+        return await self.client.post(f"/v1/generations/{job_id}/cancel", headers=self.auth(key))
+
     async def job(self, job_id: str, key: str = BOOTSTRAP_KEY) -> dict[str, Any]:
         response = await self.client.get(f"/v1/generations/{job_id}", headers=self.auth(key))
         assert response.status_code == 200, response.text

@@ -44,3 +44,4 @@ async def test_web_page_is_served_and_uses_the_public_api(gateway: Gateway) -> N
     assert response.headers["content-type"].startswith("text/html")
     assert "/v1/generations" in response.text
     assert "<video" in response.text
+    assert "/cancel" in response.text

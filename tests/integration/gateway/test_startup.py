@@ -1,7 +1,12 @@
-"""Start-up: migrations match the models, and the gateway serves even without NATS."""
+"""Start-up: migrations match the models, the gateway serves even without NATS, a bad catalogue stops it."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -52,3 +57,30 @@ async def test_starts_and_accepts_jobs_when_nats_is_down_then_catches_up(
             return True if (await gateway.client.get("/healthz")).status_code == 200 else None
 
         await eventually(ready, what="healthz to turn ready")
+
+
+def test_a_broken_operator_catalogue_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "our-models.json"
+    broken.write_text('{"models": [{"id": "acme/x", "kind": "text-to-audio"}]}', encoding="utf-8")
+    env = {
+        **os.environ,
+        "REELHOUSE_CATALOG_PATHS": json.dumps([str(broken)]),
+        "REELHOUSE_SIGNING__KEYS": '{"k1": "secret"}',
+        "REELHOUSE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
+        "REELHOUSE_LOG__JSON": "true",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "reelhouse.gateway"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert str(broken) in last_line
+    assert "models.0.kind" in last_line
+    assert not (tmp_path / "never.db").exists()

@@ -185,3 +185,113 @@ async def test_rejected_submissions_write_nothing(gateway: Gateway) -> None:
 
     listing = await gateway.client.get("/v1/generations", headers=gateway.auth())
     assert listing.json()["data"] == []
+
+
+async def test_routes_and_deadlines_travel_in_the_published_requested_event(
+    gateway: Gateway, nats_server: NatsServer
+) -> None:
+    job = await gateway.submit_to(
+        "sandbox/text-to-video-fallback",
+        {"prompt": "a fox"},
+        deadline_seconds=20,
+        start_deadline_seconds=5,
+    )
+
+    assert (job["deadline_seconds"], job["start_deadline_seconds"]) == (20, 5)
+    assert (job["cancel_requested"], job["attempts"]) == (False, [])
+    message = await eventually(lambda: _requested_event(nats_server.url, job["id"]))
+    body = message["body"]
+    assert body["routes"] == [
+        {"provider": "sandbox", "provider_model": "sandbox/text-to-video"},
+        {"provider": "sandbox-fal", "provider_model": "sandbox-fal/text-to-video"},
+    ]
+    assert (body["provider"], body["provider_model"]) == ("sandbox", "sandbox/text-to-video")
+    assert (body["deadline_seconds"], body["start_deadline_seconds"]) == (20, 5)
+
+
+async def test_a_single_route_model_publishes_its_one_route_and_no_start_deadline(
+    gateway: Gateway, nats_server: NatsServer
+) -> None:
+    job = await gateway.submit_to("sandbox-fal/text-to-image", {"prompt": "a fox"})
+
+    message = await eventually(lambda: _requested_event(nats_server.url, job["id"]))
+    assert message["body"]["routes"] == [
+        {"provider": "sandbox-fal", "provider_model": "sandbox-fal/text-to-image"}
+    ]
+    assert message["body"]["start_deadline_seconds"] is None
+    assert job["start_deadline_seconds"] is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        pytest.param({"deadline_seconds": 9}, "deadline_seconds", id="deadline-too-short"),
+        pytest.param({"deadline_seconds": 86_401}, "deadline_seconds", id="deadline-too-long"),
+        pytest.param({"deadline_seconds": "soon"}, "deadline_seconds", id="deadline-type"),
+        pytest.param({"start_deadline_seconds": 0}, "start_deadline_seconds", id="start-zero"),
+        pytest.param(
+            {"deadline_seconds": 20, "start_deadline_seconds": 20},
+            "start_deadline_seconds",
+            id="start-not-below-deadline",
+        ),
+    ],
+)
+async def test_deadlines_out_of_range_are_422_naming_the_field(
+    gateway: Gateway, fields: dict[str, Any], path: str
+) -> None:
+    response = await gateway.client.post(
+        "/v1/generations",
+        json={"model": "sandbox/text-to-video", "input": {"prompt": "x"}, **fields},
+        headers=gateway.auth(),
+    )
+
+    assert response.status_code == 422
+    assert path in [error["path"] for error in response.json()["errors"]]
+
+
+async def test_a_deadline_above_the_deployments_maximum_is_422(settings: Settings) -> None:
+    capped = settings.model_copy(update={"max_deadline_seconds": 60})
+    async with running_gateway(capped) as gateway:
+        response = await gateway.client.post(
+            "/v1/generations",
+            json={
+                "model": "sandbox/text-to-video",
+                "input": {"prompt": "x"},
+                "deadline_seconds": 61,
+            },
+            headers=gateway.auth(),
+        )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"path": "deadline_seconds", "message": "must be between 10 and 60"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "input_", "path"),
+    [
+        ("sandbox-fal/text-to-video", {"prompt": "x", "duration": 11}, "input.duration"),
+        ("sandbox-fal/text-to-video", {"prompt": "x", "colour": "red"}, "input.colour"),
+        ("sandbox-fal/text-to-image", {"prompt": "x", "sandbox_delay": 61}, "input.sandbox_delay"),
+        ("sandbox/text-to-video-fallback", {"duration": 3}, "input.prompt"),
+        ("minimax/video-01", {"prompt": "x", "prompt_optimizer": "on"}, "input.prompt_optimizer"),
+        ("kwaivgi/kling-v2.1", {"prompt": "x"}, "input.start_image"),
+        ("fal-ai/flux/schnell", {"prompt": "x", "num_images": 9}, "input.num_images"),
+        (
+            "fal-ai/kling-video/v2/master/text-to-video",
+            {"prompt": "x", "aspect_ratio": "4:3"},
+            "input.aspect_ratio",
+        ),
+    ],
+)
+async def test_new_models_refuse_bad_input_with_the_field_path(
+    gateway: Gateway, model: str, input_: dict[str, Any], path: str
+) -> None:
+    response = await gateway.client.post(
+        "/v1/generations", json={"model": model, "input": input_}, headers=gateway.auth()
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
+    assert path in [error["path"] for error in response.json()["errors"]]

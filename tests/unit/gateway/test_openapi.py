@@ -59,3 +59,46 @@ def test_the_job_schema_lists_status_error_and_outputs(document: dict[str, Any])
         "canceled",
     ]
     assert "poster_url" in schemas["OutputOut"]["properties"]
+
+
+def test_cancel_is_documented_as_202_with_the_job_and_409_for_a_final_one(
+    document: dict[str, Any],
+) -> None:
+    post = document["paths"]["/v1/generations/{job_id}/cancel"]["post"]
+
+    ok = post["responses"]["202"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/Generation"}
+    assert set(post["responses"]) == {"202", "401", "404", "409", "422"}
+    assert "job_final" in post["responses"]["409"]["description"]
+
+
+def test_the_job_schema_shows_cancel_attempts_and_deadlines(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    generation = schemas["Generation"]["properties"]
+
+    assert {
+        "cancel_requested",
+        "cancel_requested_at",
+        "attempts",
+        "deadline_seconds",
+        "start_deadline_seconds",
+    } <= set(generation)
+    assert set(schemas["AttemptOut"]["properties"]) == {
+        "provider",
+        "provider_request_id",
+        "status",
+        "error",
+    }
+    assert "provider_detail" in schemas["JobErrorOut"]["properties"]
+    assert "cancel" in schemas["GenerationLinks"]["properties"]
+    assert "start_deadline_seconds" in schemas["GenerationCreate"]["properties"]
+
+
+def test_the_model_schema_lists_routes_defaults_and_price(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+
+    assert {"id", "kind", "providers", "input_schema", "defaults", "price", "description"} <= set(
+        schemas["ModelOut"]["properties"]
+    )
+    assert schemas["PriceOut"]["properties"]["unit"]["enum"] == ["second", "image", "run"]
+    assert document["paths"]["/v1/models/{model_id}"]["get"]["responses"]["200"]

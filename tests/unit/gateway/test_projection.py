@@ -8,6 +8,7 @@ from reelhouse.common.events import (
     Asset,
     CancelRequested,
     Event,
+    GenerationAttemptFailed,
     GenerationCanceled,
     GenerationFailed,
     GenerationOutputReady,
@@ -61,6 +62,12 @@ CANCELED = GenerationCanceled(job_id=JOB)
         (STORED, JobStatus.SUCCEEDED),
         (FAILED, JobStatus.FAILED),
         (CANCELED, JobStatus.CANCELED),
+        (
+            GenerationAttemptFailed(
+                job_id=JOB, attempt=1, provider="sandbox", error=ERROR, next_provider="fal"
+            ),
+            None,
+        ),
     ],
 )
 def test_each_event_asks_for_the_contracted_status(event: Event, status: JobStatus | None) -> None:
@@ -118,3 +125,18 @@ def test_stored_carries_its_assets() -> None:
 
 def test_the_provider_request_id_is_kept_even_from_a_late_event() -> None:
     assert project(JobStatus.RUNNING, SUBMITTED).provider_request_id == "p1"
+
+
+@pytest.mark.parametrize("current", [JobStatus.RUNNING, JobStatus.DOWNLOADING])
+def test_canceled_wins_over_a_later_stored_and_no_assets_land(current: JobStatus) -> None:
+    canceled = project(current, CANCELED)
+    assert canceled.status is JobStatus.CANCELED
+
+    late = project(JobStatus.CANCELED, STORED)
+    assert late.status is None
+    assert late.assets == ()
+
+
+def test_stored_before_canceled_keeps_the_job_succeeded() -> None:
+    assert project(JobStatus.DOWNLOADING, STORED).status is JobStatus.SUCCEEDED
+    assert project(JobStatus.SUCCEEDED, CANCELED).status is None

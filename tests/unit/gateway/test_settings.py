@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from pydantic import ValidationError
+from pathlib import Path
 
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from reelhouse.common.settings import SigningSettings
 from reelhouse.gateway.app import build_app
+from reelhouse.gateway.catalog.loader import CatalogError
 from reelhouse.gateway.settings import Settings
 
 
@@ -55,3 +59,32 @@ def test_building_the_app_without_signing_keys_names_the_variable(
 
     with pytest.raises(ValueError, match="REELHOUSE_SIGNING__KEYS"):
         build_app(Settings())
+
+
+def test_operator_catalogue_files_come_from_a_json_list(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("REELHOUSE_CATALOG_PATHS", '["/etc/reelhouse/models.json", "extra.json"]')
+
+    settings = Settings()
+
+    assert settings.catalog_paths == [Path("/etc/reelhouse/models.json"), Path("extra.json")]
+
+
+def test_building_the_app_with_a_broken_catalogue_file_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "models.json"
+    broken.write_text('{"models": [{"id": "x"}]}', encoding="utf-8")
+    settings = Settings(
+        signing=SigningSettings(keys={"k1": SecretStr("x")}), catalog_paths=[broken]
+    )
+
+    with pytest.raises(CatalogError, match=r"models\.json.*models\.0\.kind: Field required"):
+        build_app(settings)
+
+
+def test_a_default_deadline_above_the_maximum_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REELHOUSE_DEFAULT_DEADLINE_SECONDS", "1000")
+    monkeypatch.setenv("REELHOUSE_MAX_DEADLINE_SECONDS", "500")
+
+    with pytest.raises(ValidationError, match="REELHOUSE_DEFAULT_DEADLINE_SECONDS"):
+        Settings()

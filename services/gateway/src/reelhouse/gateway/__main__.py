@@ -11,11 +11,13 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+import structlog
 import uvicorn
 
 from reelhouse.common.logging import configure_logging
 from reelhouse.gateway.app import SERVICE, build_app
 from reelhouse.gateway.auth.service import issue_api_key
+from reelhouse.gateway.catalog.loader import CatalogError
 from reelhouse.gateway.settings import Settings
 
 
@@ -37,8 +39,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         key = asyncio.run(issue_api_key(settings.database_url, owner_id=args.owner, name=args.name))
         sys.stdout.write(key + "\n")
         return
+    try:
+        app = build_app(settings)
+    except CatalogError as exc:
+        structlog.get_logger(__name__).error("gateway.catalog_invalid", error=str(exc))
+        raise SystemExit(f"reelhouse gateway: {exc}") from exc
     uvicorn.run(
-        build_app(settings),
+        app,
         host=settings.http.host,
         port=settings.http.port,
         log_config=None,

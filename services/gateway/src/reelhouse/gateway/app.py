@@ -48,7 +48,8 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def build_app(settings: Settings) -> FastAPI:
     signer = UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
-    catalog = load_catalog()
+    # a broken operator catalogue file fails here, naming the file (CatalogError)
+    catalog = load_catalog(settings.catalog_paths)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,7 +88,12 @@ def build_app(settings: Settings) -> FastAPI:
                 bus=bus,
                 relay=relay,
             )
-            log.info("gateway.started", nats=bus.connected, models=len(catalog))
+            log.info(
+                "gateway.started",
+                nats=bus.connected,
+                models=len(catalog),
+                catalog_files=[str(p) for p in settings.catalog_paths],
+            )
             yield
             log.info("gateway.stopping")
 

@@ -1,10 +1,11 @@
 """The projector: durable pull consumer ``gateway-projector`` on ``gen.>``.
 
 Each event is recorded once per job (``job_events.event_id`` is unique) and moves
-the job forward through the state machine (``jobs/projection.py``); stored assets
-and failures land on the job. Settled with ``reelhouse.common.delivery.settle``:
+the job forward through the state machine (``jobs/projection.py``); stored assets,
+failures and provider attempts (``jobs/attempts.py``) land on the job. Settled with ``reelhouse.common.delivery.settle``:
 ack when done, nak with backoff on database trouble. An undecodable message or an
-unknown job id is acknowledged and logged, never redelivered in a loop.
+unknown job id is acknowledged and logged, never redelivered in a loop; so is an
+event on a subject this gateway does not know yet (a newer version, a new kind).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reelhouse.common.jobstate import JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
 from reelhouse.gateway.jobs import repository
+from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record_attempt
 from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
 
@@ -65,8 +67,18 @@ async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) 
                 job.updated_at = now
                 if change.error is not None:
                     job.error = without_nul(change.error.model_dump(mode="json"))
+                # only a job that reached succeeded gets outputs (never a canceled one)
                 if change.assets:
                     await repository.replace_outputs(session, job.id, change.assets)
+            attempts = record_attempt(
+                load_attempts(job.attempts),
+                event,
+                status=JobStatus(job.status),
+                moved=change.applied,
+            )
+            if attempts is not None:
+                job.attempts = without_nul(dump_attempts(attempts))
+                job.updated_at = now
             repository.add_event(
                 session, event_row(event, status=change.status, applied=change.applied)
             )
@@ -88,6 +100,7 @@ class Projector:
         try:
             event = parse_event(subject, msg.body)
         except (KeyError, ValidationError) as exc:
+            # an unknown subject (KeyError) or a body that does not fit its schema
             log.error("projector.undecodable", subject=subject, error=str(exc))
             await msg.ack()
             return

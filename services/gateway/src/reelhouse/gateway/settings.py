@@ -1,12 +1,15 @@
 """The gateway's settings, composed from the shared parts (prefix ``REELHOUSE_``).
 
 For example ``REELHOUSE_DATABASE_URL``, ``REELHOUSE_HTTP__PORT``,
-``REELHOUSE_BOOTSTRAP_API_KEY`` or ``REELHOUSE_OUTBOX__POLL_SECONDS``.
+``REELHOUSE_BOOTSTRAP_API_KEY``, ``REELHOUSE_OUTBOX__POLL_SECONDS`` or
+``REELHOUSE_CATALOG_PATHS='["/etc/reelhouse/models.json"]'``.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from reelhouse.common.settings import (
@@ -44,6 +47,10 @@ class Settings(BaseSettings):
     bootstrap_api_key: SecretStr | None = None
     default_deadline_seconds: int = Field(default=900, ge=10, le=86_400)
     max_deadline_seconds: int = Field(default=86_400, ge=10)
+    # how long a provider may take to start before the next route is tried (None: no limit)
+    default_start_deadline_seconds: int | None = Field(default=None, ge=1)
+    # operator catalogue files (JSON, same shape as the shipped one), merged over it in order
+    catalog_paths: list[Path] = Field(default_factory=list)
     # how long start-up waits for NATS before serving anyway (the outbox holds new jobs)
     nats_start_timeout_seconds: float = Field(default=10.0, ge=0)
 
@@ -53,3 +60,11 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("REELHOUSE_BOOTSTRAP_API_KEY must be at least 16 characters long")
         return value
+
+    @model_validator(mode="after")
+    def _deadlines_fit(self) -> Settings:
+        if self.default_deadline_seconds > self.max_deadline_seconds:
+            raise ValueError(
+                "REELHOUSE_DEFAULT_DEADLINE_SECONDS must not exceed REELHOUSE_MAX_DEADLINE_SECONDS"
+            )
+        return self

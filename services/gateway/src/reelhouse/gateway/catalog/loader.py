@@ -1,51 +1,78 @@
-"""The model catalogue: which models this deployment offers and the input each accepts.
+"""The model catalogue: which models this deployment offers, how to run them, what they take.
 
-The data lives in ``models.json`` beside this module; every entry carries a JSON
-Schema (Draft 2020-12) for its ``input``. Loading checks each schema, so a bad
-catalogue fails at start-up rather than on the first request.
+The shipped data lives in ``models.json`` beside this module; operators add files of the
+same shape (``REELHOUSE_CATALOG_PATHS``), merged over it in order: an entry with an id
+already present replaces it, a new id is added. Every entry carries a JSON Schema
+(Draft 2020-12) for its ``input``. Loading checks everything, so a bad file fails
+start-up with a message naming the file and the problem, never the first request.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError
+from pydantic import ValidationError
+
+from reelhouse.common.events import ProviderRoute
+from reelhouse.gateway.catalog.entries import CatalogFile, Kind, ModelEntry, OutputKind, PriceEntry
+from reelhouse.gateway.catalog.validation import (
+    InvalidInputError,
+    input_errors,
+    nul_errors,
+    schema_defaults,
+    with_defaults,
+)
 
 CATALOGUE_RESOURCE = "models.json"
+SHIPPED_SOURCE = "the shipped catalogue (reelhouse/gateway/catalog/models.json)"
 
-Kind = Literal["text-to-video", "image-to-video", "text-to-image"]
-
-
-@dataclass(frozen=True, slots=True)
-class InputError:
-    """One reason the input does not fit the model's schema; ``path`` is dotted from ``input``."""
-
-    path: str
-    message: str
+_OUTPUT_OF_KIND: dict[str, OutputKind] = {
+    "text-to-video": "video",
+    "image-to-video": "video",
+    "text-to-image": "image",
+}
 
 
-class InvalidInputError(Exception):
-    def __init__(self, errors: list[InputError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+class CatalogError(ValueError):
+    """A catalogue file cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogModel:
     id: str
-    provider: str
-    provider_model: str
     kind: Kind
-    output: Literal["video", "image", "audio"]
     description: str
+    routes: tuple[ProviderRoute, ...]
     input_schema: Mapping[str, Any]
+    price: PriceEntry
+    # where the entry came from (the shipped catalogue or an operator's file)
+    source: str
     _validator: Draft202012Validator = field(repr=False, compare=False)
+
+    @property
+    def output(self) -> OutputKind:
+        return _OUTPUT_OF_KIND[self.kind]
+
+    @property
+    def provider(self) -> str:
+        """The first route's provider (tried first)."""
+        return self.routes[0].provider
+
+    @property
+    def provider_model(self) -> str:
+        return self.routes[0].provider_model
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The values filled in for fields the request leaves out."""
+        return schema_defaults(self.input_schema)
 
     def prepare_input(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The input with schema defaults filled in, or ``InvalidInputError`` listing every fault."""
@@ -59,11 +86,15 @@ class CatalogModel:
 
 
 class Catalog:
-    def __init__(self, models: list[CatalogModel]) -> None:
+    def __init__(self, models: Iterable[CatalogModel]) -> None:
         self._models = {m.id: m for m in models}
 
     def get(self, model_id: str) -> CatalogModel | None:
         return self._models.get(model_id)
+
+    def merged(self, other: Catalog) -> Catalog:
+        """This catalogue with ``other``'s entries on top (same id replaces, in place)."""
+        return Catalog([*self._models.values(), *other._models.values()])
 
     def __iter__(self) -> Iterator[CatalogModel]:
         return iter(self._models.values())
@@ -72,87 +103,71 @@ class Catalog:
         return len(self._models)
 
 
-def with_defaults(schema: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy ``raw`` and add the top-level ``default`` of every property it leaves out."""
-    prepared = copy.deepcopy(dict(raw))
-    for name, prop in (schema.get("properties") or {}).items():
-        if name not in prepared and isinstance(prop, Mapping) and "default" in prop:
-            prepared[name] = copy.deepcopy(prop["default"])
-    return prepared
-
-
-def nul_errors(value: Any, path: str = "input") -> list[InputError]:
-    """Strings (or keys) holding NUL characters, which no database column will take."""
-    if isinstance(value, str):
-        return (
-            [InputError(path=path, message="must not contain NUL characters")]
-            if "\x00" in value
-            else []
-        )
-    if isinstance(value, Mapping):
-        errors: list[InputError] = []
-        for key, item in value.items():
-            if "\x00" in str(key):
-                errors.append(InputError(path=path, message="keys must not contain NUL characters"))
-            errors.extend(nul_errors(item, f"{path}.{key}"))
-        return errors
-    if isinstance(value, list):
-        return [err for i, item in enumerate(value) for err in nul_errors(item, f"{path}.{i}")]
-    return []
-
-
-def _dotted(prefix: str, parts: Any) -> str:
-    return ".".join([prefix, *(str(p) for p in parts)])
-
-
-def input_errors(error: ValidationError, *, prefix: str = "input") -> list[InputError]:
-    """A jsonschema error → field errors that point at the offending field itself.
-
-    ``additionalProperties`` and ``required`` are reported by jsonschema on the
-    enclosing object; here they name the unknown or missing field instead.
-    """
-    where = _dotted(prefix, error.absolute_path)
-    instance = error.instance
-    if error.validator == "additionalProperties" and isinstance(instance, Mapping):
-        known = set(
-            (error.schema.get("properties") or {}) if isinstance(error.schema, Mapping) else ()
-        )
-        return [
-            InputError(path=f"{where}.{name}", message="unknown field")
-            for name in sorted(set(instance) - known)
-        ]
-    if error.validator == "required" and isinstance(instance, Mapping):
-        required = error.validator_value if isinstance(error.validator_value, list) else []
-        return [
-            InputError(path=f"{where}.{name}", message="field required")
-            for name in required
-            if name not in instance
-        ]
-    return [InputError(path=where, message=error.message)]
-
-
-def _model_from(entry: Mapping[str, Any]) -> CatalogModel:
-    schema = entry["input_schema"]
-    Draft202012Validator.check_schema(schema)
+def _model_from(entry: ModelEntry, source: str) -> CatalogModel:
+    schema = entry.input_schema
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise CatalogError(
+            f"{source}: model {entry.id!r}: input_schema is not a valid JSON Schema: {exc.message}"
+        ) from exc
+    if schema.get("type") != "object":
+        raise CatalogError(f'{source}: model {entry.id!r}: input_schema must have "type": "object"')
     return CatalogModel(
-        id=entry["id"],
-        provider=entry["provider"],
-        provider_model=entry["provider_model"],
-        kind=entry["kind"],
-        output=entry["output"],
-        description=entry.get("description", ""),
+        id=entry.id,
+        kind=entry.kind,
+        description=entry.description,
+        routes=tuple(
+            ProviderRoute(provider=r.provider, provider_model=r.provider_model)
+            for r in entry.providers
+        ),
         input_schema=schema,
+        price=entry.price,
+        source=source,
         _validator=Draft202012Validator(schema),
     )
 
 
-def parse_catalog(data: Mapping[str, Any]) -> Catalog:
-    return Catalog([_model_from(entry) for entry in data["models"]])
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+        for err in exc.errors()
+    )
 
 
-def load_catalog() -> Catalog:
-    """The catalogue shipped with the gateway (``catalog/models.json``)."""
+def parse_catalog(data: Any, *, source: str = "catalogue") -> Catalog:
+    """A catalogue from decoded JSON; ``CatalogError`` says what is wrong and where."""
+    try:
+        parsed = CatalogFile.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(f"{source}: {_describe(exc)}") from exc
+    seen: set[str] = set()
+    for entry in parsed.models:
+        if entry.id in seen:
+            raise CatalogError(f"{source}: model {entry.id!r} is declared twice")
+        seen.add(entry.id)
+    return Catalog(_model_from(entry, source) for entry in parsed.models)
+
+
+def read_catalog_file(path: Path) -> Catalog:
+    source = f"catalogue file {str(path)!r}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise CatalogError(f"{source}: cannot be read: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{source}: not valid JSON: {exc}") from exc
+    return parse_catalog(data, source=source)
+
+
+def load_catalog(extra_paths: Iterable[Path] = ()) -> Catalog:
+    """The shipped catalogue with each operator file merged over it, in order."""
     text = (
         resources.files("reelhouse.gateway.catalog").joinpath(CATALOGUE_RESOURCE).read_text("utf-8")
     )
-    return parse_catalog(json.loads(text))
+    catalog = parse_catalog(json.loads(text), source=SHIPPED_SOURCE)
+    for path in extra_paths:
+        catalog = catalog.merged(read_catalog_file(path))
+    return catalog

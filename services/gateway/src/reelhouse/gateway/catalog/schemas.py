@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from reelhouse.gateway.catalog.loader import CatalogModel, Kind
+from reelhouse.gateway.catalog.entries import Kind, OutputKind, PriceUnit
+from reelhouse.gateway.catalog.loader import CatalogModel
+
+
+class RouteOut(BaseModel):
+    """One way the model runs: a provider and that provider's name for the model."""
+
+    provider: str = Field(examples=["sandbox"])
+    provider_model: str = Field(examples=["sandbox/text-to-video"])
+
+
+class PriceOut(BaseModel):
+    """The price basis: per second of output, per image or per run; ``usd`` None means see ``note``."""
+
+    unit: PriceUnit
+    usd: float | None
+    note: str | None
 
 
 class ModelOut(BaseModel):
     id: str = Field(examples=["sandbox/text-to-video"])
-    provider: str = Field(examples=["sandbox"])
     kind: Kind
-    output: Literal["video", "image", "audio"]
+    output: OutputKind
     description: str
+    providers: list[RouteOut] = Field(
+        description="Routes in the order they are tried: the first, then fallbacks"
+    )
     input_schema: dict[str, Any] = Field(description="JSON Schema (Draft 2020-12) of `input`")
+    defaults: dict[str, Any] = Field(
+        description="Values used for the `input` fields a request leaves out"
+    )
+    price: PriceOut
 
     @classmethod
     def of(cls, model: CatalogModel) -> ModelOut:
         return cls(
             id=model.id,
-            provider=model.provider,
             kind=model.kind,
             output=model.output,
             description=model.description,
+            providers=[
+                RouteOut(provider=r.provider, provider_model=r.provider_model) for r in model.routes
+            ],
             input_schema=dict(model.input_schema),
+            defaults=model.defaults,
+            price=PriceOut(unit=model.price.unit, usd=model.price.usd, note=model.price.note),
         )
 
 

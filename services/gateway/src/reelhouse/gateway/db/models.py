@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -94,6 +95,13 @@ class Job(Base):
     provider_request_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # the provider routes in the order they are tried ([{provider, provider_model}]);
+    # None on jobs from before routes existed (then the one route is provider/provider_model)
+    routes: Mapped[list[dict[str, str]] | None] = mapped_column(JsonColumn, nullable=True)
+    start_deadline_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # one entry per provider attempt, in order (see jobs/attempts.py)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JsonColumn, server_default=text("'[]'"))
 
 
 class JobEvent(Base):

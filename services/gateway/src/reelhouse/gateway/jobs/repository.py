@@ -28,6 +28,16 @@ async def get_job_for_update(session: AsyncSession, job_id: str) -> Job | None:
     return result.scalar_one_or_none()
 
 
+async def get_owned_job_for_update(
+    session: AsyncSession, *, owner_id: str, job_id: str
+) -> Job | None:
+    """The owner's job, row-locked until the transaction ends."""
+    result = await session.execute(
+        select(Job).where(Job.id == job_id, Job.owner_id == owner_id).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
 async def list_jobs(
     session: AsyncSession, *, owner_id: str, limit: int, after: Cursor | None
 ) -> list[Job]:

@@ -1,4 +1,4 @@
-"""``/v1/generations``: submit (202 at once), read one, list newest first, a job's events."""
+"""``/v1/generations``: submit (202 at once), read one, list newest first, a job's events, cancel."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from reelhouse.gateway.dependencies import (
     SessionDep,
     SettingsDep,
 )
-from reelhouse.gateway.jobs import service
+from reelhouse.gateway.jobs import cancel, service
+from reelhouse.gateway.jobs.deadlines import DeadlineLimits
 from reelhouse.gateway.jobs.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -41,6 +42,7 @@ def links_for(request: Request) -> LinksFor:
             {
                 "self": str(request.url_for("get_generation", job_id=job_id)),
                 "events": str(request.url_for("list_generation_events", job_id=job_id)),
+                "cancel": str(request.url_for("cancel_generation", job_id=job_id)),
             }
         )
 
@@ -74,8 +76,11 @@ async def create_generation(
         catalog=catalog,
         owner=owner,
         request=body,
-        default_deadline_seconds=settings.default_deadline_seconds,
-        max_deadline_seconds=settings.max_deadline_seconds,
+        deadlines=DeadlineLimits(
+            default_seconds=settings.default_deadline_seconds,
+            max_seconds=settings.max_deadline_seconds,
+            default_start_seconds=settings.default_start_deadline_seconds,
+        ),
     )
     relay.wake()
     view = generation_view(
@@ -139,3 +144,30 @@ async def list_generation_events(
     with job_context(job_id):
         events = await service.list_generation_events(session=session, owner=owner, job_id=job_id)
         return GenerationEventList(data=[event_view(event) for event in events])
+
+
+@router.post(
+    "/{job_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Generation,
+    summary="Cancel a generation",
+    description=(
+        "Asks for the job to be canceled and returns it at once with `cancel_requested: true`; "
+        "`status` stays what it is until the provider confirms (`canceled`) or finishes first "
+        "(`succeeded` or `failed` — never both). Repeating the request changes nothing. "
+        "A job that already succeeded or failed answers 409 (code `job_final`)."
+    ),
+    responses=problem_responses("unauthorized", "not_found", "job_final", "validation_error"),
+)
+async def cancel_generation(
+    job_id: str,
+    request: Request,
+    session: SessionDep,
+    owner: CurrentOwner,
+    media_urls: MediaUrlsDep,
+    relay: RelayDep,
+) -> Generation:
+    with job_context(job_id):
+        item = await cancel.request_cancel(session=session, owner=owner, job_id=job_id)
+        relay.wake()
+        return generation_view(item, media_urls=media_urls, links=links_for(request))

@@ -36,7 +36,20 @@ class GenerationCreate(BaseModel):
         default=None,
         ge=10,
         le=86_400,
-        description="Give up (failed, code provider_timeout) if not finished by then",
+        description=(
+            "Give up (failed, code provider_timeout) if not finished by then; defaults to the "
+            "deployment's default and may not exceed its maximum"
+        ),
+    )
+    start_deadline_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=86_400,
+        description=(
+            "How long a provider may take to start the work before the model's next provider "
+            "route is tried (or, on the last route, the job keeps waiting for its deadline); "
+            "must be less than the deadline"
+        ),
     )
 
 
@@ -48,6 +61,17 @@ class JobErrorOut(BaseModel):
     message: str
     retryable: bool
     provider_detail: str | None = None
+
+
+class AttemptOut(BaseModel):
+    """One submission to a provider; a model with several routes may need more than one."""
+
+    provider: str = Field(examples=["sandbox"])
+    provider_request_id: str | None = Field(
+        description="The provider's id for the prediction (None when the submit was refused)"
+    )
+    status: Literal["running", "failed", "succeeded", "canceled"]
+    error: JobErrorOut | None = Field(description="Why this attempt failed, when it did")
 
 
 class OutputOut(BaseModel):
@@ -74,6 +98,7 @@ class GenerationLinks(BaseModel):
 
     self_: str = Field(alias="self")
     events: str
+    cancel: str = Field(description="POST here to cancel the job")
 
 
 class Generation(BaseModel):
@@ -81,9 +106,16 @@ class Generation(BaseModel):
     status: JobStatus
     model: str
     input: dict[str, Any]
-    error: JobErrorOut | None
-    outputs: list[OutputOut]
+    error: JobErrorOut | None = Field(description="Set when `status` is `failed`")
+    outputs: list[OutputOut] = Field(description="Only ever filled when `status` is `succeeded`")
+    attempts: list[AttemptOut] = Field(description="Provider attempts, oldest first")
+    cancel_requested: bool = Field(
+        description="The owner asked to cancel; `status` turns `canceled` once the provider "
+        "confirms, or `succeeded`/`failed` if it finished first"
+    )
+    cancel_requested_at: datetime | None
     deadline_seconds: int
+    start_deadline_seconds: int | None
     created_at: datetime
     updated_at: datetime
     links: GenerationLinks

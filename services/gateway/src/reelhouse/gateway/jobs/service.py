@@ -15,10 +15,12 @@ from reelhouse.common.events import Event, GenerationRequested, utcnow
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.auth.dependencies import Principal
-from reelhouse.gateway.catalog.loader import Catalog, InvalidInputError
+from reelhouse.gateway.catalog.loader import Catalog
+from reelhouse.gateway.catalog.validation import InvalidInputError
 from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
+from reelhouse.gateway.jobs.deadlines import DeadlineLimits
 from reelhouse.gateway.jobs.schemas import GenerationCreate
 from reelhouse.gateway.outbox import repository as outbox
 from reelhouse.gateway.problems import FieldError, ProblemError
@@ -80,8 +82,7 @@ async def submit_generation(
     catalog: Catalog,
     owner: Principal,
     request: GenerationCreate,
-    default_deadline_seconds: int,
-    max_deadline_seconds: int,
+    deadlines: DeadlineLimits,
 ) -> Job:
     """Validate against the catalogue, then write the job, its first event and the outbox row."""
     model = catalog.get(request.model)
@@ -99,17 +100,10 @@ async def submit_generation(
             f"The input does not fit the schema of {model.id!r}.",
             errors=[FieldError(path=e.path, message=e.message) for e in exc.errors],
         ) from exc
-    deadline = request.deadline_seconds or default_deadline_seconds
-    if deadline > max_deadline_seconds:
-        raise ProblemError(
-            "validation_error",
-            errors=[
-                FieldError(
-                    path="deadline_seconds",
-                    message=f"must be at most {max_deadline_seconds}",
-                )
-            ],
-        )
+    deadline, start_deadline = deadlines.resolve(
+        deadline_seconds=request.deadline_seconds,
+        start_deadline_seconds=request.start_deadline_seconds,
+    )
     now = utcnow()
     job_id = new_job_id()
     event = GenerationRequested(
@@ -122,6 +116,8 @@ async def submit_generation(
         provider_model=model.provider_model,
         input=prepared,
         deadline_seconds=deadline,
+        start_deadline_seconds=start_deadline,
+        routes=list(model.routes),
     )
     job = Job(
         id=job_id,
@@ -136,17 +132,28 @@ async def submit_generation(
         provider_request_id=None,
         created_at=now,
         updated_at=now,
+        routes=[route.model_dump() for route in model.routes],
+        start_deadline_seconds=start_deadline,
+        cancel_requested_at=None,
+        attempts=[],
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
     outbox.add(session, event, now=now)
     await session.commit()
     with job_context(job_id):
-        log.info("job.accepted", model=model.id, owner_id=owner.owner_id, deadline=deadline)
+        log.info(
+            "job.accepted",
+            model=model.id,
+            owner_id=owner.owner_id,
+            deadline=deadline,
+            start_deadline=start_deadline,
+            routes=len(model.routes),
+        )
     return job
 
 
 async def get_generation(*, session: AsyncSession, owner: Principal, job_id: str) -> JobWithOutputs:
-    job = await _owned_job(session, owner, job_id)
+    job = await owned_job(session, owner, job_id)
     outputs = await repository.outputs_of(session, [job.id])
     return JobWithOutputs(job=job, outputs=outputs[job.id])
 
@@ -177,11 +184,11 @@ async def list_generations(
 async def list_generation_events(
     *, session: AsyncSession, owner: Principal, job_id: str
 ) -> list[JobEvent]:
-    job = await _owned_job(session, owner, job_id)
+    job = await owned_job(session, owner, job_id)
     return await repository.list_events(session, job.id)
 
 
-async def _owned_job(session: AsyncSession, owner: Principal, job_id: str) -> Job:
+async def owned_job(session: AsyncSession, owner: Principal, job_id: str) -> Job:
     job = (
         await repository.get_job(session, owner_id=owner.owner_id, job_id=job_id)
         if is_job_id(job_id)

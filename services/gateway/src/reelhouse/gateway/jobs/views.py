@@ -7,7 +7,9 @@ from typing import Any, cast
 
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.gateway.db.models import JobEvent, JobOutput
+from reelhouse.gateway.jobs.attempts import Attempt, load_attempts
 from reelhouse.gateway.jobs.schemas import (
+    AttemptOut,
     Generation,
     GenerationEventOut,
     GenerationLinks,
@@ -23,9 +25,17 @@ LinksFor = Callable[[str], GenerationLinks]
 # the fields of each event the API shows; provider output URLs stay internal
 _PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
     "gen.requested.v1": ("model", "deadline_seconds"),
-    "gen.submitted.v1": ("provider",),
+    "gen.cancel.v1": (),
+    "gen.submitted.v1": ("provider", "provider_request_id"),
     "gen.progress.v1": ("provider_status", "running", "queue_position", "percent", "logs"),
     "gen.output.v1": ("provider",),
+    "gen.attempt_failed.v1": (
+        "attempt",
+        "provider",
+        "provider_request_id",
+        "error",
+        "next_provider",
+    ),
     "gen.failed.v1": ("error",),
     "gen.canceled.v1": ("reason",),
 }
@@ -50,16 +60,32 @@ def output_view(output: JobOutput, media_urls: MediaUrls) -> OutputOut:
     )
 
 
+def attempt_view(attempt: Attempt) -> AttemptOut:
+    return AttemptOut(
+        provider=attempt.provider,
+        provider_request_id=attempt.provider_request_id,
+        status=attempt.status,
+        error=JobErrorOut.model_validate(attempt.error.model_dump()) if attempt.error else None,
+    )
+
+
 def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: LinksFor) -> Generation:
     job = item.job
+    status = JobStatus(job.status)
+    # outputs belong to a succeeded job only: a canceled (or failed) job never shows any
+    outputs = item.outputs if status is JobStatus.SUCCEEDED else []
     return Generation(
         id=job.id,
-        status=JobStatus(job.status),
+        status=status,
         model=job.model,
         input=job.input,
         error=JobErrorOut.model_validate(job.error) if job.error else None,
-        outputs=[output_view(output, media_urls) for output in item.outputs],
+        outputs=[output_view(output, media_urls) for output in outputs],
+        attempts=[attempt_view(attempt) for attempt in load_attempts(job.attempts)],
+        cancel_requested=job.cancel_requested_at is not None,
+        cancel_requested_at=job.cancel_requested_at,
         deadline_seconds=job.deadline_seconds,
+        start_deadline_seconds=job.start_deadline_seconds,
         created_at=job.created_at,
         updated_at=job.updated_at,
         links=links(job.id),

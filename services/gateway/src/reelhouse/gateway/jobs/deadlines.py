@@ -1,0 +1,45 @@
+"""A job's deadlines: the request may shorten the deployment's default within its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reelhouse.gateway.problems import FieldError, ProblemError
+
+MIN_DEADLINE_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineLimits:
+    default_seconds: int
+    max_seconds: int
+    # None: no start deadline unless the request sets one
+    default_start_seconds: int | None = None
+
+    def resolve(
+        self, *, deadline_seconds: int | None, start_deadline_seconds: int | None
+    ) -> tuple[int, int | None]:
+        """``(deadline, start deadline)`` for a request, or a 422 naming the field."""
+        deadline = deadline_seconds or self.default_seconds
+        errors: list[FieldError] = []
+        if not MIN_DEADLINE_SECONDS <= deadline <= self.max_seconds:
+            errors.append(
+                FieldError(
+                    path="deadline_seconds",
+                    message=f"must be between {MIN_DEADLINE_SECONDS} and {self.max_seconds}",
+                )
+            )
+        start = start_deadline_seconds
+        if start is not None and start >= deadline:
+            errors.append(
+                FieldError(
+                    path="start_deadline_seconds",
+                    message=f"must be less than the deadline ({deadline} seconds)",
+                )
+            )
+        if errors:
+            raise ProblemError("validation_error", errors=errors)
+        if start is None and self.default_start_seconds is not None:
+            # a default that the (shorter) deadline would overtake anyway is left out
+            start = self.default_start_seconds if self.default_start_seconds < deadline else None
+        return deadline, start
