@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import nats
@@ -28,9 +29,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from reelhouse.common.events import STREAM_NAME, Event, parse_event
-from reelhouse.common.settings import NatsSettings
+from reelhouse.common.settings import HttpSettings, NatsSettings
 from reelhouse.dispatcher.app import build_app
-from reelhouse.dispatcher.settings import ProvidersSettings, SandboxProviderSettings, Settings
+from reelhouse.dispatcher.settings import (
+    ProvidersSettings,
+    SandboxFalProviderSettings,
+    SandboxProviderSettings,
+    Settings,
+    SubmitRetrySettings,
+)
 from reelhouse.sandbox.app import build_app as build_sandbox
 from reelhouse.sandbox.settings import Settings as SandboxSettings
 from tests.support.nats import NatsServer
@@ -88,16 +95,50 @@ async def fake_provider() -> AsyncIterator[FakeReplicate]:
         yield fake
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    """The real sandbox: Replicate protocol at ``url``, fal's over HTTPS at ``fal_url``."""
+
+    url: str
+    fal_url: str
+    ca_file: Path
+
+    async def prediction(self, prediction_id: str) -> dict[str, Any]:
+        """What the sandbox saw of one prediction (its control endpoint)."""
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            response = await client.get(f"/_sandbox/predictions/{prediction_id}")
+            response.raise_for_status()
+            found: dict[str, Any] = response.json()
+            return found
+
+    async def predictions(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            response = await client.get("/_sandbox/predictions")
+            response.raise_for_status()
+            found: list[dict[str, Any]] = response.json()["results"]
+            return found
+
+
 @pytest.fixture
-async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
-    """The real sandbox provider, quick to queue and render."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The real sandbox provider (both protocols), quick to queue and render."""
+    port, fal_port = free_port(), free_port()
+    url, fal_url = f"http://127.0.0.1:{port}", f"https://127.0.0.1:{fal_port}"
     settings = SandboxSettings(
-        public_base_url=url, data_dir=tmp_path / "sandbox", queue_seconds=0.2, render_seconds=0.3
+        public_base_url=url,
+        fal_port=fal_port,
+        fal_public_base_url=fal_url,
+        data_dir=tmp_path / "sandbox",
+        queue_seconds=0.2,
+        render_seconds=0.3,
     )
     async with serving(build_sandbox(settings), port):
-        yield url
+        yield Sandbox(url=url, fal_url=fal_url, ca_file=settings.data_dir / "ca.pem")
+
+
+@pytest.fixture
+def sandbox_url(sandbox: Sandbox) -> str:
+    return sandbox.url
 
 
 class Bus:
@@ -107,6 +148,7 @@ class Bus:
         self.nc = nc
         self.js = nc.jetstream()
         self.events: list[Event] = []
+        self.http_url = ""
         self._arrived = asyncio.Event()
 
     async def on_message(self, msg: Msg) -> None:
@@ -135,6 +177,14 @@ class Bus:
                 await self._arrived.wait()
         return found[0]
 
+    async def wait_for_any(self, job_id: str, *kinds: type[Event]) -> Event:
+        """The first event of any of ``kinds`` for the job (bounded by WAIT_SECONDS)."""
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not (found := [e for e in self.for_job(job_id) if isinstance(e, kinds)]):
+                self._arrived.clear()
+                await self._arrived.wait()
+        return found[0]
+
     async def consumer(self, durable: str) -> ConsumerInfo:
         info: ConsumerInfo = await self.js.consumer_info(STREAM_NAME, durable)
         return info
@@ -149,31 +199,58 @@ class Bus:
         raise TimeoutError(f"consumer {durable} still busy: {info}")
 
 
-@contextlib.asynccontextmanager
-async def running_dispatcher(nats_url: str, provider_url: str) -> AsyncIterator[Bus]:
-    """The dispatcher app (provider ``sandbox`` at ``provider_url``) and a bus to watch it."""
-    settings = Settings(
-        nats=NatsSettings(url=nats_url),
-        providers=ProvidersSettings(
-            sandbox=SandboxProviderSettings(
-                base_url=provider_url, api_token=SecretStr(PROVIDER_TOKEN)
-            )
-        ),
-        poll_interval_seconds=0.1,
+def dispatcher_settings(
+    nats_url: str, provider_url: str, *, sandbox: Sandbox | None = None, **overrides: Any
+) -> Settings:
+    """A test dispatcher: provider ``sandbox`` at ``provider_url`` (and ``sandbox-fal`` at the
+    sandbox's fal listener when given), quick polls; webhooks only when ``webhook_base_url``
+    is passed (``"self"``: this dispatcher's own HTTP port)."""
+    port = free_port()
+    providers = ProvidersSettings(
+        sandbox=SandboxProviderSettings(base_url=provider_url, api_token=SecretStr(PROVIDER_TOKEN))
     )
-    app = build_app(settings)
-    await app.start()
-    nc = await nats.connect(nats_url)
-    try:
-        bus = Bus(nc)
-        # read the stream, as the other services do: what the broker de-duplicated is not there
-        await bus.js.subscribe(
-            "gen.>", stream=STREAM_NAME, cb=bus.on_message, ordered_consumer=True
+    if sandbox is not None:
+        providers = ProvidersSettings(
+            sandbox=providers.sandbox,
+            sandbox_fal=SandboxFalProviderSettings(
+                queue_url=sandbox.fal_url,
+                jwks_url=f"{sandbox.fal_url}/.well-known/jwks.json",
+                ca_file=sandbox.ca_file,
+            ),
         )
-        yield bus
-    finally:
-        await nc.close()
-        await app.stop()
+    if overrides.get("webhook_base_url") == "self":
+        overrides["webhook_base_url"] = f"http://127.0.0.1:{port}"
+    values: dict[str, Any] = {
+        "nats": NatsSettings(url=nats_url),
+        "http": HttpSettings(port=port),
+        "providers": providers,
+        "poll_interval_seconds": 0.1,
+        "submit_retry": SubmitRetrySettings(max_delay_seconds=1.0),
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def running_dispatcher(
+    nats_url: str, provider_url: str | None = None, *, settings: Settings | None = None
+) -> AsyncIterator[Bus]:
+    """The dispatcher app (HTTP and consumers, as ``python -m`` runs it) and a bus to watch it."""
+    if settings is None:
+        assert provider_url is not None
+        settings = dispatcher_settings(nats_url, provider_url)
+    async with serving(build_app(settings), settings.http.port):
+        nc = await nats.connect(nats_url)
+        try:
+            bus = Bus(nc)
+            bus.http_url = f"http://127.0.0.1:{settings.http.port}"
+            # read the stream, as the other services do: what the broker de-duplicated is not there
+            await bus.js.subscribe(
+                "gen.>", stream=STREAM_NAME, cb=bus.on_message, ordered_consumer=True
+            )
+            yield bus
+        finally:
+            await nc.close()
 
 
 @pytest.fixture

@@ -11,15 +11,21 @@ from nats.js.errors import NotFoundError
 from reelhouse.common.events import STREAM_NAME
 from reelhouse.dispatcher.handlers import DISPATCH_CONSUMER, POLL_CONSUMER
 from tests.support.nats import NatsServer
+from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
 
 
 async def test_process_creates_its_durable_consumers_and_stops_cleanly(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
+    port = free_port()
     service = ServiceProcess(
         "dispatcher",
-        {"REELHOUSE_NATS__URL": nats_server.url, "REELHOUSE_LOG__JSON": "true"},
+        {
+            "REELHOUSE_NATS__URL": nats_server.url,
+            "REELHOUSE_LOG__JSON": "true",
+            "REELHOUSE_HTTP__PORT": str(port),
+        },
         tmp_path / "dispatcher.log",
     )
     service.start()
@@ -39,6 +45,7 @@ async def test_process_creates_its_durable_consumers_and_stops_cleanly(
                 break
             await asyncio.sleep(0.05)
         assert found == {DISPATCH_CONSUMER, POLL_CONSUMER}, service.log_tail()
+        service.wait_ready(f"http://127.0.0.1:{port}/healthz", timeout=10)
     finally:
         await nc.close()
         returncode = service.terminate(timeout=10)

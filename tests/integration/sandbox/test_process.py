@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.timeout(90)
@@ -18,12 +19,14 @@ pytestmark = pytest.mark.timeout(90)
 def test_module_entry_point_serves_a_prediction(
     start_service: Callable[..., ServiceProcess], tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, fal_port = free_ports(2)
     base = f"http://127.0.0.1:{port}"
     service = start_service(
         "sandbox",
         {
             "REELHOUSE_HTTP__PORT": str(port),
+            "REELHOUSE_FAL_PORT": str(fal_port),
+            "REELHOUSE_FAL_PUBLIC_BASE_URL": f"https://127.0.0.1:{fal_port}",
             "REELHOUSE_PUBLIC_BASE_URL": base,
             "REELHOUSE_DATA_DIR": str(tmp_path / "sandbox"),
             "REELHOUSE_QUEUE_SECONDS": "0",
@@ -44,6 +47,10 @@ def test_module_entry_point_serves_a_prediction(
         assert url.startswith(f"{base}/files/")
         assert httpx.get(url, timeout=30).content[:4] == b"\x89PNG"
     assert list((tmp_path / "sandbox" / "files").iterdir())
+    # the fal listener runs in the same process, over TLS with the CA it wrote to data_dir
+    trusting = ssl.create_default_context(cafile=str(tmp_path / "sandbox" / "ca.pem"))
+    fal_health = httpx.get(f"https://127.0.0.1:{fal_port}/healthz", verify=trusting, timeout=30)
+    assert fal_health.json() == {"status": "ok"}
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -15)
     service.terminate()
     assert "sandbox.stopped" in service.log_tail()
@@ -52,10 +59,11 @@ def test_module_entry_point_serves_a_prediction(
 def test_a_killed_sandbox_finishes_its_predictions_after_a_restart(
     start_service: Callable[..., ServiceProcess], tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, fal_port = free_ports(2)
     base = f"http://127.0.0.1:{port}"
     env = {
         "REELHOUSE_HTTP__PORT": str(port),
+        "REELHOUSE_FAL_PORT": str(fal_port),
         "REELHOUSE_PUBLIC_BASE_URL": base,
         "REELHOUSE_DATA_DIR": str(tmp_path / "sandbox"),
     }

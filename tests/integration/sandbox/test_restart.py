@@ -18,8 +18,7 @@ from replicate.prediction import Prediction
 
 from reelhouse.sandbox.persistence import PREDICTIONS_DIR
 from reelhouse.sandbox.settings import Settings
-from tests.integration.sandbox.conftest import TOKEN, serve
-from tests.support.ports import free_port
+from tests.integration.sandbox.conftest import TOKEN, RunningSandbox, sandbox_settings, serve
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -73,13 +72,10 @@ def test_predictions_survive_a_restart_on_the_same_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_while: str
 ) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        public_base_url=url, data_dir=tmp_path / "sandbox", queue_seconds=0.2, render_seconds=0.2
-    )
+    settings = sandbox_settings(tmp_path / "sandbox")
+    url = settings.public_base_url
 
-    with serve(settings, port), official_client(url) as client:
+    with serve(settings), official_client(url) as client:
         finished = client.models.predictions.create(model="sandbox/text-to-video", input=SMALL)
         finished = poll(client, finished.id, until=TERMINAL)
         assert finished.status == "succeeded"
@@ -92,7 +88,7 @@ def test_predictions_survive_a_restart_on_the_same_data_dir(
     # stopped mid-flight: the saved record says so
     assert saved_status(settings, in_flight.id) == stop_while
 
-    with serve(settings, port), official_client(url) as client:
+    with serve(settings), official_client(url) as client:
         resumed = poll(client, in_flight.id, until=TERMINAL)
         assert resumed.id == in_flight.id
         assert resumed.status == "succeeded", resumed.error
@@ -107,3 +103,39 @@ def test_predictions_survive_a_restart_on_the_same_data_dir(
 
         listed = client.predictions.list()
         assert [p.id for p in listed.results] == [in_flight.id, finished.id]
+
+
+def test_fal_requests_and_keys_survive_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    settings = sandbox_settings(tmp_path / "sandbox")
+    running = RunningSandbox(url=settings.public_base_url, settings=settings)
+    app = "sandbox-fal/text-to-video"
+    with serve(settings):
+        (submitted,) = running.fal(
+            {"op": "submit", "app": app, "arguments": {**SMALL, "sandbox_delay": IN_FLIGHT_DELAY}}
+        )
+        request_id = submitted["ok"]["request_id"]
+        kept = {
+            name: (settings.data_dir / name).read_bytes()
+            for name in ("ca.pem", "server-key.pem", "replicate-webhook.secret")
+        }
+    assert saved_status(settings, request_id) == "starting"
+    assert oct((settings.data_dir / "server-key.pem").stat().st_mode & 0o777) == "0o600"
+
+    with serve(settings):
+        for _ in range(60):  # bounded; each check is one client process
+            (status,) = running.fal({"op": "status_by_id", "app": app, "request_id": request_id})
+            if status["ok"]["status"] == "Completed":
+                break
+        assert status["ok"]["status"] == "Completed"
+        assert status["ok"]["error"] is None
+        (result,) = running.fal({"op": "result_by_id", "app": app, "request_id": request_id})
+        video = result["ok"]["video"]
+        assert video["url"].startswith(f"{settings.public_base_url}/files/{request_id}/")
+        assert video_codec(video["url"], tmp_path) == "h264"
+        assert running.control(request_id)["protocol"] == "fal"
+    # the CA a client trusts, the TLS key and the webhook secret were made once
+    for name, before in kept.items():
+        assert (settings.data_dir / name).read_bytes() == before

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-FINAL = {"succeeded", "failed", "canceled"}
+FINAL = {"succeeded", "failed", "canceled", "aborted"}
 MODEL_ERROR = "sandbox: the model ran out of imagination"
 
 
@@ -26,6 +26,7 @@ class _Canned:
     status: int
     body: Any
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,6 +40,8 @@ class FakeReplicate:
     cancels: list[str] = field(default_factory=list)
     gets: int = 0
     faults_served: int = 0
+    webhook_secret: str = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy0xMjM0NTY3ODkwYWJjZGVm"
+    secret_fetches: int = 0
     _faults: dict[str, deque[_Canned]] = field(default_factory=dict)
 
     # ---- test controls
@@ -51,12 +54,13 @@ class FakeReplicate:
         *,
         times: int = 1,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``action`` (create, get, cancel) with this."""
         if body is None:
             body = {"title": "Fake error", "status": status, "detail": f"fake {status}"}
         queue = self._faults.setdefault(action, deque())
-        queue.extend(_Canned(status, body, content_type) for _ in range(times))
+        queue.extend(_Canned(status, body, content_type, dict(headers or {})) for _ in range(times))
 
     def set_state(self, prediction_id: str, **fields: Any) -> None:
         self.predictions[prediction_id].update(fields)
@@ -77,6 +81,9 @@ class FakeReplicate:
             return self._serve("create", lambda: self._create(request, model="/".join(parts[2:4])))
         if method == "POST" and parts == ["v1", "predictions"]:
             return self._serve("create", lambda: self._create(request, model=None))
+        if method == "GET" and parts == ["v1", "webhooks", "default", "secret"]:
+            self.secret_fetches += 1
+            return _json(200, {"key": self.webhook_secret})
         if method == "GET" and parts == ["v1", "predictions"]:
             return _json(200, {"previous": None, "next": None, "results": self._list()})
         if len(parts) >= 3 and parts[:2] == ["v1", "predictions"] and parts[2] in self.predictions:
@@ -95,13 +102,17 @@ class FakeReplicate:
             self.faults_served += 1
             content = canned.body if isinstance(canned.body, str) else json.dumps(canned.body)
             return httpx.Response(
-                canned.status, content=content, headers={"content-type": canned.content_type}
+                canned.status,
+                content=content,
+                headers={"content-type": canned.content_type, **canned.headers},
             )
         return ok()
 
     def _create(self, request: httpx.Request, *, model: str | None) -> httpx.Response:
         body = json.loads(request.content or b"{}")
-        self.create_requests.append({"path": request.url.path, **body})
+        self.create_requests.append(
+            {"path": request.url.path, "cancel_after": request.headers.get("cancel-after"), **body}
+        )
         pid = f"fake{len(self.predictions) + 1:04d}"
         self.predictions[pid] = {
             "id": pid,

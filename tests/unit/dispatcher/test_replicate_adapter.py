@@ -10,21 +10,13 @@ import httpx
 import pytest
 
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
-from reelhouse.common.events import GenerationRequested
-from reelhouse.dispatcher.providers.replicate import ReplicateAdapter, output_urls, parse_model_ref
+from reelhouse.dispatcher.providers.base import ProviderBusyError, SubmitOptions
+from reelhouse.dispatcher.providers.replicate import ReplicateAdapter
+from reelhouse.dispatcher.providers.replicate_wire import output_urls, parse_model_ref
 from tests.unit.dispatcher.replicate_fake import FakeReplicate
 
-
-def job(provider_model: str = "sandbox/text-to-video", **input: Any) -> GenerationRequested:
-    return GenerationRequested(
-        job_id="job-1",
-        owner_id="dev",
-        model="text-to-video",
-        provider="sandbox",
-        provider_model=provider_model,
-        input={"prompt": "a lighthouse at dusk", **input},
-        deadline_seconds=60,
-    )
+MODEL = "sandbox/text-to-video"
+INPUT: dict[str, Any] = {"prompt": "a lighthouse at dusk"}
 
 
 @pytest.fixture
@@ -47,7 +39,7 @@ async def adapter(fake: FakeReplicate) -> AsyncIterator[ReplicateAdapter]:
 async def test_model_reference_is_submitted_to_the_model_endpoint(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job(duration=2))
+    request_id = await adapter.submit(MODEL, {**INPUT, "duration": 2})
 
     assert request_id in fake.predictions
     [sent] = fake.create_requests
@@ -60,7 +52,7 @@ async def test_versioned_reference_is_submitted_to_the_predictions_endpoint(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
     await adapter.submit(
-        job("acme/video:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa")
+        "acme/video:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa", INPUT
     )
 
     [sent] = fake.create_requests
@@ -71,9 +63,26 @@ async def test_versioned_reference_is_submitted_to_the_predictions_endpoint(
 async def test_webhook_url_is_passed_through_when_given(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    await adapter.submit(job(), webhook_url="https://hooks.example/replicate")
+    await adapter.submit(
+        MODEL,
+        INPUT,
+        SubmitOptions(webhook_url="https://hooks.example/replicate", cancel_after_seconds=90.5),
+    )
 
-    assert fake.create_requests[0]["webhook"] == "https://hooks.example/replicate"
+    [sent] = fake.create_requests
+    assert sent["webhook"] == "https://hooks.example/replicate"
+    assert sent["webhook_events_filter"] == ["start", "output", "completed"]
+    assert sent["cancel_after"] == "90s"
+
+
+async def test_no_webhook_and_no_deadline_header_unless_asked(
+    adapter: ReplicateAdapter, fake: FakeReplicate
+) -> None:
+    await adapter.submit(MODEL, INPUT)
+
+    [sent] = fake.create_requests
+    assert "webhook" not in sent
+    assert sent["cancel_after"] is None
 
 
 @pytest.mark.parametrize(
@@ -119,24 +128,24 @@ async def test_prediction_states_are_normalised(
     status: str,
     outputs: list[str],
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.set_state(request_id, **fields)
 
-    state = await adapter.get(request_id)
+    state = await adapter.get(MODEL, request_id)
 
     assert state.request_id == request_id
     assert state.status == status
     assert state.raw_status == fields["status"]
-    assert state.outputs == outputs
+    assert [o.url for o in state.outputs] == outputs
 
 
 async def test_failed_prediction_carries_the_model_error(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.set_state(request_id, status="failed", error="CUDA out of memory")
 
-    state = await adapter.get(request_id)
+    state = await adapter.get(MODEL, request_id)
 
     assert (state.status, state.error) == ("failed", "CUDA out of memory")
 
@@ -144,12 +153,13 @@ async def test_failed_prediction_carries_the_model_error(
 async def test_aborted_status_the_client_rejects_is_read_from_the_raw_json(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.set_state(request_id, status="aborted")
 
-    state = await adapter.get(request_id)
+    state = await adapter.get(MODEL, request_id)
 
-    assert (state.status, state.raw_status) == ("canceled", "aborted")
+    assert (state.status, state.raw_status) == ("failed", "aborted")
+    assert state.failure_code == "provider_timeout"
     assert state.error is not None
     assert "aborted" in state.error
 
@@ -157,20 +167,20 @@ async def test_aborted_status_the_client_rejects_is_read_from_the_raw_json(
 async def test_prediction_with_null_url_is_still_read(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.set_state(request_id, status="processing", urls={"get": "x", "stream": None})
 
-    assert (await adapter.get(request_id)).status == "running"
+    assert (await adapter.get(MODEL, request_id)).status == "running"
 
 
 async def test_unknown_status_is_a_protocol_error(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.set_state(request_id, status="exploded")
 
     with pytest.raises(PermanentError) as caught:
-        await adapter.get(request_id)
+        await adapter.get(MODEL, request_id)
     assert caught.value.code == "provider_protocol_error"
     assert "exploded" in (caught.value.detail or "")
 
@@ -178,20 +188,20 @@ async def test_unknown_status_is_a_protocol_error(
 async def test_html_instead_of_json_is_a_protocol_error(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.fail_next("get", 200, "<html>maintenance</html>", content_type="text/html")
 
     with pytest.raises(PermanentError) as caught:
-        await adapter.get(request_id)
+        await adapter.get(MODEL, request_id)
     assert caught.value.code == "provider_protocol_error"
 
 
 async def test_cancel_reaches_the_provider(adapter: ReplicateAdapter, fake: FakeReplicate) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
 
-    state = await adapter.cancel(request_id)
+    answer = await adapter.cancel(MODEL, request_id)
 
-    assert state.status == "canceled"
+    assert answer == "canceled"
     assert fake.cancels == [request_id]
 
 
@@ -203,10 +213,10 @@ async def test_cancel_reaches_the_provider(adapter: ReplicateAdapter, fake: Fake
         (403, PermanentError, "provider_rejected_input"),
         (404, PermanentError, "provider_rejected_input"),
         (422, PermanentError, "provider_rejected_input"),
-        (429, TransientError, "provider_rate_limited"),
-        (500, TransientError, "provider_unavailable"),
-        (502, TransientError, "provider_unavailable"),
-        (503, TransientError, "provider_unavailable"),
+        (429, ProviderBusyError, "provider_rate_limited"),
+        (500, ProviderBusyError, "provider_unavailable"),
+        (502, ProviderBusyError, "provider_unavailable"),
+        (503, ProviderBusyError, "provider_unavailable"),
     ],
 )
 async def test_http_errors_map_to_the_catalogue(
@@ -219,7 +229,7 @@ async def test_http_errors_map_to_the_catalogue(
     fake.fail_next("create", status, {"title": "Nope", "status": status, "detail": f"why {status}"})
 
     with pytest.raises(ReelhouseError) as caught:
-        await adapter.submit(job())
+        await adapter.submit(MODEL, INPUT)
 
     assert type(caught.value) is kind
     assert caught.value.code == code
@@ -235,7 +245,7 @@ async def test_bad_token_is_permanent_and_says_so(fake: FakeReplicate) -> None:
         transport=httpx.MockTransport(fake.handle),
     )
     with pytest.raises(PermanentError) as caught:
-        await adapter.submit(job())
+        await adapter.submit(MODEL, INPUT)
     assert "credentials" in caught.value.message
     await adapter.aclose()
 
@@ -243,10 +253,10 @@ async def test_bad_token_is_permanent_and_says_so(fake: FakeReplicate) -> None:
 async def test_throttled_poll_is_retried_by_the_client(
     adapter: ReplicateAdapter, fake: FakeReplicate
 ) -> None:
-    request_id = await adapter.submit(job())
+    request_id = await adapter.submit(MODEL, INPUT)
     fake.fail_next("get", 503, times=2)
 
-    state = await adapter.get(request_id)
+    state = await adapter.get(MODEL, request_id)
 
     assert state.status == "queued"
     assert fake.faults_served == 2
@@ -260,7 +270,7 @@ async def test_unreachable_provider_is_transient() -> None:
         "sandbox", base_url="http://down.test", api_token="t", transport=httpx.MockTransport(refuse)
     )
     with pytest.raises(TransientError) as caught:
-        await adapter.get("p1")
+        await adapter.get(MODEL, "p1")
     assert caught.value.code == "provider_unavailable"
     await adapter.aclose()
 
@@ -278,7 +288,7 @@ async def test_slow_provider_is_cut_off_and_transient() -> None:
         transport=httpx.MockTransport(hang),
     )
     with pytest.raises(TransientError) as caught:
-        await adapter.get("p1")
+        await adapter.get(MODEL, "p1")
     assert caught.value.code == "provider_unavailable"
     await adapter.aclose()
 
@@ -299,3 +309,56 @@ async def test_slow_provider_is_cut_off_and_transient() -> None:
 )
 def test_output_urls_are_found_in_any_output_shape(output: Any, urls: list[str]) -> None:
     assert output_urls(output) == urls
+
+
+async def test_rate_limit_on_create_carries_the_providers_retry_after(
+    adapter: ReplicateAdapter, fake: FakeReplicate
+) -> None:
+    fake.fail_next("create", 429, headers={"Retry-After": "7"})
+
+    with pytest.raises(ProviderBusyError) as caught:
+        await adapter.submit(MODEL, INPUT)
+
+    assert caught.value.retry_after_seconds == 7.0
+    assert fake.predictions == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "answer"),
+    [
+        ({"status": "starting"}, "canceled"),  # the fake cancels whatever is not final
+        ({"status": "succeeded", "output": ["https://cdn.test/a.mp4"]}, "already_final"),
+        ({"status": "failed", "error": "boom"}, "already_final"),
+    ],
+)
+async def test_cancel_answer_tells_a_confirmed_cancel_from_a_lost_race(
+    adapter: ReplicateAdapter, fake: FakeReplicate, fields: dict[str, Any], answer: str
+) -> None:
+    request_id = await adapter.submit(MODEL, INPUT)
+    fake.set_state(request_id, **fields)
+
+    assert await adapter.cancel(MODEL, request_id) == answer
+
+
+async def test_cancel_accepted_for_later_is_pending(
+    adapter: ReplicateAdapter, fake: FakeReplicate
+) -> None:
+    request_id = await adapter.submit(MODEL, INPUT)
+    fake.fail_next("cancel", 200, {**fake.predictions[request_id], "status": "processing"})
+
+    assert await adapter.cancel(MODEL, request_id) == "pending"
+
+
+async def test_cancel_of_an_aborted_prediction_is_read_from_the_raw_json(
+    adapter: ReplicateAdapter, fake: FakeReplicate
+) -> None:
+    request_id = await adapter.submit(MODEL, INPUT)
+    fake.set_state(request_id, status="aborted")
+
+    assert await adapter.cancel(MODEL, request_id) == "already_final"
+
+
+async def test_webhook_secret_is_fetched_from_the_provider(
+    adapter: ReplicateAdapter, fake: FakeReplicate
+) -> None:
+    assert await adapter.webhook_secret() == fake.webhook_secret

@@ -50,7 +50,7 @@ def test_one_nested_variable_keeps_the_providers_other_defaults(
 async def test_replicate_without_a_token_is_not_offered() -> None:
     registry = build_registry(Settings().providers)
 
-    assert registry.names == ["sandbox"]
+    assert registry.names == ["sandbox", "sandbox-fal"]
     with pytest.raises(PermanentError) as caught:
         registry.get("replicate")
     assert caught.value.code == "unknown_model"
@@ -63,6 +63,6 @@ async def test_replicate_with_a_token_is_offered(monkeypatch: pytest.MonkeyPatch
 
     registry = build_registry(Settings().providers)
 
-    assert registry.names == ["replicate", "sandbox"]
+    assert registry.names == ["replicate", "sandbox", "sandbox-fal"]
     assert registry.get("replicate").name == "replicate"
     await registry.aclose()

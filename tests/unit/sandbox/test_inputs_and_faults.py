@@ -95,13 +95,34 @@ def test_unknown_fault_names_the_known_ones() -> None:
 
 def test_the_required_faults_exist() -> None:
     assert {
-        "html_instead_of_media",
-        "model_error",
-        "truncated",
-        "expire_url",
+        "slow_queue",
         "never_starts",
         "never_finishes",
+        "rate_limit_submit",
+        "server_error_poll",
+        "model_error",
+        "unknown_status",
+        "duplicate_webhook",
+        "out_of_order_webhook",
+        "no_webhook",
+        "bad_signature",
+        "expire_url",
+        "html_instead_of_media",
+        "truncated",
+        "cancel_race",
     } <= set(FAULTS)
+
+
+def test_protocol_and_webhook_faults_set_their_hooks() -> None:
+    assert plan_faults(["slow_queue"]).queue_factor > 1
+    assert plan_faults(["rate_limit_submit"]).throttled_submits == 2
+    assert plan_faults(["server_error_poll"]).poll_failures == 2
+    assert plan_faults(["unknown_status"]).unknown_status
+    assert plan_faults(["cancel_race"]).complete_on_cancel
+    assert plan_faults(["duplicate_webhook"]).webhook_copies == 2
+    assert plan_faults(["out_of_order_webhook"]).webhook_stale_after_terminal
+    assert not plan_faults(["no_webhook"]).webhooks
+    assert plan_faults(["bad_signature"]).webhook_bad_signature
 
 
 def test_models_are_found_by_ref_and_by_version() -> None:
@@ -114,7 +135,21 @@ def test_models_are_found_by_ref_and_by_version() -> None:
     assert find_version(f"sandbox/text-to-video:{video.version_id}") is video
     assert find_version("sandbox/text-to-video:0000") is None
     assert find_version("f" * 64) is None
-    assert set(MODELS) == {"sandbox/text-to-video", "sandbox/text-to-image"}
+    assert set(MODELS) == {
+        "sandbox/text-to-video",
+        "sandbox/text-to-image",
+        "sandbox-fal/text-to-video",
+        "sandbox-fal/text-to-image",
+    }
+
+
+def test_each_protocol_offers_only_its_own_models() -> None:
+    fal_video = find_model("sandbox-fal/text-to-video", "fal")
+    assert fal_video is not None
+    assert fal_video.input_model is MODELS["sandbox/text-to-video"].input_model
+    assert find_model("sandbox-fal/text-to-video", "replicate") is None
+    assert find_model("sandbox/text-to-video", "fal") is None
+    assert find_version("sandbox-fal/text-to-video") is None
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,33 @@ async def test_sweep_removes_data_after_retention(
 
 def test_progress_line_has_the_tqdm_shape_the_client_parses() -> None:
     assert progress_line(36, 72) == " 50%|#####     | 36/72"
+
+
+async def test_cancel_race_a_cancel_makes_it_succeed_at_once(
+    clock: FakeClock, runner: Runner
+) -> None:
+    prediction = make(clock, "cancel_race")
+    runner.launch(prediction, instant_job())
+    await clock.advance(0.1)  # still queued; the clock never reaches the queue's end
+    canceled = await asyncio.wait_for(runner.cancel(prediction), timeout=30)
+    assert canceled is False
+    assert status_of(prediction) is Status.SUCCEEDED
+    assert prediction.output is not None
+    assert clock.now() == START + 0.1
+
+
+async def test_cancel_without_the_race_cancels(clock: FakeClock, runner: Runner) -> None:
+    prediction = make(clock)
+    runner.launch(prediction, instant_job())
+    assert await runner.cancel(prediction) is True
+    assert status_of(prediction) is Status.CANCELED
+    assert await runner.cancel(prediction) is False
+
+
+async def test_unknown_status_ends_failed_after_the_queue(clock: FakeClock, runner: Runner) -> None:
+    prediction = make(clock, "unknown_status")
+    runner.launch(prediction, instant_job())
+    await clock.advance(QUEUE)
+    await eventually(lambda: prediction.is_terminal)
+    assert status_of(prediction) is Status.FAILED
+    assert prediction.started_at is None

@@ -230,6 +230,10 @@ class PollPrediction(Event):
     provider_model: str
     provider_request_id: str
     deadline_at: datetime
+    # which of the job's routes this poll is about (0: the first)
+    attempt: int = 0
+    # "schedule": the recurring poll; "webhook": a one-off look because a webhook arrived
+    trigger: Literal["schedule", "webhook"] = "schedule"
 
 
 JOB_EVENTS: tuple[type[Event], ...] = (

@@ -1,15 +1,20 @@
-"""The composition root: ``build_app(settings)`` wires broker, providers and handlers.
+"""The composition root: ``build_app(settings)`` wires broker, providers, handlers and routes.
 
-Nothing connects here; the broker connects when the app starts, then the
+The dispatcher is one ASGI app: Starlette serves the provider webhooks (and
+``/healthz``) and its lifespan runs the FastStream app, so one uvicorn process
+holds both. Nothing connects here; on start-up the broker connects, the
 dispatch-record bucket is declared, then the consumers start pulling.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import structlog
 from faststream import FastStream
+from starlette.applications import Starlette
 
 from reelhouse.common.broker import build_broker
 from reelhouse.dispatcher.handlers import SERVICE_CONTEXT_KEY, build_router
@@ -17,39 +22,57 @@ from reelhouse.dispatcher.providers.registry import build_registry
 from reelhouse.dispatcher.records import DispatchRecords
 from reelhouse.dispatcher.service import DispatchService
 from reelhouse.dispatcher.settings import Settings
+from reelhouse.dispatcher.webhooks.routes import build_routes
+from reelhouse.dispatcher.webhooks.verifiers import build_verifiers
 
 log = structlog.get_logger(__name__)
 
 
-def build_app(settings: Settings) -> FastStream:
+def build_app(settings: Settings) -> Starlette:
     broker = build_broker(settings.nats, name="reelhouse-dispatcher")
     broker.include_router(build_router(settings))
     registry = build_registry(settings.providers)
     records = DispatchRecords(
         broker, bucket=settings.dispatch_bucket, ttl_seconds=settings.dispatch_record_ttl_seconds
     )
-    service = DispatchService(
-        broker=broker,
-        registry=registry,
-        records=records,
-        poll_interval_seconds=settings.poll_interval_seconds,
-        stream=settings.nats.stream,
+    service = DispatchService.from_settings(
+        settings, broker=broker, registry=registry, records=records
     )
 
     async def prepare() -> None:
         await broker.connect()
         await records.ensure_ready()
-        log.info("dispatcher.ready", providers=registry.names, nats=settings.nats.url)
+        log.info(
+            "dispatcher.ready",
+            providers=registry.names,
+            nats=settings.nats.url,
+            webhooks=settings.webhook_base_url,
+        )
 
     async def close() -> None:
         await registry.aclose()
 
-    app = FastStream(
+    consumers = FastStream(
         broker,
         # a plain stdlib logger: its lines go through configure_logging's structlog formatter
         logger=logging.getLogger("reelhouse.dispatcher.app"),
         on_startup=[prepare],
         after_shutdown=[close],
     )
-    app.context.set_global(SERVICE_CONTEXT_KEY, service)
-    return app
+    consumers.context.set_global(SERVICE_CONTEXT_KEY, service)
+
+    async def trigger(provider: str, job_id: str, request_id: str, token: str) -> bool:
+        return await service.webhook_arrived(
+            provider=provider, job_id=job_id, request_id=request_id, token=token
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await consumers.start()
+        try:
+            yield
+        finally:
+            await consumers.stop()
+
+    routes = build_routes(build_verifiers(settings, registry), trigger)
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -8,6 +8,9 @@ final, so it has unbounded deliveries and the deadline inside the message bounds
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated
 
@@ -47,6 +50,25 @@ async def _decode(msg: NatsMessage) -> Event | None:
         log.error("dispatch.undecodable", subject=msg.raw_message.subject, error=str(exc)[:500])
         await msg.reject()
         return None
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat(msg: NatsMessage, *, every: float) -> AsyncIterator[None]:
+    """Keep JetStream from redelivering the message while this delivery is busy."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def build_router(settings: Settings) -> NatsRouter:
@@ -104,10 +126,11 @@ def build_router(settings: Settings) -> NatsRouter:
             await msg.reject()
             return
         with job_context(event.job_id, provider_request_id=event.provider_request_id):
-            try:
-                delay = await service.poll(event)
-            except Exception as exc:
-                delay = await _after_poll_error(service, event, exc)
+            async with _heartbeat(msg, every=policy.heartbeat_seconds):
+                try:
+                    delay = await service.poll(event)
+                except Exception as exc:
+                    delay = await _after_poll_error(service, event, exc)
             if delay is None:
                 await msg.ack()
             else:
@@ -121,6 +144,8 @@ async def _after_poll_error(
 ) -> float | None:
     """Unexpected trouble (broker, bucket, a bug): retry, but never past the deadline."""
     log.error("poll.error", error=repr(exc))
+    if command.trigger == "webhook":  # a one-off look: the scheduled poll carries on
+        return None
     if service.now() < command.deadline_at:
         return service.poll_interval_seconds
     error = provider_error(

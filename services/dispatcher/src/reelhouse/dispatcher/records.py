@@ -5,6 +5,10 @@ before submitting, so a redelivered ``gen.requested.v1`` never creates a second
 prediction. One window remains: a crash after the provider answered and before
 the record is written leads to a second submission on redelivery (Replicate's
 API has no idempotency key to close it).
+
+It also holds the current attempt (index into the job's routes), the deadlines,
+and the job's one outcome: whoever sets ``outcome`` first by compare-and-set
+(output, failure, cancellation) is the only one that publishes a terminal event.
 """
 
 from __future__ import annotations
@@ -13,29 +17,76 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal
 
 from faststream.nats import NatsBroker
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict
 
+from reelhouse.common.events import GenerationRequested, JobError
+
 _SAFE_KEY = re.compile(r"^[-_=A-Za-z0-9]{1,200}$")
 _MAX_WRITE_ATTEMPTS = 10
+
+Outcome = Literal["output", "failed", "canceled"]
+
+
+class FailedAttempt(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    attempt: int
+    provider: str
+    provider_request_id: str | None = None
+    error: JobError
 
 
 class DispatchRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     job_id: str
+    # the job as requested: its routes and input, for the next attempt
+    request: GenerationRequested | None = None
+    # index into the job's routes
+    attempt: int = 0
     provider: str | None = None
+    provider_model: str | None = None
     provider_request_id: str | None = None
     submitted_at: datetime | None = None
-    # GenerationSubmitted and the first PollPrediction were published
+    # webhooks were requested for the current attempt (polling slows down)
+    webhooks: bool = False
+    # GenerationSubmitted and the attempt's PollPrediction were published
     scheduled: bool = False
+    # the provider started the current attempt
+    started: bool = False
+    # the job must be finished by then (set at the first submission, kept across attempts)
+    deadline_at: datetime | None = None
+    # the current attempt must have started by then
+    start_deadline_at: datetime | None = None
     # the owner asked to cancel
     canceled: bool = False
-    # the provider status of the last GenerationProgressed
+    # the progress key (status, queue position) of the last GenerationProgressed
     last_status: str | None = None
+    failed_attempts: list[FailedAttempt] = []
+    outcome: Outcome | None = None
+
+    def next_attempt(self, failure: FailedAttempt) -> DispatchRecord:
+        """Move on to the next route, forgetting what belonged to the failed attempt."""
+        return self.model_copy(
+            update={
+                "attempt": self.attempt + 1,
+                "provider": None,
+                "provider_model": None,
+                "provider_request_id": None,
+                "submitted_at": None,
+                "webhooks": False,
+                "scheduled": False,
+                "started": False,
+                "start_deadline_at": None,
+                "last_status": None,
+                "failed_attempts": [*self.failed_attempts, failure],
+            }
+        )
 
 
 def record_key(job_id: str) -> str:
@@ -74,6 +125,8 @@ class DispatchRecords:
             found = await self._read(kv, job_id)
             current, revision = found or (DispatchRecord(job_id=job_id), None)
             record = change(current)
+            if record == current and revision is not None:
+                return record  # nothing to write
             data = record.model_dump_json().encode()
             try:
                 if revision is None:

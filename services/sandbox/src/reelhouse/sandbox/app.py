@@ -1,4 +1,9 @@
-"""``build_app(settings)``: the sandbox provider as one Starlette application."""
+"""``build_app(settings)``: the sandbox provider, both protocols, as one Starlette application.
+
+The app serves Replicate's API, the output files, the control endpoints and a health check
+on ``http`` (plain HTTP); its lifespan also runs fal's queue API on ``fal_port`` (HTTPS, a
+second Starlette app sharing the same predictions, runner and webhook sender).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import structlog
 from starlette.applications import Starlette
@@ -14,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from reelhouse.sandbox import files, replicate_api, web
+from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
+from reelhouse.sandbox.fal_listener import FalListener
 from reelhouse.sandbox.outputs import OutputFiles
 from reelhouse.sandbox.persistence import (
     PREDICTIONS_DIR,
@@ -23,10 +30,14 @@ from reelhouse.sandbox.persistence import (
     PredictionJournal,
     load_or_create_secret,
 )
-from reelhouse.sandbox.predictions import PredictionStore
+from reelhouse.sandbox.predictions import Prediction, PredictionStore
 from reelhouse.sandbox.recovery import restore_predictions
 from reelhouse.sandbox.runner import Clock, Runner, SystemClock
 from reelhouse.sandbox.settings import Settings
+from reelhouse.sandbox.submissions import Submitter, SubmitThrottle
+from reelhouse.sandbox.tls import load_or_create_tls
+from reelhouse.sandbox.webhook_signing import load_or_create_webhook_keys
+from reelhouse.sandbox.webhooks import WebhookNotifier
 
 log = structlog.get_logger(__name__)
 
@@ -47,60 +58,106 @@ async def _sweep_forever(context: SandboxContext) -> None:
         await asyncio.sleep(interval)
 
 
+def build_fal_app() -> Starlette:
+    """fal's queue API; its ``state.sandbox`` is set by the main app's lifespan."""
+    return Starlette(routes=fal_api.routes, middleware=[Middleware(fal_api.KeyAuthMiddleware)])
+
+
 def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    """The app; its lifespan creates the render pool, the store and the runner, and resumes
-    the predictions saved under ``settings.data_dir`` by an earlier run."""
+    """The app; its lifespan creates the render pool, the store, the runner and the webhook
+    sender, resumes the predictions saved under ``settings.data_dir`` by an earlier run, and
+    starts the fal listener."""
+    fal_app = build_fal_app()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         the_clock = clock or SystemClock()
-        files_root = settings.data_dir / "files"
+        data_dir = settings.data_dir
+        files_root = data_dir / "files"
         files_root.mkdir(parents=True, exist_ok=True)
+        secret = load_or_create_secret(data_dir / SECRET_FILE)
+        keys = load_or_create_webhook_keys(data_dir)
+        tls = load_or_create_tls(data_dir, urlsplit(settings.fal_public_base_url).hostname)
+        outputs = OutputFiles(files_root, settings.public_base_url, secret=secret)
+        journal = PredictionJournal(data_dir / PREDICTIONS_DIR, outputs)
+        notifier = WebhookNotifier(
+            keys=keys,
+            outputs=outputs,
+            public_base_url=settings.public_base_url,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            attempts=settings.webhook_attempts,
+        )
+
+        def on_change(prediction: Prediction) -> None:
+            journal.save(prediction)
+            notifier.observe(prediction)
+
         executor = ThreadPoolExecutor(
             max_workers=settings.render_workers, thread_name_prefix="sandbox-render"
         )
-        secret = load_or_create_secret(settings.data_dir / SECRET_FILE)
-        outputs = OutputFiles(files_root, settings.public_base_url, secret=secret)
-        journal = PredictionJournal(settings.data_dir / PREDICTIONS_DIR, outputs)
         runner = Runner(
             clock=the_clock,
             executor=executor,
             outputs=outputs,
             output_ttl_seconds=settings.output_ttl_seconds,
         )
+        store = PredictionStore(save=on_change)
         context = SandboxContext(
             settings=settings,
             clock=the_clock,
-            store=PredictionStore(save=journal.save),
+            store=store,
             outputs=outputs,
             runner=runner,
+            submitter=Submitter(
+                clock=the_clock,
+                store=store,
+                runner=runner,
+                throttle=SubmitThrottle(),
+                queue_seconds=settings.queue_seconds,
+                render_seconds=settings.render_seconds,
+            ),
+            keys=keys,
         )
         app.state.sandbox = context
-        resumed = restore_predictions(journal, context.store, runner, now=the_clock.now())
-        sweeper = asyncio.create_task(_sweep_forever(context), name="sandbox-retention")
-        log.info(
-            "sandbox.started",
-            public_base_url=settings.public_base_url,
-            data_dir=str(settings.data_dir),
-            queue_seconds=settings.queue_seconds,
-            render_seconds=settings.render_seconds,
-            predictions=len(context.store),
-            resumed=resumed,
+        fal_app.state.sandbox = context
+        resumed = restore_predictions(
+            journal, store, runner, now=the_clock.now(), remember=notifier.remember
         )
+        sweeper = asyncio.create_task(_sweep_forever(context), name="sandbox-retention")
+        listener: FalListener | None = None
         try:
+            listener = await FalListener.start(
+                fal_app, host=settings.http.host, port=settings.fal_port, tls=tls
+            )
+            log.info(
+                "sandbox.started",
+                public_base_url=settings.public_base_url,
+                fal_public_base_url=settings.fal_public_base_url,
+                ca=str(tls.ca),
+                data_dir=str(data_dir),
+                queue_seconds=settings.queue_seconds,
+                render_seconds=settings.render_seconds,
+                predictions=len(store),
+                resumed=resumed,
+            )
             yield
         finally:
+            if listener is not None:
+                await listener.aclose()
             sweeper.cancel()
-            for prediction in context.store.all():
+            for prediction in store.all():
                 prediction.stop_requested.set()
             await runner.aclose()
+            await notifier.aclose()
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-            log.info("sandbox.stopped", predictions=len(context.store))
+            log.info("sandbox.stopped", predictions=len(store))
 
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/.well-known/jwks.json", fal_api.jwks, methods=["GET"]),
             *replicate_api.routes,
+            *control_api.routes,
             *files.routes,
             *web.routes,
         ],

@@ -1,10 +1,12 @@
 """Switchable faults, chosen per prediction with the input ``sandbox_fault``.
 
 A fault does not act by itself: it edits a ``FaultPlan``, and each part of the sandbox reads
-the field it owns — the runner reads ``stall_in`` and ``model_error``, the URL signer reads
-``url_ttl_seconds``, the file server reads ``file_body``. To add a fault, add the field its
-hook point needs (for example a list of HTTP answers for "rate_limit_submit" or
-"server_error_poll") and one entry in ``FAULTS``.
+the field it owns: the submit path reads ``queue_factor``/``queue_depth`` and
+``throttled_submits``, the runner ``stall_in``, ``model_error``, ``unknown_status`` and
+``complete_on_cancel``, the protocol routes ``poll_failures`` and ``unknown_status``, the
+webhook sender the ``webhook_*`` fields, the URL signer ``url_ttl_seconds``, the file server
+``file_body``. Both protocols (Replicate and fal) read the same plan. To add a fault, add the
+field its hook point needs and one entry in ``FAULTS``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 MODEL_ERROR_MESSAGE = "sandbox: the model raised an error (fault 'model_error' was requested)"
+UNKNOWN_STATUS_MESSAGE = "sandbox: the prediction ended in a status the client does not know"
+SLOW_QUEUE_FACTOR = 5.0
+SLOW_QUEUE_DEPTH = 12
+THROTTLED_SUBMITS = 2
+POLL_FAILURES = 2
 
 
 class UnknownFaultError(ValueError):
@@ -50,29 +57,34 @@ class FaultPlan:
     file_body: FileBody = "media"
     # output URL lifetime after completion, instead of the server's output_ttl_seconds
     url_ttl_seconds: float | None = None
+    # the queue lasts this many times longer; fal's queue_position starts below this depth
+    queue_factor: float = 1.0
+    queue_depth: int = 3
+    # identical submits (same model and input) answered 429 before one is accepted
+    throttled_submits: int = 0
+    # the first status polls of the prediction answered with a 5xx
+    poll_failures: int = 0
+    # end (after the queue) in a status the official clients cannot parse
+    unknown_status: bool = False
+    # a cancel makes the prediction succeed at once; the cancel reports that terminal state
+    complete_on_cancel: bool = False
+    # webhooks: sent at all, copies of each, a stale one after the terminal one, signature
+    webhooks: bool = True
+    webhook_copies: int = 1
+    webhook_stale_after_terminal: bool = False
+    webhook_bad_signature: bool = False
 
 
 FaultEffect = Callable[[FaultPlan, FaultParams], FaultPlan]
 
 
-def _never_starts(plan: FaultPlan, _: FaultParams) -> FaultPlan:
-    return dataclasses.replace(plan, stall_in=Stage.STARTING)
+def _set(**changes: Any) -> FaultEffect:
+    """An effect that sets fixed plan fields."""
 
+    def effect(plan: FaultPlan, _: FaultParams) -> FaultPlan:
+        return dataclasses.replace(plan, **changes)
 
-def _never_finishes(plan: FaultPlan, _: FaultParams) -> FaultPlan:
-    return dataclasses.replace(plan, stall_in=Stage.PROCESSING)
-
-
-def _model_error(plan: FaultPlan, _: FaultParams) -> FaultPlan:
-    return dataclasses.replace(plan, model_error=MODEL_ERROR_MESSAGE)
-
-
-def _html_instead_of_media(plan: FaultPlan, _: FaultParams) -> FaultPlan:
-    return dataclasses.replace(plan, file_body="html")
-
-
-def _truncated(plan: FaultPlan, _: FaultParams) -> FaultPlan:
-    return dataclasses.replace(plan, file_body="truncated")
+    return effect
 
 
 def _expire_url(plan: FaultPlan, params: FaultParams) -> FaultPlan:
@@ -80,12 +92,21 @@ def _expire_url(plan: FaultPlan, params: FaultParams) -> FaultPlan:
 
 
 FAULTS: dict[str, FaultEffect] = {
-    "never_starts": _never_starts,
-    "never_finishes": _never_finishes,
-    "model_error": _model_error,
-    "html_instead_of_media": _html_instead_of_media,
-    "truncated": _truncated,
+    "slow_queue": _set(queue_factor=SLOW_QUEUE_FACTOR, queue_depth=SLOW_QUEUE_DEPTH),
+    "never_starts": _set(stall_in=Stage.STARTING),
+    "never_finishes": _set(stall_in=Stage.PROCESSING),
+    "rate_limit_submit": _set(throttled_submits=THROTTLED_SUBMITS),
+    "server_error_poll": _set(poll_failures=POLL_FAILURES),
+    "model_error": _set(model_error=MODEL_ERROR_MESSAGE),
+    "unknown_status": _set(unknown_status=True),
+    "duplicate_webhook": _set(webhook_copies=2),
+    "out_of_order_webhook": _set(webhook_stale_after_terminal=True),
+    "no_webhook": _set(webhooks=False),
+    "bad_signature": _set(webhook_bad_signature=True),
+    "html_instead_of_media": _set(file_body="html"),
+    "truncated": _set(file_body="truncated"),
     "expire_url": _expire_url,
+    "cancel_race": _set(complete_on_cancel=True),
 }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from reelhouse.sandbox.faults import FaultParams
+from reelhouse.sandbox.predictions import Protocol
 from reelhouse.sandbox.render import (
     ImageSpec,
     ProgressCallback,
@@ -167,6 +168,8 @@ class ModelSpec:
     description: str
     input_model: type[SandboxInput]
     build_job: Callable[[SandboxInput], RenderJob]
+    # the wire protocol that offers it
+    protocol: Protocol = "replicate"
 
     @property
     def ref(self) -> str:
@@ -195,35 +198,49 @@ class ModelSpec:
         }
 
 
+VIDEO_DESCRIPTION = "A short H.264/AAC MP4 showing the prompt over moving colours."
+IMAGE_DESCRIPTION = "A PNG showing the prompt over a colour wave."
+
+# the same models under both protocols: ``sandbox/…`` over Replicate's, ``sandbox-fal/…`` over fal's
+OFFERS: tuple[tuple[str, Protocol], ...] = (("sandbox", "replicate"), ("sandbox-fal", "fal"))
+
 MODELS: dict[str, ModelSpec] = {
     spec.ref: spec
+    for owner, protocol in OFFERS
     for spec in (
         ModelSpec(
-            owner="sandbox",
+            owner=owner,
             name="text-to-video",
-            description="A short H.264/AAC MP4 showing the prompt over moving colours.",
+            description=VIDEO_DESCRIPTION,
             input_model=TextToVideoInput,
             build_job=_video_job,
+            protocol=protocol,
         ),
         ModelSpec(
-            owner="sandbox",
+            owner=owner,
             name="text-to-image",
-            description="A PNG showing the prompt over a colour wave.",
+            description=IMAGE_DESCRIPTION,
             input_model=TextToImageInput,
             build_job=_image_job,
+            protocol=protocol,
         ),
     )
 }
 
 
-def find_model(ref: str) -> ModelSpec | None:
-    return MODELS.get(ref)
+def find_model(ref: str, protocol: Protocol | None = None) -> ModelSpec | None:
+    """The model ``owner/name``; with ``protocol``, only if that protocol offers it."""
+    spec = MODELS.get(ref)
+    if spec is None or (protocol is not None and spec.protocol != protocol):
+        return None
+    return spec
 
 
 def find_version(version: str) -> ModelSpec | None:
     """Resolve the ``version`` of ``POST /v1/predictions``: an id, ``owner/name[:id]``."""
+    replicate = {ref: spec for ref, spec in MODELS.items() if spec.protocol == "replicate"}
     ref, _, version_id = version.partition(":")
     if "/" in ref:
-        spec = MODELS.get(ref)
+        spec = replicate.get(ref)
         return spec if spec and version_id in ("", spec.version_id) else None
-    return next((spec for spec in MODELS.values() if spec.version_id == version), None)
+    return next((spec for spec in replicate.values() if spec.version_id == version), None)

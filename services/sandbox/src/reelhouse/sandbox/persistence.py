@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reelhouse.sandbox.faults import FaultPlan
 from reelhouse.sandbox.outputs import OutputFiles
-from reelhouse.sandbox.predictions import Prediction, Status
+from reelhouse.sandbox.predictions import Prediction, Protocol, Status
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,11 @@ class PredictionRecord(BaseModel):
     plan: FaultPlan
     error: str | None
     data_removed: bool
+    # added with the fal protocol and webhooks (records written before read as Replicate's)
+    protocol: Protocol = "replicate"
+    webhook_url: str | None = None
+    webhook_events: tuple[str, ...] = ()
+    gateway_request_id: str | None = None
 
     @classmethod
     def of(cls, prediction: Prediction) -> PredictionRecord:
@@ -77,6 +82,10 @@ class PredictionRecord(BaseModel):
             plan=prediction.plan,
             error=prediction.error,
             data_removed=prediction.data_removed,
+            protocol=prediction.protocol,
+            webhook_url=prediction.webhook_url,
+            webhook_events=prediction.webhook_events,
+            gateway_request_id=prediction.gateway_request_id,
         )
 
     def to_prediction(self, outputs: OutputFiles) -> Prediction:
@@ -106,6 +115,10 @@ class PredictionRecord(BaseModel):
             error=self.error,
             logs=self.logs,
             data_removed=self.data_removed,
+            protocol=self.protocol,
+            webhook_url=self.webhook_url,
+            webhook_events=tuple(self.webhook_events),
+            gateway_request_id=self.gateway_request_id,
         )
         if prediction.is_terminal:
             prediction.stop_requested.set()

@@ -15,8 +15,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
+from reelhouse.sandbox.activity import Activity
 from reelhouse.sandbox.faults import FaultPlan
 
 
@@ -29,6 +30,9 @@ class Status(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
+
+# the wire protocol a prediction was created through (it is read back through the same one)
+Protocol = Literal["replicate", "fal"]
 
 ChangeHook = Callable[["Prediction"], None]
 
@@ -60,6 +64,15 @@ class Prediction:
     error: str | None = None
     logs: str = ""
     data_removed: bool = False
+    protocol: Protocol = "replicate"
+    # where its webhooks go and (Replicate) which events; fal's id of the delivering gateway
+    webhook_url: str | None = None
+    webhook_events: tuple[str, ...] = ()
+    gateway_request_id: str | None = None
+    # calls and webhooks seen (memory only)
+    activity: Activity = field(default_factory=Activity)
+    # set to skip what is left of the queue and render waits (fault ``cancel_race``)
+    hurry: asyncio.Event = field(default_factory=asyncio.Event)
     # set once the prediction is terminal: wakes ``Prefer: wait`` holds and the runner
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     # read by the render thread between frames
@@ -167,9 +180,16 @@ class PredictionStore:
     def all(self) -> Sequence[Prediction]:
         return list(self._items.values())
 
-    def page(self, *, offset: int, limit: int) -> tuple[list[Prediction], int | None]:
-        """Newest first; returns the page and the offset of the next page (None at the end)."""
-        newest_first = list(reversed(self._items.values()))
+    def page(
+        self, *, offset: int, limit: int, protocol: Protocol | None = None
+    ) -> tuple[list[Prediction], int | None]:
+        """Newest first (of ``protocol`` only, if given); returns the page and the offset of
+        the next page (None at the end)."""
+        newest_first = [
+            prediction
+            for prediction in reversed(self._items.values())
+            if protocol is None or prediction.protocol == protocol
+        ]
         items = newest_first[offset : offset + limit]
         following = offset + limit
         return items, (following if following < len(newest_first) else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 from pydantic import ValidationError
 
@@ -26,11 +28,22 @@ def _job_for(prediction: Prediction) -> RenderJob | None:
 
 
 def restore_predictions(
-    journal: PredictionJournal, store: PredictionStore, runner: Runner, *, now: float
+    journal: PredictionJournal,
+    store: PredictionStore,
+    runner: Runner,
+    *,
+    now: float,
+    remember: Callable[[Prediction], None] | None = None,
 ) -> int:
-    """Put every saved prediction back in ``store``; resume the unfinished. Returns how many."""
+    """Put every saved prediction back in ``store``; resume the unfinished. Returns how many.
+
+    ``remember`` sees each prediction as it was loaded, before anything changes it (the
+    webhook notifier uses it to not send again what was sent before the restart).
+    """
     resumed = 0
     for prediction in journal.load():
+        if remember is not None:
+            remember(prediction)
         store.restore(prediction)
         if prediction.is_terminal:
             continue

@@ -9,18 +9,19 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reelhouse.sandbox.context import SandboxContext, context_of
-from reelhouse.sandbox.faults import UnknownFaultError, plan_faults
-from reelhouse.sandbox.models import ModelSpec, find_model, find_version, seed_of, with_seed
-from reelhouse.sandbox.predictions import Prediction, Status, new_prediction_id
+from reelhouse.sandbox.models import ModelSpec, find_model, find_version
+from reelhouse.sandbox.predictions import Prediction, Status
+from reelhouse.sandbox.submissions import InputRejectedError, Submission, SubmitThrottledError
+from reelhouse.sandbox.webhooks import REPLICATE_EVENTS
 from reelhouse.sandbox.wire import invalid_input, prediction_json, problem, version_json
 
 log = structlog.get_logger(__name__)
@@ -65,13 +66,6 @@ def parse_prefer_wait(header: str | None) -> float | None:
     return None
 
 
-def delays(context: SandboxContext, sandbox_delay: float | None) -> tuple[float, float]:
-    """``(queue, render)`` seconds; ``sandbox_delay`` replaces their sum, split in halves."""
-    if sandbox_delay is None:
-        return context.settings.queue_seconds, context.settings.render_seconds
-    return sandbox_delay / 2, sandbox_delay / 2
-
-
 async def _json_body(request: Request) -> dict[str, Any] | Response:
     try:
         body = json.loads(await request.body() or b"{}")
@@ -84,7 +78,7 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
 
 async def create_for_model(request: Request) -> Response:
     ref = f"{request.path_params['owner']}/{request.path_params['name']}"
-    spec = find_model(ref)
+    spec = find_model(ref, "replicate")
     if spec is None:
         return problem(404, "Not found", f"Model {ref} does not exist (sandbox models only).")
     body = await _json_body(request)
@@ -108,6 +102,30 @@ async def create_for_version(request: Request) -> Response:
     return await _create(request, spec, body, version=spec.version_id)
 
 
+def _webhook_of(body: dict[str, Any]) -> tuple[str | None, tuple[str, ...]] | Response:
+    """``webhook`` and ``webhook_events_filter`` of a create body, or a 422 problem."""
+    url = body.get("webhook")
+    events = body.get("webhook_events_filter")
+    if url is None:
+        return None, ()
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        return problem(422, "Invalid webhook", "webhook must be an http(s) URL.")
+    if events is None:
+        return url, ()
+    if (
+        not isinstance(events, list)
+        or not events
+        or not all(isinstance(e, str) and e in REPLICATE_EVENTS for e in events)
+    ):
+        known = ", ".join(sorted(REPLICATE_EVENTS))
+        return problem(
+            422,
+            "Invalid webhook events filter",
+            f"webhook_events_filter must list some of: {known}.",
+        )
+    return url, tuple(dict.fromkeys(events))
+
+
 async def _create(
     request: Request, spec: ModelSpec, body: dict[str, Any], *, version: str
 ) -> Response:
@@ -115,26 +133,23 @@ async def _create(
     raw_input = body.get("input", {})
     if not isinstance(raw_input, dict):
         return invalid_input(ValueError("input must be a JSON object"))
-    try:
-        params = with_seed(spec.input_model.model_validate(raw_input))
-        plan = plan_faults(params.fault_names(), params.fault_params())
-    except (ValidationError, UnknownFaultError) as exc:
-        return invalid_input(exc)
-    queue_seconds, render_seconds = delays(context, params.sandbox_delay)
-    prediction = Prediction(
-        id=new_prediction_id(),
-        model=spec.ref,
-        version=version,
-        input=raw_input,
-        created_at=context.clock.now(),
-        queue_seconds=queue_seconds,
-        render_seconds=render_seconds,
-        plan=plan,
-        seed=seed_of(params),
+    webhook = _webhook_of(body)
+    if isinstance(webhook, Response):
+        return webhook
+    submission = Submission(
+        spec, raw_input, version=version, webhook_url=webhook[0], webhook_events=webhook[1]
     )
-    context.store.add(prediction)
-    context.runner.launch(prediction, spec.build_job(params))
-    log.info("prediction.created", prediction_id=prediction.id, model=spec.ref, faults=plan.names)
+    try:
+        prediction = context.submitter.submit(submission)
+    except InputRejectedError as exc:
+        return invalid_input(exc.error)
+    except SubmitThrottledError as exc:
+        return problem(
+            429,
+            "Request was throttled",
+            f"Request was throttled. Your rate limit resets in ~{exc.retry_after_seconds}s.",
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
     wait = parse_prefer_wait(request.headers.get("prefer"))
     status: Status | None = None
     if wait is not None:
@@ -152,26 +167,46 @@ async def _create(
 def _lookup(request: Request) -> tuple[SandboxContext, Prediction | Response]:
     context = context_of(request)
     prediction_id = request.path_params["prediction_id"]
-    prediction = context.store.get(prediction_id)
+    prediction = context.find(prediction_id, "replicate")
     if prediction is None:
         return context, problem(404, "Not found", f"Prediction {prediction_id} does not exist.")
     return context, prediction
+
+
+def _poll_failure(prediction: Prediction) -> Response | None:
+    """Fault ``server_error_poll``: the first polls answer 500, then 503 (both JSON)."""
+    prediction.activity.poll += 1
+    poll = prediction.activity.poll
+    if poll > prediction.plan.poll_failures:
+        return None
+    log.info("prediction.poll_failed", prediction_id=prediction.id, poll=poll)
+    if poll == 1:
+        return problem(500, "Internal Server Error", "Something went wrong on our side.")
+    return problem(503, "Service Unavailable", "The service is temporarily unavailable.")
 
 
 async def get_prediction(request: Request) -> Response:
     context, found = _lookup(request)
     if isinstance(found, Response):
         return found
+    failure = _poll_failure(found)
+    if failure is not None:
+        return failure
     return JSONResponse(prediction_json(found, context.settings.public_base_url))
 
 
 async def cancel_prediction(request: Request) -> Response:
+    """A non-terminal prediction becomes ``canceled``; a terminal one comes back unchanged."""
     context, found = _lookup(request)
     if isinstance(found, Response):
         return found
-    if found.cancel(context.clock.now()):
-        log.info("prediction.cancel_requested", prediction_id=found.id)
+    found.activity.cancel += 1
+    await context.runner.cancel(found)
     return JSONResponse(prediction_json(found, context.settings.public_base_url))
+
+
+async def webhook_secret(request: Request) -> Response:
+    return JSONResponse({"key": context_of(request).keys.replicate_secret})
 
 
 async def list_predictions(request: Request) -> Response:
@@ -182,7 +217,7 @@ async def list_predictions(request: Request) -> Response:
         limit = min(PAGE_SIZE, max(1, int(request.query_params.get("page_size", PAGE_SIZE))))
     except ValueError:
         return problem(400, "Invalid cursor", "The pagination cursor is not valid.")
-    items, following = context.store.page(offset=offset, limit=limit)
+    items, following = context.store.page(offset=offset, limit=limit, protocol="replicate")
     base = context.settings.public_base_url.rstrip("/")
 
     def page_url(at: int) -> str:
@@ -199,7 +234,7 @@ async def list_predictions(request: Request) -> Response:
 
 async def get_version(request: Request) -> Response:
     ref = f"{request.path_params['owner']}/{request.path_params['name']}"
-    spec = find_model(ref)
+    spec = find_model(ref, "replicate")
     if spec is None or request.path_params["version_id"] != spec.version_id:
         return problem(
             404, "Not found", f"No version {request.path_params['version_id']} of {ref}."
@@ -214,4 +249,5 @@ routes = [
     Route("/v1/predictions", list_predictions, methods=["GET"]),
     Route("/v1/predictions/{prediction_id}", get_prediction, methods=["GET"]),
     Route("/v1/predictions/{prediction_id}/cancel", cancel_prediction, methods=["POST"]),
+    Route("/v1/webhooks/default/secret", webhook_secret, methods=["GET"]),
 ]

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from reelhouse.sandbox.faults import Stage
+from reelhouse.sandbox.faults import UNKNOWN_STATUS_MESSAGE, Stage
 from reelhouse.sandbox.models import RenderJob
 from reelhouse.sandbox.outputs import OutputFiles
 from reelhouse.sandbox.predictions import Prediction, PredictionStore, Status
@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 
 PROGRESS_STEPS = 10
 BAR_WIDTH = 10
+# how long a cancel of a ``cancel_race`` prediction waits for its hurried render to finish
+RACE_WAIT_SECONDS = 30.0
 
 
 class Clock(Protocol):
@@ -110,6 +112,10 @@ class Runner:
                 log.info("prediction.stalled", status="starting")
                 await prediction.finished.wait()
                 return
+            if plan.unknown_status:
+                prediction.fail(self._clock.now(), UNKNOWN_STATUS_MESSAGE)
+                log.info("prediction.failed", error=UNKNOWN_STATUS_MESSAGE)
+                return
             prediction.start(self._clock.now())
             log.info("prediction.started")
             for line in job.description:
@@ -144,13 +150,35 @@ class Runner:
             ender.cancel()
 
     async def _hold(self, prediction: Prediction, seconds: float) -> bool:
-        """Wait ``seconds`` on the clock; False when the prediction ended meanwhile."""
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        """Wait ``seconds`` on the clock, cut short when the prediction is hurried; False
+        when the prediction ended meanwhile."""
+        waiters = {
+            asyncio.ensure_future(self._clock.sleep(seconds)),
+            asyncio.ensure_future(prediction.hurry.wait()),
+            asyncio.ensure_future(prediction.finished.wait()),
+        }
         try:
-            await self._until(prediction, sleeper)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sleeper.cancel()
+            for waiter in waiters:
+                waiter.cancel()
         return not prediction.is_terminal
+
+    async def cancel(self, prediction: Prediction) -> bool:
+        """Cancel at the caller's request; True when the prediction became ``canceled``.
+
+        With the fault ``cancel_race`` the prediction instead finishes at once: the rest of
+        its queue and render time is skipped, and the cancel finds it ``succeeded``.
+        """
+        if prediction.plan.complete_on_cancel and not prediction.is_terminal:
+            log.info("prediction.cancel_race", prediction_id=prediction.id)
+            prediction.hurry.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(prediction.finished.wait(), timeout=RACE_WAIT_SECONDS)
+        if prediction.cancel(self._clock.now()):
+            log.info("prediction.cancel_requested", prediction_id=prediction.id)
+            return True
+        return False
 
     async def _render(self, prediction: Prediction, job: RenderJob) -> Rendered | None:
         """Render, taking at least ``render_seconds``; None when canceled or failed."""

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings
 from reelhouse.common.settings import HttpSettings, LogSettings, settings_config
 
 DEFAULT_PORT = 8010
+DEFAULT_FAL_PORT = 8011
 
 
 class SandboxHttpSettings(HttpSettings):
@@ -34,3 +35,11 @@ class Settings(BaseSettings):
     output_ttl_seconds: float = Field(default=3600.0, gt=0)
     # renders running at once; more wait their turn while ``processing``
     render_workers: int = Field(default=2, ge=1, le=32)
+    # fal's queue protocol, over HTTPS with the private CA in data_dir/ca.pem, on this port
+    # (same host as ``http``); every fal URL it emits (status/response/cancel) starts with
+    # fal_public_base_url
+    fal_port: int = Field(default=DEFAULT_FAL_PORT, ge=1, le=65535)
+    fal_public_base_url: str = f"https://127.0.0.1:{DEFAULT_FAL_PORT}"
+    # webhooks: the bound on each delivery try, and how many tries (same id) before giving up
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_attempts: int = Field(default=4, ge=1, le=20)

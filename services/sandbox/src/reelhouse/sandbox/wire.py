@@ -17,6 +17,9 @@ from reelhouse.sandbox.models import ModelSpec
 from reelhouse.sandbox.predictions import Prediction, Status
 
 PROBLEM_TYPE_BASE = "https://reelhouse.dev/problems/sandbox/"
+# what a prediction with the fault ``unknown_status`` reports once it has ended: a status
+# Replicate documents (deadline hit before start) that the 1.0.7 client cannot parse
+UNKNOWN_STATUS = "aborted"
 
 
 def timestamp(value: float | None) -> str | None:
@@ -34,12 +37,15 @@ def prediction_json(
     base = base_url.rstrip("/")
     get_url = f"{base}/v1/predictions/{prediction.id}"
     reported = status or prediction.status
+    reported_text = str(reported)
+    if prediction.plan.unknown_status and reported is Status.FAILED:
+        reported_text = UNKNOWN_STATUS
     predict_time = prediction.predict_time
     return {
         "id": prediction.id,
         "model": prediction.model,
         "version": prediction.version,
-        "status": str(reported),
+        "status": reported_text,
         "input": prediction.input,
         "output": prediction.output if reported is Status.SUCCEEDED else None,
         "error": prediction.error,
@@ -54,6 +60,13 @@ def prediction_json(
     }
 
 
+def stale_prediction_json(prediction: Prediction, base_url: str) -> dict[str, Any]:
+    """The prediction as it was while running: a late webhook (``out_of_order_webhook``)."""
+    body = prediction_json(prediction, base_url, status=Status.PROCESSING)
+    body.update({"completed_at": None, "metrics": {}, "error": None})
+    return body
+
+
 def version_json(spec: ModelSpec) -> dict[str, Any]:
     return {
         "id": spec.version_id,
@@ -64,7 +77,12 @@ def version_json(spec: ModelSpec) -> dict[str, Any]:
 
 
 def problem(
-    status: int, title: str, detail: str, *, extra: dict[str, Any] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     slug = title.lower().replace(" ", "-")
     body: dict[str, Any] = {
@@ -74,7 +92,9 @@ def problem(
         "detail": detail,
     }
     body.update(extra or {})
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def invalid_input(error: ValidationError | ValueError) -> JSONResponse:

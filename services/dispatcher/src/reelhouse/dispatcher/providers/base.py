@@ -2,18 +2,26 @@
 
 Adapters raise ``PermanentError`` (retrying cannot help: bad input, bad credentials,
 an answer we cannot understand) or ``TransientError`` (rate limits, 5xx, network).
+``ProviderBusyError`` is the transient case where the provider *answered* with an
+error to a submission, so nothing was created and submitting again is safe.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from reelhouse.common.events import GenerationRequested
+from reelhouse.common.errors import TransientError
+from reelhouse.common.events import OutputFile
 
 ProviderStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 FINAL_STATUSES: frozenset[ProviderStatus] = frozenset({"succeeded", "failed", "canceled"})
+
+# what a cancel request achieved, in the provider's own words normalised:
+# canceled (confirmed, or the request is gone), already_final (it finished first: read it),
+# pending (accepted; the status will say canceled later)
+CancelAnswer = Literal["canceled", "already_final", "pending"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,35 +30,77 @@ class ProviderState:
 
     request_id: str
     status: ProviderStatus
-    # the provider's own status word (``starting``, ``processing``, ``aborted`` …)
+    # the provider's own status word (``starting``, ``processing``, ``IN_QUEUE`` …)
     raw_status: str
-    outputs: list[str] = field(default_factory=list)
+    outputs: list[OutputFile] = field(default_factory=list)
     error: str | None = None
     logs: str | None = None
+    queue_position: int | None = None
+    # the error class the provider reported next to ``error`` (fal's ``error_type``)
+    error_type: str | None = None
+    # the catalogue code a failure should carry when not ``provider_model_error``
+    failure_code: str | None = None
 
     @property
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def started(self) -> bool:
+        """The provider began the work (or is done with it)."""
+        return self.status != "queued"
+
+    @property
+    def progress_key(self) -> str:
+        """What identifies a progress report: the status, and the queue position when known."""
+        if self.queue_position is None:
+            return self.raw_status
+        return f"{self.raw_status}:{self.queue_position}"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOptions:
+    """Per-submission extras: where to send webhooks, and the job's remaining time."""
+
+    webhook_url: str | None = None
+    # seconds the provider may keep working before it should give up on its own
+    cancel_after_seconds: float | None = None
+
+
+class ProviderBusyError(TransientError):
+    """The provider refused a submission (429, 5xx): nothing was created, retrying is safe."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        detail: str | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        super().__init__(code, message, detail=detail)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class ProviderAdapter(Protocol):
     """One provider endpoint. Implementations must be safe to share between tasks."""
 
     name: str
+    # the webhook protocol this endpoint speaks ("replicate" or "fal")
+    protocol: str
 
-    async def submit(self, job: GenerationRequested, *, webhook_url: str | None = None) -> str:
-        """Start a generation; return the provider's request id.
-
-        ``webhook_url`` is the seam for provider webhooks (not used yet).
-        """
+    async def submit(
+        self, model: str, input: dict[str, Any], options: SubmitOptions | None = None
+    ) -> str:
+        """Start a generation once (no retries here); return the provider's request id."""
         ...
 
-    async def get(self, request_id: str) -> ProviderState:
-        """Read the request's current state."""
+    async def get(self, model: str, request_id: str) -> ProviderState:
+        """Read the request's current state (and its outputs once it succeeded)."""
         ...
 
-    async def cancel(self, request_id: str) -> ProviderState:
-        """Ask the provider to stop; returns the state it answered with."""
+    async def cancel(self, model: str, request_id: str) -> CancelAnswer:
+        """Ask the provider to stop."""
         ...
 
     async def aclose(self) -> None:

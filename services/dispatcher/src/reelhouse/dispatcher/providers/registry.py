@@ -1,4 +1,8 @@
-"""Which adapter serves which provider name of the model catalogue."""
+"""Which adapter serves which provider name of the model catalogue.
+
+Names: ``sandbox`` (Replicate protocol), ``sandbox-fal`` (fal protocol), ``replicate``,
+``fal``. A provider without a token or key is not offered.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from collections.abc import Mapping
 
 from reelhouse.common.errors import PermanentError
 from reelhouse.dispatcher.providers.base import ProviderAdapter
+from reelhouse.dispatcher.providers.fal import FalAdapter
 from reelhouse.dispatcher.providers.replicate import ReplicateAdapter
-from reelhouse.dispatcher.settings import ProviderSettings, ProvidersSettings
+from reelhouse.dispatcher.settings import FalProviderSettings, ProviderSettings, ProvidersSettings
 
 
 class ProviderRegistry:
@@ -17,6 +22,9 @@ class ProviderRegistry:
     @property
     def names(self) -> list[str]:
         return sorted(self._adapters)
+
+    def find(self, name: str) -> ProviderAdapter | None:
+        return self._adapters.get(name)
 
     def get(self, name: str) -> ProviderAdapter:
         try:
@@ -44,10 +52,24 @@ def _replicate_protocol(name: str, settings: ProviderSettings) -> ReplicateAdapt
     )
 
 
+def _fal_protocol(name: str, settings: FalProviderSettings) -> FalAdapter | None:
+    if settings.key is None or not settings.key.get_secret_value():
+        return None
+    return FalAdapter(
+        name,
+        queue_url=settings.queue_url,
+        key=settings.key.get_secret_value(),
+        timeout_seconds=settings.timeout_seconds,
+        ca_file=settings.ca_file,
+    )
+
+
 def build_registry(settings: ProvidersSettings) -> ProviderRegistry:
-    """Every provider with a token; both speak Replicate's protocol at different base URLs."""
-    candidates = {
+    """Every provider with a token or key."""
+    candidates: dict[str, ProviderAdapter | None] = {
         "sandbox": _replicate_protocol("sandbox", settings.sandbox),
         "replicate": _replicate_protocol("replicate", settings.replicate),
+        "sandbox-fal": _fal_protocol("sandbox-fal", settings.sandbox_fal),
+        "fal": _fal_protocol("fal", settings.fal),
     }
     return ProviderRegistry({name: a for name, a in candidates.items() if a is not None})

@@ -6,17 +6,20 @@ A model reference ``owner/name`` goes to the model endpoint
 (``POST /v1/models/{owner}/{name}/predictions``), ``owner/name:version`` to the
 version endpoint (``POST /v1/predictions``).
 
-replicate 1.0.7 validates predictions strictly (an unknown status such as
-``aborted`` raises a pydantic error), so every JSON body is also kept aside by an
-httpx response hook and normalised from the raw JSON when the client cannot parse it.
+Two httpx event hooks carry what the 1.0.7 client has no parameter for: a request
+hook adds the ``Cancel-After`` header to the create call of this task, and a
+response hook keeps the JSON body and ``Retry-After`` aside, so a prediction the
+client cannot parse (``aborted``, new statuses) is read from the raw JSON and a
+429 on create is retried after the provider's delay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,112 +30,48 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction, Predictions
 
-from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
-from reelhouse.common.events import GenerationRequested
-from reelhouse.dispatcher.providers.base import ProviderState, ProviderStatus
+from reelhouse.common.errors import PermanentError, TransientError
+from reelhouse.dispatcher.providers.base import CancelAnswer, ProviderState, SubmitOptions
+from reelhouse.dispatcher.providers.replicate_wire import (
+    cancel_after,
+    error_from_replicate,
+    parse_model_ref,
+    state_from_json,
+)
+from reelhouse.dispatcher.providers.submit_retry import parse_retry_after
 
 log = structlog.get_logger(__name__)
 
-_STATUSES: dict[str, ProviderStatus] = {
-    "starting": "queued",
-    "processing": "running",
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "canceled": "canceled",
-    # newer API: the prediction's deadline passed before it started
-    "aborted": "canceled",
-}
-_URL_PREFIXES = ("https://", "http://", "data:")
+# Replicate's webhook events worth a look: it started, new output, it ended
+WEBHOOK_EVENTS = ["start", "output", "completed"]
 _PARSE_ERRORS = (pydantic.ValidationError, pydantic.v1.ValidationError)
 
-# the JSON body of the latest response seen in this task (set by the response hook)
-_last_body: ContextVar[Any] = ContextVar("replicate_last_body", default=None)
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    body: Any
+    retry_after: str | None
 
 
-async def _remember_body(response: httpx.Response) -> None:
-    if "json" not in response.headers.get("content-type", ""):
-        return
-    await response.aread()
-    with contextlib.suppress(ValueError):
-        _last_body.set(response.json())
+# the latest response seen in this task (set by the response hook)
+_last_seen: ContextVar[_Seen | None] = ContextVar("replicate_last_seen", default=None)
+# the Cancel-After value for the create call running in this task
+_cancel_after: ContextVar[str | None] = ContextVar("replicate_cancel_after", default=None)
 
 
-def parse_model_ref(ref: str) -> tuple[str, str | None]:
-    """``owner/name`` → (``owner/name``, None); ``owner/name:version`` → (``owner/name``, version)."""
-    model, _, version = ref.partition(":")
-    owner, _, name = model.partition("/")
-    if not owner or not name or "/" in name or (":" in ref and not version):
-        raise PermanentError(
-            "unknown_model",
-            f"{ref!r} is not a Replicate model reference (owner/name or owner/name:version).",
-        )
-    return model, version or None
+async def _add_cancel_after(request: httpx.Request) -> None:
+    value = _cancel_after.get()
+    if value is not None and request.method == "POST":
+        request.headers["Cancel-After"] = value
 
 
-def error_from_replicate(exc: ReplicateError) -> ReelhouseError:
-    """Map an HTTP error from the API to our catalogue (by status code)."""
-    status = exc.status or 0
-    detail = exc.detail or exc.title
-    if status == 429:
-        return TransientError("provider_rate_limited", detail=detail)
-    if status >= 500 or status in (0, 408):
-        return TransientError(
-            "provider_unavailable", f"The provider answered HTTP {status}.", detail=detail
-        )
-    if status in (401, 403):
-        return PermanentError(
-            "provider_rejected_input",
-            f"The provider refused our credentials (HTTP {status}); check its API token.",
-            detail=detail,
-        )
-    if status == 404:
-        return PermanentError(
-            "provider_rejected_input",
-            "The provider has no such model or prediction (HTTP 404).",
-            detail=detail,
-        )
-    return PermanentError("provider_rejected_input", detail=detail)
-
-
-def output_urls(output: Any) -> list[str]:
-    """The URLs in a prediction's ``output``: one string, a list, or a mapping of them."""
-    if isinstance(output, str):
-        items: list[Any] = [output]
-    elif isinstance(output, list | tuple):
-        items = list(output)
-    elif isinstance(output, Mapping):
-        items = list(output.values())
-    else:
-        items = []
-    return [i for i in items if isinstance(i, str) and i.startswith(_URL_PREFIXES)]
-
-
-def state_from_json(data: Any) -> ProviderState:
-    """Normalise a prediction object (parsed by the client or raw JSON)."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
-        raise PermanentError(
-            "provider_protocol_error", detail=f"not a prediction object: {str(data)[:300]}"
-        )
-    raw_status = str(data.get("status"))
-    status = _STATUSES.get(raw_status)
-    if status is None:
-        raise PermanentError(
-            "provider_protocol_error", detail=f"unknown prediction status {raw_status!r}"
-        )
-    error = data.get("error")
-    if error is not None and not isinstance(error, str):
-        error = str(error)
-    if raw_status == "aborted" and not error:
-        error = "The provider aborted the prediction before it started (its deadline passed)."
-    logs = data.get("logs")
-    return ProviderState(
-        request_id=data["id"],
-        status=status,
-        raw_status=raw_status,
-        outputs=output_urls(data.get("output")) if status == "succeeded" else [],
-        error=error,
-        logs=logs if isinstance(logs, str) else None,
-    )
+async def _remember_response(response: httpx.Response) -> None:
+    body: Any = None
+    if "json" in response.headers.get("content-type", ""):
+        await response.aread()
+        with contextlib.suppress(ValueError):
+            body = response.json()
+    _last_seen.set(_Seen(body=body, retry_after=response.headers.get("retry-after")))
 
 
 def _fields(prediction: Prediction) -> dict[str, Any]:
@@ -147,6 +86,8 @@ def _fields(prediction: Prediction) -> dict[str, Any]:
 
 class ReplicateAdapter:
     """A Replicate-protocol endpoint (Replicate itself or the sandbox)."""
+
+    protocol = "replicate"
 
     def __init__(
         self,
@@ -166,49 +107,75 @@ class ReplicateAdapter:
             base_url=base_url,
             timeout=httpx.Timeout(timeout_seconds),
             transport=self._transport,
-            event_hooks={"response": [_remember_body]},
+            event_hooks={"request": [_add_cancel_after], "response": [_remember_response]},
         )
 
-    async def submit(self, job: GenerationRequested, *, webhook_url: str | None = None) -> str:
-        model, version = parse_model_ref(job.provider_model)
+    async def submit(
+        self, model: str, input: dict[str, Any], options: SubmitOptions | None = None
+    ) -> str:
+        options = options or SubmitOptions()
+        name, version = parse_model_ref(model)
         params: Predictions.CreatePredictionParams = {}
-        if webhook_url is not None:
-            params["webhook"] = webhook_url
-        if version is None:
-            created = self._client.models.predictions.async_create(
-                model=model, input=job.input, **params
-            )
-        else:
-            created = self._client.predictions.async_create(
-                version=version, input=job.input, **params
-            )
-        state = await self._call("create", created)
+        if options.webhook_url is not None:
+            params["webhook"] = options.webhook_url
+            params["webhook_events_filter"] = list(WEBHOOK_EVENTS)
+        token = _cancel_after.set(
+            None
+            if options.cancel_after_seconds is None
+            else cancel_after(options.cancel_after_seconds)
+        )
+        try:
+            if version is None:
+                created = self._client.models.predictions.async_create(
+                    model=name, input=input, **params
+                )
+            else:
+                created = self._client.predictions.async_create(
+                    version=version, input=input, **params
+                )
+            state = await self._call("create", created)
+        finally:
+            _cancel_after.reset(token)
         log.info("provider.submitted", provider=self.name, provider_request_id=state.request_id)
         return state.request_id
 
-    async def get(self, request_id: str) -> ProviderState:
+    async def get(self, model: str, request_id: str) -> ProviderState:
         return await self._call("get", self._client.predictions.async_get(request_id))
 
-    async def cancel(self, request_id: str) -> ProviderState:
+    async def cancel(self, model: str, request_id: str) -> CancelAnswer:
         state = await self._call("cancel", self._client.predictions.async_cancel(request_id))
-        log.info("provider.canceled", provider=self.name, provider_request_id=request_id)
-        return state
+        log.info("provider.cancel_answered", provider=self.name, status=state.raw_status)
+        if state.status == "canceled":
+            return "canceled"
+        return "already_final" if state.final else "pending"
+
+    async def webhook_secret(self) -> str:
+        """The account's webhook signing secret (``whsec_...``)."""
+        async with asyncio.timeout(self._timeout):
+            try:
+                secret = await self._client.webhooks.default.async_secret()
+            except ReplicateError as exc:
+                raise error_from_replicate(exc) from exc
+        return secret.key
 
     async def aclose(self) -> None:
         await self._transport.aclose()
 
     async def _call(self, action: str, call: Awaitable[Prediction]) -> ProviderState:
         """Run one API call, bounded in time, and normalise its result or its error."""
-        _last_body.set(None)
+        _last_seen.set(None)
         try:
             async with asyncio.timeout(self._timeout):
                 prediction = await call
         except ReplicateError as exc:
-            raise error_from_replicate(exc) from exc
+            seen = _last_seen.get()
+            delay = parse_retry_after(seen.retry_after) if seen else None
+            raise error_from_replicate(exc, retry_after_seconds=delay) from exc
         except _PARSE_ERRORS as exc:
             # the client could not parse the prediction: read the JSON it was given
             log.warning("provider.unparsed_prediction", action=action, error=str(exc)[:300])
-            return state_from_json(_last_body.get())
+            seen = _last_seen.get()
+            return state_from_json(seen.body if seen else None)
         except TimeoutError as exc:
             raise TransientError(
                 "provider_unavailable",

@@ -1,0 +1,1 @@
+"""Provider webhooks: signature checks and the HTTP routes that receive them."""
