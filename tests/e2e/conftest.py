@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ class EmbeddedSystem:
     gateway: str
     media: str
     sandbox: str
+    dispatcher: str
     process: ServiceProcess | None = None
 
     @property
@@ -41,6 +43,13 @@ class EmbeddedSystem:
         assert self.process is not None
         return self.process.terminate(timeout=30.0)
 
+    def provider_view(self, request_id: str) -> dict[str, Any]:
+        """What the sandbox saw of one prediction (its control endpoint)."""
+        response = httpx.get(f"{self.sandbox}/_sandbox/predictions/{request_id}", timeout=10.0)
+        assert response.status_code == 200, response.text
+        view: dict[str, Any] = response.json()
+        return view
+
     def client(self) -> httpx.Client:
         return httpx.Client(
             base_url=self.gateway,
@@ -50,7 +59,8 @@ class EmbeddedSystem:
 
 
 def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
-    ports = {name: free_port() for name in ("nats", "gateway", "media", "dispatcher", "sandbox")}
+    names = ("nats", "gateway", "media", "dispatcher", "sandbox", "sandbox_fal")
+    ports = {name: free_port() for name in names}
     env = {
         "REELHOUSE_EMBEDDED__DATA_DIR": str(data_dir),
         **{f"REELHOUSE_EMBEDDED__{name.upper()}_PORT": str(port) for name, port in ports.items()},
@@ -63,6 +73,7 @@ def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
         gateway=f"http://127.0.0.1:{ports['gateway']}",
         media=f"http://127.0.0.1:{ports['media']}",
         sandbox=f"http://127.0.0.1:{ports['sandbox']}",
+        dispatcher=f"http://127.0.0.1:{ports['dispatcher']}",
     )
 
 

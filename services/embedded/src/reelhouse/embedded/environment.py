@@ -65,6 +65,14 @@ class Addresses:
         return self.http(self.options.sandbox_port)
 
     @property
+    def sandbox_fal(self) -> str:
+        return f"https://{self.host}:{self.options.sandbox_fal_port}"
+
+    @property
+    def dispatcher(self) -> str:
+        return self.http(self.options.dispatcher_port)
+
+    @property
     def web(self) -> str:
         return self.gateway + self.options.web_path
 
@@ -103,12 +111,22 @@ def role_environment(
             own = {
                 **_http(options.host, options.sandbox_port),
                 "REELHOUSE_PUBLIC_BASE_URL": addresses.sandbox,
+                "REELHOUSE_FAL_PORT": str(options.sandbox_fal_port),
+                "REELHOUSE_FAL_PUBLIC_BASE_URL": addresses.sandbox_fal,
                 "REELHOUSE_DATA_DIR": str(layout.sandbox),
             }
         case "dispatcher":
             own = {
                 **_http(options.host, options.dispatcher_port),
                 "REELHOUSE_PROVIDERS__SANDBOX__BASE_URL": addresses.sandbox,
+                "REELHOUSE_PROVIDERS__SANDBOX_FAL__QUEUE_URL": addresses.sandbox_fal,
+                "REELHOUSE_PROVIDERS__SANDBOX_FAL__JWKS_URL": (
+                    addresses.sandbox_fal + "/.well-known/jwks.json"
+                ),
+                # trust the sandbox's private CA for its fal API only (not process-wide)
+                "REELHOUSE_PROVIDERS__SANDBOX_FAL__CA_FILE": str(layout.sandbox / "ca.pem"),
+                # providers call back here; polling still runs, only slower
+                "REELHOUSE_WEBHOOK_BASE_URL": addresses.dispatcher,
             }
         case "downloader":
             own = {

@@ -75,6 +75,8 @@ def service_plans(
                 role_environment(role, options=options, secrets=secrets, log_level=log_level),
             ),
             probes[role],
+            # the sandbox first: it makes the CA and webhook keys the dispatcher reads at start
+            tier=1 if role == "sandbox" else 2,
         )
         for role in ROLES
     ]
@@ -85,6 +87,7 @@ def check_ports_free(options: EmbeddedOptions) -> None:
     wanted = {
         "NATS_PORT": options.nats_port,
         "SANDBOX_PORT": options.sandbox_port,
+        "SANDBOX_FAL_PORT": options.sandbox_fal_port,
         "DISPATCHER_PORT": options.dispatcher_port,
         "MEDIA_PORT": options.media_port,
         "GATEWAY_PORT": options.gateway_port,

@@ -23,6 +23,8 @@ class EmbeddedOptions(BaseModel):
     media_port: int = Field(default=8001, ge=1, le=65535)
     dispatcher_port: int = Field(default=8002, ge=1, le=65535)
     sandbox_port: int = Field(default=8010, ge=1, le=65535)
+    # the sandbox's fal queue API (HTTPS with the sandbox's own CA)
+    sandbox_fal_port: int = Field(default=8011, ge=1, le=65535)
     # the web page the gateway serves, printed in the banner
     web_path: str = "/"
     # bound on each part becoming ready, and on each part's graceful stop
