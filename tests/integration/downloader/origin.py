@@ -38,6 +38,11 @@ class Route:
     location: str | None = None
     # answer 503 this many times before serving the route
     fail_first: int = 0
+    # honour ``Range: bytes=N-`` (206, ``Content-Range``) and ``If-Range`` against ``etag``
+    ranges: bool = False
+    etag: str = '"v1"'
+    # with ``truncate_at``: only the first this many answers are cut (None: every answer)
+    cut_answers: int | None = None
 
 
 @dataclass
@@ -45,6 +50,8 @@ class Origin:
     base_url: str = ""
     routes: dict[str, Route] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
+    # the headers of every request, per path, in order
+    requests: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     sent: Counter[str] = field(default_factory=Counter)
     # set whenever a request arrives or body bytes go out
     progress: asyncio.Event = field(default_factory=asyncio.Event)
@@ -75,6 +82,7 @@ class Origin:
         path = request.path
         route = self.routes.get(path)
         self.hits[path] += 1
+        self.requests.setdefault(path, []).append(dict(request.headers))
         self.progress.set()
         if route is None:
             return web.Response(status=404, text="no such output")
@@ -88,10 +96,28 @@ class Origin:
             )
         return await self._stream(request, path, route)
 
+    def _start(self, request: web.Request, route: Route, size: int) -> int:
+        """Where the answer starts: the ``Range`` asked for, when the route honours it."""
+        asked = request.headers.get("Range", "")
+        if_range = request.headers.get("If-Range")
+        if not route.ranges or not asked.startswith("bytes=") or not asked.endswith("-"):
+            return 0
+        if if_range is not None and if_range != route.etag:
+            return 0
+        start = int(asked.removeprefix("bytes=").removesuffix("-"))
+        return start if start < size else 0
+
     async def _stream(self, request: web.Request, path: str, route: Route) -> web.StreamResponse:
-        body = gzip.compress(route.body) if route.gzip else route.body
-        response = web.StreamResponse(status=200)
+        whole = gzip.compress(route.body) if route.gzip else route.body
+        start = self._start(request, route, len(whole))
+        body = whole[start:]
+        response = web.StreamResponse(status=206 if start else 200)
         response.content_type = route.content_type
+        if route.ranges:
+            response.headers["Accept-Ranges"] = "bytes"
+            response.headers["ETag"] = route.etag
+        if start:
+            response.headers["Content-Range"] = f"bytes {start}-{len(whole) - 1}/{len(whole)}"
         if route.gzip:
             response.headers["Content-Encoding"] = "gzip"
         if route.chunked:
@@ -99,7 +125,10 @@ class Origin:
         else:
             response.content_length = len(body)
         await response.prepare(request)
-        end = len(body) if route.truncate_at is None else route.truncate_at
+        cut = route.truncate_at is not None and (
+            route.cut_answers is None or self.hits[path] <= route.cut_answers
+        )
+        end = min(len(body), route.truncate_at or 0) if cut else len(body)
         try:
             for offset in range(0, end, route.chunk):
                 piece = body[offset : min(offset + route.chunk, end)]
@@ -110,7 +139,7 @@ class Origin:
                     await asyncio.sleep(route.pause)
         except (ConnectionResetError, ConnectionError):
             return response  # the client went away (a killed worker, an aborted download)
-        if route.truncate_at is not None:
+        if cut:
             if request.transport is not None:
                 request.transport.close()
             return response

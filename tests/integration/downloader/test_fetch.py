@@ -14,6 +14,7 @@ from reelhouse.common.errors import PermanentError, ReelhouseError, TransientErr
 from reelhouse.downloader.fetch import Fetched, Fetcher, FetchLimits, build_session
 from reelhouse.downloader.guard import UrlGuard
 from reelhouse.downloader.ingest import classify
+from reelhouse.downloader.retry import RetryPolicy
 from reelhouse.downloader.sniff import MP4, MediaType
 from tests.integration.downloader.origin import Origin, Route
 from tests.support.ports import free_port
@@ -43,6 +44,9 @@ def fetcher() -> MakeFetcher:
                     max_bytes=limits.get("max_bytes", 10 * 1024**2),
                     max_redirects=limits.get("max_redirects", 3),
                     total_timeout=total_timeout,
+                    retry=RetryPolicy(
+                        attempts=limits.get("attempts", 3), base_delay=0.01, max_delay=0.05
+                    ),
                 ),
             )
 

@@ -22,6 +22,11 @@ def _frame(index: int, width: int, height: int, noise: random.Random | None) -> 
     return av.VideoFrame.from_bytes(image.convert("RGBA").tobytes(), width, height, format="rgba")
 
 
+def _black(width: int, height: int) -> av.VideoFrame:
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 255))
+    return av.VideoFrame.from_bytes(image.tobytes(), width, height, format="rgba")
+
+
 def _silence(index: int) -> av.AudioFrame:
     frame = av.AudioFrame(format="fltp", layout="mono", samples=AUDIO_FRAME)
     frame.planes[0].update(bytes(frame.planes[0].buffer_size))
@@ -50,15 +55,23 @@ def write_mp4(
     fps: int = 24,
     audio: bool = True,
     noisy: bool = False,
+    faststart: bool = False,
+    black_frames: int = 0,
 ) -> Path:
-    """An H.264 (+ AAC) MP4; ``noisy`` frames make it large, for slow and oversized transfers."""
+    """An H.264 (+ AAC) MP4; ``noisy`` frames make it large, for slow and oversized transfers.
+
+    ``faststart`` puts ``moov`` first (as the downloader stores it); without it ``moov``
+    trails ``mdat``, as many encoders write it. The first ``black_frames`` are black.
+    """
     noise = random.Random(7) if noisy else None
-    with av.open(str(path), mode="w", format="mp4") as out:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), mode="w", format="mp4", container_options=options) as out:
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         sound = out.add_stream("aac", rate=AUDIO_RATE) if audio else None
         for i in range(round(seconds * fps)):
-            for packet in video.encode(_frame(i, width, height, noise)):
+            frame = _black(width, height) if i < black_frames else _frame(i, width, height, noise)
+            for packet in video.encode(frame):
                 out.mux(packet)
         for packet in video.encode():
             out.mux(packet)

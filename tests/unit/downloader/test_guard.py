@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from reelhouse.common.errors import PermanentError
-from reelhouse.downloader.guard import BlockedAddressError, GuardedResolver, UrlGuard
+from reelhouse.downloader.guard import BlockedAddressError, GuardedResolver, UrlGuard, host_matches
 
 PRODUCTION = UrlGuard.build(allowed_schemes=["https"])
 DEVELOPMENT = UrlGuard.build(allowed_schemes=["http", "https"], allow_loopback=True)
@@ -113,3 +113,55 @@ async def test_resolver_passes_public_answers_through() -> None:
     resolver = GuardedResolver(PRODUCTION, FixedResolver("93.184.215.14"))
     results = await resolver.resolve("cdn.example", 443)
     assert [r["host"] for r in results] == ["93.184.215.14"]
+
+
+@pytest.mark.parametrize(
+    ("address", "inside"),
+    [
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:a00:1::1", "private (IPv4 10.0.0.1 inside)"),
+        ("64:ff9b::a9fe:a9fe", "link-local (IPv4 169.254.169.254 inside)"),
+        ("::10.0.0.1", "private (IPv4 10.0.0.1 inside)"),
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private (IPv4 10.0.0.1 inside)"),
+        ("fd00::1", "private"),
+    ],
+)
+def test_ipv6_addresses_carrying_an_internal_ipv4_are_refused(address: str, inside: str) -> None:
+    assert PRODUCTION.refusal(address) == inside
+
+
+def test_nat64_is_refused_unless_the_deployment_allows_its_prefix() -> None:
+    public = "64:ff9b::5db8:d70e"  # NAT64 of 93.184.215.14
+    assert PRODUCTION.refusal(public) == "not globally routable"
+    nat64 = UrlGuard.build(
+        allowed_schemes=["https"], allowed_networks=[ipaddress.ip_network("64:ff9b::/96")]
+    )
+    assert nat64.refusal(public) is None
+    assert nat64.refusal("64:ff9b::a00:1") == "private (IPv4 10.0.0.1 inside)"
+
+
+@pytest.mark.parametrize(
+    ("host", "pattern", "matches"),
+    [
+        ("replicate.delivery", "replicate.delivery", True),
+        ("REPLICATE.delivery.", "replicate.delivery", True),
+        ("pbxt.replicate.delivery", "*.replicate.delivery", True),
+        ("replicate.delivery", "*.replicate.delivery", False),
+        ("evilreplicate.delivery", "*.replicate.delivery", False),
+        ("anything.example", "*", True),
+    ],
+)
+def test_host_patterns(host: str, pattern: str, matches: bool) -> None:
+    assert host_matches(host, pattern) is matches
+
+
+def test_a_providers_allow_list_applies_to_that_provider_only() -> None:
+    guard = UrlGuard.build(
+        allowed_schemes=["https"], allowed_hosts={"replicate": ["*.replicate.delivery"]}
+    )
+    guard.check_url(URL("https://pbxt.replicate.delivery/o.mp4"), provider="replicate")
+    guard.check_url(URL("https://cdn.example.com/o.mp4"), provider="fal")
+    with pytest.raises(PermanentError) as caught:
+        guard.check_url(URL("https://cdn.example.com/o.mp4"), provider="replicate")
+    assert caught.value.code == "download_blocked"
+    assert "allow-list" in caught.value.message

@@ -86,6 +86,7 @@ def test_downloader_settings_allow_loopback_http_and_share_media_storage(
 
     assert settings.allow_loopback is True
     assert set(settings.allowed_schemes) == {"http", "https"}
+    assert settings.allowed_hosts == {"sandbox": ["127.0.0.1"], "sandbox-fal": ["127.0.0.1"]}
     assert settings.storage.local_root == options.data_dir.resolve() / "objects"
 
 

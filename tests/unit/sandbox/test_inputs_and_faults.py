@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from reelhouse.sandbox.faults import FAULTS, FaultParams, Stage, UnknownFaultError, plan_faults
+from reelhouse.sandbox.faults import (
+    DISALLOWED_REDIRECT_HOST,
+    EXPIRED_URL_TTL_SECONDS,
+    FAULTS,
+    FaultParams,
+    Stage,
+    UnknownFaultError,
+    plan_faults,
+)
 from reelhouse.sandbox.models import (
     MODELS,
     TextToImageInput,
@@ -167,3 +175,20 @@ def test_each_protocol_offers_only_its_own_models() -> None:
 )
 def test_prefer_wait_is_parsed_and_clamped(header: str | None, seconds: float | None) -> None:
     assert parse_prefer_wait(header) == seconds
+
+
+def test_custody_faults_set_their_hooks() -> None:
+    assert plan_faults(["expired_url"]).url_ttl_seconds == EXPIRED_URL_TTL_SECONDS < 0
+    assert plan_faults(["cut_connection"]).cut_unranged
+    assert plan_faults(["moov_at_end"]).render_moov_at_end
+    assert plan_faults(["black_start"]).render_black_start
+    assert plan_faults(["oversized"]).file_body == "oversized"
+    assert plan_faults(["redirect_disallowed"]).redirect_to == DISALLOWED_REDIRECT_HOST
+    assert DISALLOWED_REDIRECT_HOST.endswith(".invalid")
+
+
+def test_size_mb_is_a_bounded_video_input() -> None:
+    assert TextToVideoInput.model_validate({"prompt": "big", "size_mb": 1100}).size_mb == 1100
+    for bad in (0, -1, 100_000):
+        with pytest.raises(ValidationError):
+            TextToVideoInput.model_validate({"prompt": "big", "size_mb": bad})

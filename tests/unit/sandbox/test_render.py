@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from pathlib import Path
 
@@ -116,3 +117,29 @@ def test_image_is_a_png_of_the_requested_size(tmp_path: Path) -> None:
     assert rendered.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(rendered.path) as image:
         assert image.size == (200, 120)
+
+
+def test_a_video_without_faststart_has_moov_after_mdat(tmp_path: Path) -> None:
+    spec = VideoSpec(prompt="late", duration=1.0, width=96, height=64, fps=12, seed=1)
+    path = render_video(dataclasses.replace(spec, faststart=False), tmp_path / "late.mp4").path
+    boxes = top_level_boxes(path)
+    assert boxes.index("mdat") < boxes.index("moov")
+
+
+def test_a_black_start_is_black_for_its_first_second_only(tmp_path: Path) -> None:
+    spec = dataclasses.replace(SMALL, duration=2.0, fps=12, black_seconds=1.0)
+    path = render_video(spec, tmp_path / "black.mp4").path
+    with av.open(str(path)) as container:
+        means = [float(f.to_ndarray(format="gray").mean()) for f in container.decode(video=0)]
+    assert max(means[:12]) < 20
+    assert min(means[12:]) > 40
+
+
+def test_padding_grows_the_file_and_it_still_decodes(tmp_path: Path) -> None:
+    target_bytes = 3_000_000
+    path = render_video(dataclasses.replace(SMALL, pad_to_bytes=target_bytes), tmp_path / "big.mp4")
+    assert path.size == target_bytes
+    assert top_level_boxes(path.path)[-1] == "free"
+    with av.open(str(path.path)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == 24

@@ -79,6 +79,9 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode(
         "range_not_satisfiable", 416, False, "The requested byte range lies outside the object."
     ),
+    ErrorCode(
+        "precondition_failed", 412, False, "The object no longer matches the request's condition."
+    ),
 )
 
 

@@ -10,16 +10,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import structlog
+from aiohttp.abc import AbstractResolver
 from faststream import FastStream
 from faststream.annotations import ContextRepo
 
 from reelhouse.common.broker import build_broker
 from reelhouse.common.delivery import DeliveryPolicy
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError, build_object_store
-from reelhouse.downloader.fetch import Fetcher, FetchLimits, build_session
+from reelhouse.downloader.fetch import Fetcher, FetchLimits, SocketFactory, build_session
 from reelhouse.downloader.guard import UrlGuard
 from reelhouse.downloader.handlers import subscribe
-from reelhouse.downloader.ingest import Ingestor, sweep_stale_downloads
+from reelhouse.downloader.ingest import Finishing, Ingestor, sweep_stale_downloads
+from reelhouse.downloader.retry import RetryPolicy
 from reelhouse.downloader.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -33,6 +35,32 @@ def build_guard(settings: Settings) -> UrlGuard:
         allowed_schemes=settings.allowed_schemes,
         allow_loopback=settings.allow_loopback,
         allowed_networks=settings.allowed_networks,
+        allowed_hosts=settings.allowed_hosts,
+    )
+
+
+def build_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        max_bytes=settings.max_bytes,
+        max_redirects=settings.max_redirects,
+        total_timeout=settings.total_timeout,
+        retry=RetryPolicy(
+            attempts=settings.fetch_attempts,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+        ),
+    )
+
+
+def build_finishing(settings: Settings) -> Finishing:
+    return Finishing(
+        poster_width=settings.poster_width,
+        poster_scan_seconds=settings.poster_scan_seconds,
+        store_retry=RetryPolicy(
+            attempts=settings.storage_attempts,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+        ),
     )
 
 
@@ -55,7 +83,13 @@ async def _prepare_temp_dir(settings: Settings) -> Path:
     return temp_dir
 
 
-def build_app(settings: Settings) -> FastStream:
+def build_app(
+    settings: Settings,
+    *,
+    resolver: AbstractResolver | None = None,
+    socket_factory: SocketFactory | None = None,
+) -> FastStream:
+    """The downloader; ``resolver`` and ``socket_factory`` replace DNS and sockets in tests."""
     broker = build_broker(settings.nats, name="reelhouse-downloader")
     subscribe(broker, settings)
     guard = build_guard(settings)
@@ -70,15 +104,13 @@ def build_app(settings: Settings) -> FastStream:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             limit=max(4, 2 * settings.concurrency),
+            resolver=resolver,
+            socket_factory=socket_factory,
         )
         async with session:
-            limits = FetchLimits(
-                max_bytes=settings.max_bytes,
-                max_redirects=settings.max_redirects,
-                total_timeout=settings.total_timeout,
-            )
+            fetcher = Fetcher(session, guard, build_limits(settings))
             context.set_global(
-                "ingestor", Ingestor(Fetcher(session, guard, limits), store, temp_dir)
+                "ingestor", Ingestor(fetcher, store, temp_dir, build_finishing(settings))
             )
             context.set_global(
                 "delivery_policy",
@@ -94,6 +126,7 @@ def build_app(settings: Settings) -> FastStream:
                 max_bytes=settings.max_bytes,
                 schemes=settings.allowed_schemes,
                 allow_loopback=settings.allow_loopback,
+                allowed_hosts=settings.allowed_hosts,
             )
             yield
 

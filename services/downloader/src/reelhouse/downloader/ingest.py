@@ -1,19 +1,23 @@
 """The use case: copy a job's provider outputs into our storage and describe them.
 
 For each output: stream it to a temporary file (sha256 and limits on the way, magic bytes
-judged from the first bytes), probe it with PyAV, store it under a deterministic key, so a
-redelivered job overwrites its own objects instead of adding new ones. The temporary file
-is removed on every path. The result is ONE ``GenerationStored`` with a deterministic id,
-so the broker drops the duplicate a redelivery would publish.
+judged from the first bytes), probe it with PyAV, make it ready to play (``moov`` moved to
+the front when it trails, a poster JPEG for a video), store everything under deterministic
+keys, so a redelivered job overwrites its own objects instead of adding new ones. Temporary
+files are removed on every path. The result is ONE ``GenerationStored`` with a deterministic
+id, so the broker drops the duplicate a redelivery would publish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -21,8 +25,11 @@ import structlog
 from reelhouse.common.errors import PermanentError, TransientError
 from reelhouse.common.events import Asset, GenerationOutputReady, GenerationStored, OutputFile
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError
+from reelhouse.downloader.faststart import needs_faststart, remux_faststart
 from reelhouse.downloader.fetch import Fetcher, Head
-from reelhouse.downloader.probe import probe
+from reelhouse.downloader.poster import make_poster
+from reelhouse.downloader.probe import MediaInfo, probe
+from reelhouse.downloader.retry import RetryPolicy
 from reelhouse.downloader.sniff import MediaType, require_media
 
 log = structlog.get_logger(__name__)
@@ -33,6 +40,10 @@ TEMP_SUFFIX = ".part"
 
 def output_key(job_id: str, index: int, ext: str) -> str:
     return f"outputs/{job_id}/{index}.{ext}"
+
+
+def poster_key(job_id: str, index: int) -> str:
+    return f"posters/{job_id}/{index}.jpg"
 
 
 def stored_event_id(job_id: str) -> str:
@@ -62,61 +73,157 @@ def classify(head: Head) -> MediaType:
     return require_media(head.data, claimed_type=head.claimed_type, size=head.size)
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Finishing:
+    """How outputs are made ready to play and how hard storing them is tried."""
+
+    poster_width: int = 640
+    poster_scan_seconds: float = 5.0
+    store_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3))
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The file to store (the download, or its remux) and the poster beside it."""
+
+    path: Path
+    size: int
+    sha256: str
+    poster: Path | None
+
+
 @dataclass(frozen=True, slots=True)
 class Ingestor:
     fetcher: Fetcher
     store: ObjectStore
     temp_dir: Path | None = None
+    finishing: Finishing = field(default_factory=Finishing)
 
     async def ingest(self, event: GenerationOutputReady) -> GenerationStored:
         """Store every output of ``event``; the event to publish once all are stored."""
         if not event.outputs:
             raise PermanentError("provider_no_output")
         outputs = sorted(event.outputs, key=lambda o: o.index)
-        assets = [await self._ingest_one(event.job_id, output) for output in outputs]
+        assets = [await self._ingest_one(event, output) for output in outputs]
         return GenerationStored(
             event_id=stored_event_id(event.job_id), job_id=event.job_id, assets=assets
         )
 
-    async def _ingest_one(self, job_id: str, output: OutputFile) -> Asset:
-        with structlog.contextvars.bound_contextvars(output_index=output.index):
-            fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.temp_dir)
-            path = Path(name)
-            try:
-                with os.fdopen(fd, "wb") as sink:
-                    fetched = await self.fetcher.fetch(output.url, sink, classify)
-                media = fetched.verdict
-                info = await probe(path, media)
-                key = output_key(job_id, output.index, media.ext)
-                await self._store(key, path, media.content_type)
-                log.info(
-                    "download.stored",
-                    key=key,
-                    bytes=fetched.size,
-                    sha256=fetched.sha256,
-                    content_type=media.content_type,
-                    claimed_type=fetched.claimed_type,
+    @contextlib.contextmanager
+    def _temp_files(self) -> Iterator[list[Path]]:
+        """A list to add temporary paths to; every one is removed when the block ends."""
+        paths: list[Path] = []
+        try:
+            yield paths
+        finally:
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+    def _new_temp(self, paths: list[Path], suffix: str = "") -> Path:
+        fd, name = tempfile.mkstemp(
+            prefix=TEMP_PREFIX, suffix=suffix + TEMP_SUFFIX, dir=self.temp_dir
+        )
+        os.close(fd)
+        paths.append(Path(name))
+        return paths[-1]
+
+    async def _ingest_one(self, event: GenerationOutputReady, output: OutputFile) -> Asset:
+        job_id = event.job_id
+        with (
+            structlog.contextvars.bound_contextvars(output_index=output.index),
+            self._temp_files() as temps,
+        ):
+            path = self._new_temp(temps)
+            with path.open("wb") as sink:
+                fetched = await self.fetcher.fetch(
+                    output.url,
+                    sink,
+                    classify,
+                    provider=event.provider,
+                    expires_at=output.expires_at,
                 )
-                return Asset(
-                    index=output.index,
-                    key=key,
-                    content_type=media.content_type,
-                    size=fetched.size,
-                    sha256=fetched.sha256,
-                    kind=info.kind,
-                    duration=info.duration,
-                    width=info.width,
-                    height=info.height,
-                    fps=info.fps,
-                    video_codec=info.video_codec,
-                    audio_codec=info.audio_codec,
-                    bit_rate=info.bit_rate,
-                )
-            finally:
-                await asyncio.to_thread(path.unlink, missing_ok=True)
+            media = fetched.verdict
+            info = await probe(path, media)
+            prepared = await asyncio.to_thread(
+                self._prepare, path, media, info, temps, fetched.size, fetched.sha256
+            )
+            key = output_key(job_id, output.index, media.ext)
+            stored_poster = None
+            if prepared.poster is not None:
+                stored_poster = poster_key(job_id, output.index)
+                await self._store(stored_poster, prepared.poster, "image/jpeg")
+            await self._store(key, prepared.path, media.content_type)
+            log.info(
+                "download.stored",
+                key=key,
+                poster_key=stored_poster,
+                bytes=prepared.size,
+                sha256=prepared.sha256,
+                content_type=media.content_type,
+                claimed_type=fetched.claimed_type,
+                remuxed=prepared.path != path,
+            )
+            return Asset(
+                index=output.index,
+                key=key,
+                content_type=media.content_type,
+                size=prepared.size,
+                sha256=prepared.sha256,
+                kind=info.kind,
+                duration=info.duration,
+                width=info.width,
+                height=info.height,
+                fps=info.fps,
+                video_codec=info.video_codec,
+                audio_codec=info.audio_codec,
+                bit_rate=info.bit_rate,
+                poster_key=stored_poster,
+            )
+
+    def _prepare(
+        self,
+        path: Path,
+        media: MediaType,
+        info: MediaInfo,
+        temps: list[Path],
+        size: int,
+        sha256: str,
+    ) -> Prepared:
+        """Blocking: remux when ``moov`` trails, and draw the poster of a video."""
+        if needs_faststart(path, media):
+            remuxed = self._new_temp(temps, ".faststart")
+            remux_faststart(path, remuxed, media)
+            path, size, sha256 = remuxed, remuxed.stat().st_size, file_sha256(remuxed)
+        poster = None
+        if info.kind == "video":
+            poster = self._new_temp(temps, ".poster")
+            made = make_poster(
+                path,
+                poster,
+                max_width=self.finishing.poster_width,
+                scan_seconds=self.finishing.poster_scan_seconds,
+            )
+            poster = poster if made is not None else None
+        return Prepared(path=path, size=size, sha256=sha256, poster=poster)
 
     async def _store(self, key: str, path: Path, content_type: str) -> None:
-        try:
-            await self.store.put_file(key, path, content_type=content_type)
-        except StorageUnavailableError as exc:
-            raise TransientError("storage_unavailable", detail=str(exc)) from exc
+        """Upload, retried a few times in place before the broker's redelivery takes over."""
+        policy = self.finishing.store_retry
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                await self.store.put_file(key, path, content_type=content_type)
+                return
+            except StorageUnavailableError as exc:
+                if attempt >= policy.attempts:
+                    raise TransientError("storage_unavailable", detail=str(exc)) from exc
+                pause = policy.delay(attempt)
+                log.warning("download.store_retrying", key=key, attempt=attempt, error=str(exc))
+                await asyncio.sleep(pause)

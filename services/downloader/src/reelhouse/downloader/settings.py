@@ -32,12 +32,25 @@ class Settings(BaseSettings):
     allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     # production fetches https only; the embedded/dev mode sets ["http", "https"]
     allowed_schemes: list[str] = Field(default_factory=lambda: ["https"])
-    max_redirects: int = Field(default=5, ge=0)
+    # per provider, the hosts its outputs (and their redirects) may come from: exact names,
+    # ``*.example.com`` or ``*``; a provider not listed may use any host that passes the guard
+    allowed_hosts: dict[str, list[str]] = Field(default_factory=dict)
+    max_redirects: int = Field(default=5, ge=0, le=20)
     connect_timeout: float = Field(default=10.0, gt=0)
     # longest silence between two reads of the body
     read_timeout: float = Field(default=60.0, gt=0)
-    # cap on one whole transfer, however steadily it trickles
+    # cap on one whole transfer, however steadily it trickles (retries and resumes included)
     total_timeout: float = Field(default=1800.0, gt=0)
+    # attempts per output (a cut transfer resumes with Range), paused by exponential backoff
+    # with jitter between retry_base_delay and retry_max_delay
+    fetch_attempts: int = Field(default=5, ge=1, le=50)
+    retry_base_delay: float = Field(default=0.5, gt=0)
+    retry_max_delay: float = Field(default=8.0, gt=0)
+    # uploads tried in place before the message goes back to the broker
+    storage_attempts: int = Field(default=3, ge=1, le=20)
+    # the poster: at most this wide, from the first non-black frame this far into the video
+    poster_width: int = Field(default=640, ge=16, le=4096)
+    poster_scan_seconds: float = Field(default=5.0, ge=0)
     # where partial downloads live until they are stored; None: the system temp directory
     temp_dir: Path | None = None
     # outputs fetched at once by one replica (each may hold up to max_bytes on temp_dir)

@@ -11,6 +11,8 @@ from reelhouse.embedded.secrets import EmbeddedSecrets
 from reelhouse.embedded.settings import EmbeddedOptions
 
 ROLES = ("sandbox", "dispatcher", "downloader", "media", "gateway")
+# the provider names the dispatcher gives the sandbox's two protocols
+SANDBOX_PROVIDERS = ("sandbox", "sandbox-fal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,11 @@ def role_environment(
                 # the sandbox serves outputs over plain http on loopback
                 "REELHOUSE_ALLOW_LOOPBACK": "true",
                 "REELHOUSE_ALLOWED_SCHEMES": json.dumps(["http", "https"]),
+                # the sandbox's outputs come from its own host and nowhere else (a redirect
+                # elsewhere, fault ``redirect_disallowed``, is refused)
+                "REELHOUSE_ALLOWED_HOSTS": json.dumps(
+                    {provider: [options.host] for provider in SANDBOX_PROVIDERS}
+                ),
             }
         case "media":
             own = {

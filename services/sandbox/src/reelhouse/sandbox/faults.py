@@ -5,7 +5,7 @@ the field it owns: the submit path reads ``queue_factor``/``queue_depth`` and
 ``throttled_submits``, the runner ``stall_in``, ``model_error``, ``unknown_status`` and
 ``complete_on_cancel``, the protocol routes ``poll_failures`` and ``unknown_status``, the
 webhook sender the ``webhook_*`` fields, the URL signer ``url_ttl_seconds``, the file server
-``file_body``. Both protocols (Replicate and fal) read the same plan. To add a fault, add the
+``file_body``, ``cut_unranged`` and ``redirect_to``, the renderer the ``render_*`` fields. Both protocols (Replicate and fal) read the same plan. To add a fault, add the
 field its hook point needs and one entry in ``FAULTS``.
 """
 
@@ -23,6 +23,13 @@ SLOW_QUEUE_FACTOR = 5.0
 SLOW_QUEUE_DEPTH = 12
 THROTTLED_SUBMITS = 2
 POLL_FAILURES = 2
+# ``expired_url``: the URL's expiry lies this far in the past when the prediction completes
+EXPIRED_URL_TTL_SECONDS = -60.0
+# ``oversized``: the Content-Length the file server declares (far above any sane cap)
+OVERSIZED_BYTES = 64 * 1024**4
+# ``redirect_disallowed``: a host under the reserved ``.invalid`` domain (RFC 6761): it can
+# never resolve, so nothing is reached even by a downloader without a guard
+DISALLOWED_REDIRECT_HOST = "outputs.sandbox.invalid"
 
 
 class UnknownFaultError(ValueError):
@@ -34,7 +41,7 @@ class Stage(StrEnum):
     PROCESSING = "processing"
 
 
-FileBody = Literal["media", "html", "truncated"]
+FileBody = Literal["media", "html", "truncated", "oversized"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,13 @@ class FaultPlan:
     unknown_status: bool = False
     # a cancel makes the prediction succeed at once; the cancel reports that terminal state
     complete_on_cancel: bool = False
+    # the file server drops every request without a ``Range`` header half-way through
+    cut_unranged: bool = False
+    # the file server answers with a redirect to this host instead of the file
+    redirect_to: str | None = None
+    # the render: ``moov`` after ``mdat`` (no faststart), the first second black
+    render_moov_at_end: bool = False
+    render_black_start: bool = False
     # webhooks: sent at all, copies of each, a stale one after the terminal one, signature
     webhooks: bool = True
     webhook_copies: int = 1
@@ -107,6 +121,12 @@ FAULTS: dict[str, FaultEffect] = {
     "truncated": _set(file_body="truncated"),
     "expire_url": _expire_url,
     "cancel_race": _set(complete_on_cancel=True),
+    "expired_url": _set(url_ttl_seconds=EXPIRED_URL_TTL_SECONDS),
+    "cut_connection": _set(cut_unranged=True),
+    "moov_at_end": _set(render_moov_at_end=True),
+    "black_start": _set(render_black_start=True),
+    "oversized": _set(file_body="oversized"),
+    "redirect_disallowed": _set(redirect_to=DISALLOWED_REDIRECT_HOST),
 }
 
 

@@ -1,8 +1,11 @@
 """The output file server: ``GET``/``HEAD /files/{prediction_id}/{name}?exp=..&sig=..``.
 
 Behaves like a CDN in front of object storage: correct ``Content-Type`` and
-``Content-Length``, one ``Range`` per request (206), S3-style XML errors (403 once the URL
-has expired or when its signature is wrong). File faults of the prediction apply here.
+``Content-Length``, one ``Range`` per request (206, honouring ``If-Range``), S3-style XML
+errors (403 once the URL has expired or when its signature is wrong). File faults of the
+prediction apply here: ``html``, ``truncated`` (half of every answer), ``oversized`` (a huge
+declared length), ``cut_unranged`` (half of every answer to a request without ``Range``),
+``redirect_to`` (a redirect to another host).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from reelhouse.common.signing import SignatureError, SignatureExpiredError
 from reelhouse.sandbox.context import context_of
-from reelhouse.sandbox.faults import FaultPlan
+from reelhouse.sandbox.faults import OVERSIZED_BYTES, FaultPlan
 from reelhouse.sandbox.outputs import content_type_for
 from reelhouse.sandbox.ranges import ByteRange, RangeNotSatisfiableError, parse_range
 
@@ -115,6 +118,10 @@ async def serve_file(request: Request) -> Response:
         return s3_error(403, "AccessDenied", "The request signature is not valid", resource)
     prediction = context.store.get(prediction_id)
     plan = prediction.plan if prediction is not None else FaultPlan()
+    if plan.redirect_to is not None:
+        location = f"http://{plan.redirect_to}{resource}?{request.url.query}"
+        log.info("files.redirected", to_host=plan.redirect_to)
+        return Response(status_code=302, headers={"Location": location})
     if plan.file_body == "html":
         log.info("files.html_instead_of_media")
         return Response(HTML_ERROR_PAGE, media_type=content_type_for(name))
@@ -130,15 +137,26 @@ async def serve_file(request: Request) -> Response:
         "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
         "Cache-Control": "private, max-age=3600",
     }
+    if plan.file_body == "oversized":
+        # declares far more than it holds, sends what it has, then drops the connection
+        headers["Content-Length"] = str(OVERSIZED_BYTES)
+        log.info("files.oversized", declared=OVERSIZED_BYTES, size=size)
+        return FileSliceResponse(
+            path, start=0, length=OVERSIZED_BYTES, status_code=200, headers=headers, send_bytes=size
+        )
+    if_range = request.headers.get("if-range")
+    ranged = if_range is None or if_range in (headers["ETag"], headers["Last-Modified"])
     try:
-        byte_range = parse_range(request.headers.get("range"), size)
+        byte_range = parse_range(request.headers.get("range"), size) if ranged else None
     except RangeNotSatisfiableError:
         return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
     part = byte_range or ByteRange(0, size - 1)
     headers["Content-Length"] = str(part.length if size else 0)
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range(size)
-    send_bytes = part.length // 2 if plan.file_body == "truncated" else None
+    send_bytes = None
+    if plan.file_body == "truncated" or (plan.cut_unranged and byte_range is None):
+        send_bytes = part.length // 2
     log.info("files.served", start=part.start, length=part.length)
     return FileSliceResponse(
         path,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from reelhouse.sandbox.faults import FaultParams
+from reelhouse.sandbox.faults import FaultParams, plan_faults
 from reelhouse.sandbox.predictions import Protocol
 from reelhouse.sandbox.render import (
     ImageSpec,
@@ -24,6 +24,8 @@ from reelhouse.sandbox.render import (
 )
 
 MAX_SEED = 2**32 - 1
+MAX_SIZE_MB = 8192
+BLACK_START_SECONDS = 1.0
 SANDBOX_PREFIX = "sandbox_"
 
 
@@ -81,6 +83,8 @@ class TextToVideoInput(SandboxInput):
     height: EvenSize = 360
     fps: int = Field(default=24, ge=1, le=60)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    # grow the output to about this many MB (10^6 bytes), still valid media: for benchmarks
+    size_mb: float | None = Field(default=None, gt=0, le=MAX_SIZE_MB)
 
 
 class TextToImageInput(SandboxInput):
@@ -123,6 +127,7 @@ def seed_of(params: SandboxInput) -> int | None:
 
 def _video_job(params: SandboxInput) -> RenderJob:
     assert isinstance(params, TextToVideoInput)
+    plan = plan_faults(params.fault_names(), params.fault_params())
     spec = VideoSpec(
         prompt=params.prompt,
         duration=params.duration,
@@ -130,6 +135,9 @@ def _video_job(params: SandboxInput) -> RenderJob:
         height=params.height,
         fps=params.fps,
         seed=_seed(params.seed),
+        faststart=not plan.render_moov_at_end,
+        black_seconds=BLACK_START_SECONDS if plan.render_black_start else 0.0,
+        pad_to_bytes=None if params.size_mb is None else round(params.size_mb * 1_000_000),
     )
 
     def run(target: Path, progress: ProgressCallback, should_stop: StopCheck) -> Rendered:

@@ -11,6 +11,7 @@ import functools
 import math
 import os
 import random
+import struct
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ class VideoSpec:
     height: int
     fps: int
     seed: int
+    # ``moov`` before ``mdat`` (ready to stream); False writes it at the end, as many encoders do
+    faststart: bool = True
+    # the first seconds are plain black frames (a fade-in, or a model warming up)
+    black_seconds: float = 0.0
+    # grow the file to about this many bytes with a ``free`` box at the end (still valid media)
+    pad_to_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,29 @@ def _tone(start_sample: int, count: int) -> npt.NDArray[np.float32]:
     return (0.2 * np.sin(math.tau * TONE_HZ * n / AUDIO_RATE)).astype(np.float32)[None, :]
 
 
+PAD_BLOCK = 1024 * 1024
+
+
+def pad_with_free_box(path: Path, total_bytes: int) -> None:
+    """Append one ISO-BMFF ``free`` box so ``path`` reaches ``total_bytes`` (if it is smaller).
+
+    Players and demuxers skip ``free`` boxes, so the file still decodes exactly as before; the
+    filler is a repeated random block, so nothing on the way can compress it away.
+    """
+    missing = total_bytes - path.stat().st_size
+    if missing < 16:
+        return
+    header = struct.pack(">I4sQ", 1, b"free", missing)  # 64-bit size: works past 4 GiB
+    block = random.Random(missing).randbytes(PAD_BLOCK)  # noqa: S311 (filler, not crypto)
+    remaining = missing - len(header)
+    with path.open("ab") as handle:
+        handle.write(header)
+        while remaining > 0:
+            piece = block[: min(PAD_BLOCK, remaining)]
+            handle.write(piece)
+            remaining -= len(piece)
+
+
 def _replace(tmp: Path, target: Path, content_type: str) -> Rendered:
     os.replace(tmp, target)
     return Rendered(path=target, content_type=content_type, size=target.stat().st_size)
@@ -146,17 +176,17 @@ def render_video(
     progress: ProgressCallback = _no_progress,
     should_stop: StopCheck = _never_stop,
 ) -> Rendered:
-    """Encode ``spec`` as an MP4 (H.264 yuv420p + AAC, ``moov`` first) at ``target``."""
+    """Encode ``spec`` as an MP4 (H.264 yuv420p + AAC, ``moov`` first unless asked) at ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part")
     total_frames = max(1, round(spec.duration * spec.fps))
     total_samples = round(total_frames / spec.fps * AUDIO_RATE)
     palette = _palette(spec.seed)
     text = _text_layer(spec.prompt, spec.width, spec.height)
+    options = {"movflags": "+faststart"} if spec.faststart else {}
+    black = Image.new("RGB", (spec.width, spec.height))
     try:
-        with av.open(
-            str(tmp), mode="w", format="mp4", container_options={"movflags": "+faststart"}
-        ) as container:
+        with av.open(str(tmp), mode="w", format="mp4", container_options=options) as container:
             video = container.add_stream(
                 "libx264", rate=Fraction(spec.fps), options={"preset": "veryfast", "crf": "26"}
             )
@@ -170,8 +200,12 @@ def render_video(
                 if should_stop():
                     raise RenderStoppedError
                 t = index / spec.fps
-                image = _frame(
-                    spec.width, spec.height, t, palette, text, f"{t:05.2f}s  #{index + 1}"
+                image = (
+                    black
+                    if t < spec.black_seconds
+                    else _frame(
+                        spec.width, spec.height, t, palette, text, f"{t:05.2f}s  #{index + 1}"
+                    )
                 )
                 frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24")
                 frame.pts = index
@@ -190,6 +224,8 @@ def render_video(
                 progress(index + 1, total_frames)
             container.mux(video.encode(None))
             container.mux(audio.encode(None))
+        if spec.pad_to_bytes is not None:
+            pad_with_free_box(tmp, spec.pad_to_bytes)
         return _replace(tmp, target, "video/mp4")
     finally:
         tmp.unlink(missing_ok=True)

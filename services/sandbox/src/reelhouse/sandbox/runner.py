@@ -135,7 +135,7 @@ class Runner:
         if rendered is None:
             return
         now = self._clock.now()
-        ttl = plan.url_ttl_seconds or self._output_ttl_seconds
+        ttl = self._output_ttl_seconds if plan.url_ttl_seconds is None else plan.url_ttl_seconds
         name = rendered.path.name
         url = self._outputs.url_for(prediction.id, name, expires_at=now + ttl)
         if prediction.succeed(now, [url], files=[name], expires_at=now + ttl):
