@@ -52,3 +52,8 @@ format: sync
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+
+## make bench-ingest: the downloader vs curl + fput_object on a >= 1 GiB output (not part of `make test`)
+.PHONY: bench-ingest
+bench-ingest: sync
+	$(UV) run --no-sync python -m bench.ingest

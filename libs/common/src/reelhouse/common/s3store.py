@@ -21,8 +21,6 @@ from reelhouse.common.storage import (
 )
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
-# large parts keep the number of requests low for multi-GB outputs
-PART_SIZE = 16 * 1024 * 1024
 
 
 def _http_pool() -> urllib3.PoolManager:
@@ -36,6 +34,8 @@ def _http_pool() -> urllib3.PoolManager:
 class S3ObjectStore:
     def __init__(self, settings: S3Settings) -> None:
         self.bucket = settings.bucket
+        self.part_size = settings.part_size_mb * 1024 * 1024
+        self.parallel_uploads = settings.parallel_uploads
         self.client = Minio(
             settings.endpoint,
             access_key=settings.access_key.get_secret_value(),
@@ -70,7 +70,8 @@ class S3ObjectStore:
             key,
             str(path),
             content_type=content_type,
-            part_size=PART_SIZE,
+            part_size=self.part_size,
+            num_parallel_uploads=self.parallel_uploads,
         )
         return await self.stat(key)
 
