@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reelhouse.common.signing import UrlSigner
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
@@ -40,10 +41,27 @@ SERVICE = "gateway"
 VERSION = "0.1.0"
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+# bound on each step of shutdown: a stuck step must not keep the process alive
+SHUTDOWN_STEP_SECONDS = 5.0
+
+
+async def _stop_relay(relay: OutboxRelay, task: asyncio.Task[None]) -> None:
+    """Let the relay finish its pass (so its transaction commits), cancel it if it will not."""
+    relay.request_stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("outbox.stop_timeout", after=SHUTDOWN_STEP_SECONDS)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=SHUTDOWN_STEP_SECONDS)
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    try:
+        await asyncio.wait_for(engine.dispose(), timeout=SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("db.dispose_timeout", after=SHUTDOWN_STEP_SECONDS)
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -55,7 +73,7 @@ def build_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             engine = create_engine(settings.database_url)
-            stack.push_async_callback(engine.dispose)
+            stack.push_async_callback(_dispose, engine)
             await run_migrations(engine)
             sessions = create_sessionmaker(engine)
             if settings.bootstrap_api_key is not None:
@@ -73,7 +91,7 @@ def build_app(settings: Settings) -> FastAPI:
 
             relay = OutboxRelay(sessions=sessions, bus=bus, settings=settings.outbox)
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
-            stack.push_async_callback(_cancel, relay_task)
+            stack.push_async_callback(_stop_relay, relay, relay_task)
 
             app.state.services = Services(
                 settings=settings,

@@ -44,15 +44,21 @@ class OutboxRelay:
         self._bus = bus
         self._settings = settings
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def request_stop(self) -> None:
+        """Finish the pass under way (its transaction commits), then leave ``run``."""
+        self._stopping.set()
+        self._wake.set()
 
     def wake(self) -> None:
         """Something was added to the outbox: publish it now rather than at the next poll."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Drain the outbox forever (cancel the task to stop)."""
+        """Drain the outbox until ``request_stop`` (cancelling also works, less gently)."""
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             try:
                 drained = await self.publish_pending()
@@ -65,13 +71,13 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._settings.poll_seconds)
             else:
                 failures += 1
-                await asyncio.sleep(
-                    backoff_delay(
-                        failures,
-                        base=self._settings.retry_base_seconds,
-                        cap=self._settings.retry_max_seconds,
-                    )
+                delay = backoff_delay(
+                    failures,
+                    base=self._settings.retry_base_seconds,
+                    cap=self._settings.retry_max_seconds,
                 )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
     async def publish_pending(self) -> bool:
         """Publish every pending row; False when something failed (NATS down, …)."""
