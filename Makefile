@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 # venv's interpreter and would otherwise rebuild .venv on every `make` (under running tests)
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run test lint typecheck unit format sync clean
+.PHONY: run test lint typecheck unit format sync clean system-deps bench-media
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,8 +33,33 @@ endef
 TYPED_DIRS = libs services tests $(if $(wildcard bench/*.py bench/**/*.py),bench)
 
 ## make test: lint, type-check and the whole test suite
-test: sync lint typecheck
+test: sync system-deps lint typecheck
 	$(call pytest_run,tests)
+
+# Debian packages the tests need: chromium for tests/browser (Playwright drives it by its path and
+# never downloads a browser). Installed only when missing, and only as root with apt (CI);
+# elsewhere the browser tests skip and say how to install it.
+SYSTEM_PACKAGES ?= chromium
+define apt_install
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing $(1) (Debian packages)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $(1); \
+	else \
+	  echo "make: $(1) missing; install with: sudo apt-get install --no-install-recommends $(1)" >&2; \
+	fi
+endef
+
+system-deps:
+	@if [ -x /usr/bin/chromium ]; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES="$(SYSTEM_PACKAGES)"; fi
+
+_apt-install:
+	$(call apt_install,$(PACKAGES))
+
+## make bench-media: media service vs direct S3 (throughput, TTFB, RSS); not part of `make test`
+bench-media: sync
+	@if command -v wrk >/dev/null 2>&1; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES=wrk; fi
+	$(UV) run --no-sync python -m bench.media $(BENCH_ARGS)
 
 lint: sync
 	$(UV) run --no-sync ruff check .

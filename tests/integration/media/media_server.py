@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from reelhouse.common.signing import UrlSigner
 from reelhouse.common.storage import ObjectInfo, ObjectStore, build_object_store
@@ -43,8 +44,15 @@ class MediaServer:
 @asynccontextmanager
 async def serving(settings: Settings, *, store: ObjectStore | None = None) -> AsyncIterator[str]:
     """Run ``build_app(settings, store=store)`` on uvicorn; yields the base URL."""
+    async with serving_app(build_app(settings, store=store)) as base_url:
+        yield base_url
+
+
+@asynccontextmanager
+async def serving_app(app: ASGIApp) -> AsyncIterator[str]:
+    """Run any ASGI app on uvicorn on a free loopback port; yields the base URL."""
     config = uvicorn.Config(
-        build_app(settings, store=store),
+        app,
         log_config=None,
         access_log=False,
         lifespan="on",

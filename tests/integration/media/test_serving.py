@@ -120,15 +120,6 @@ async def test_invalid_range_is_ignored_and_the_whole_object_served(
     assert response.content == blob_data
 
 
-async def test_multiple_ranges_are_answered_with_the_whole_object_for_now(
-    media: MediaServer, blob_data: bytes
-) -> None:
-    response = await get(media, range="bytes=0-9,100-199")
-
-    assert response.status_code == 200
-    assert response.content == blob_data
-
-
 @pytest.mark.parametrize("header", [None, "bytes=1000-1999", "bytes=-500", "bytes=999999999-"])
 async def test_head_sends_the_same_headers_as_get_without_a_body(
     media: MediaServer, header: str | None

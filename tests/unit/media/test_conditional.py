@@ -1,4 +1,5 @@
-"""Preconditions evaluated so far: If-None-Match, If-Modified-Since, If-Range."""
+"""Preconditions in RFC 9110 §13.2.2 order: If-Match, If-Unmodified-Since, If-None-Match,
+If-Modified-Since, then If-Range."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -84,3 +85,45 @@ def test_range_applies_without_if_range() -> None:
 )
 def test_if_range_decides_whether_the_range_still_applies(value: str, applies: bool) -> None:
     assert range_applies(Headers({"if-range": value}), VALIDATORS) is applies
+
+
+@pytest.mark.parametrize("value", ['"abc123"', '"x", "abc123"', "*"])
+def test_if_match_matching_proceeds(value: str) -> None:
+    assert outcome(**{"if-match": value}) is Precondition.PROCEED
+
+
+@pytest.mark.parametrize("value", ['"other"', 'W/"abc123"', '""'])
+def test_if_match_not_matching_strongly_fails(value: str) -> None:
+    # If-Match uses the strong comparison: a weak tag never matches
+    assert outcome(**{"if-match": value}) is Precondition.PRECONDITION_FAILED
+
+
+def test_if_unmodified_since_before_last_modified_fails() -> None:
+    earlier = http_date(MODIFIED - timedelta(seconds=1))
+    assert outcome(**{"if-unmodified-since": earlier}) is Precondition.PRECONDITION_FAILED
+
+
+def test_if_unmodified_since_at_or_after_last_modified_proceeds() -> None:
+    assert outcome(**{"if-unmodified-since": http_date(MODIFIED)}) is Precondition.PROCEED
+    later = http_date(MODIFIED + timedelta(hours=1))
+    assert outcome(**{"if-unmodified-since": later}) is Precondition.PROCEED
+
+
+def test_invalid_if_unmodified_since_is_ignored() -> None:
+    assert outcome(**{"if-unmodified-since": "not a date"}) is Precondition.PROCEED
+
+
+def test_if_match_takes_precedence_over_if_unmodified_since() -> None:
+    earlier = http_date(MODIFIED - timedelta(days=1))
+    headers = {"if-match": '"abc123"', "if-unmodified-since": earlier}
+    assert outcome(**headers) is Precondition.PROCEED
+
+
+def test_a_failed_if_match_wins_over_if_none_match() -> None:
+    headers = {"if-match": '"other"', "if-none-match": '"abc123"'}
+    assert outcome(**headers) is Precondition.PRECONDITION_FAILED
+
+
+def test_a_passed_if_match_still_answers_if_none_match() -> None:
+    headers = {"if-match": '"abc123"', "if-none-match": '"abc123"'}
+    assert outcome(**headers) is Precondition.NOT_MODIFIED

@@ -7,6 +7,7 @@ from reelhouse.media.ranges import (
     ByteRange,
     MalformedRangeError,
     RangeNotSatisfiableError,
+    coalesce,
     parse_range_header,
     requested_ranges,
 )
@@ -193,3 +194,26 @@ def test_one_byte_object() -> None:
 def test_negative_size_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="size"):
         parse_range_header("bytes=0-1", -1)
+
+
+def test_coalesce_keeps_disjoint_ranges_in_request_order() -> None:
+    ranges = [ByteRange(500, 599), ByteRange(0, 9), ByteRange(200, 299)]
+    assert coalesce(ranges) == ranges
+
+
+def test_coalesce_merges_overlapping_ranges_into_the_first_ones_place() -> None:
+    ranges = [ByteRange(500, 599), ByteRange(0, 9), ByteRange(550, 700)]
+    assert coalesce(ranges) == [ByteRange(500, 700), ByteRange(0, 9)]
+
+
+def test_coalesce_merges_adjacent_ranges() -> None:
+    assert coalesce([ByteRange(0, 9), ByteRange(10, 19)]) == [ByteRange(0, 19)]
+
+
+def test_coalesce_merges_a_range_that_bridges_two_others() -> None:
+    ranges = [ByteRange(0, 9), ByteRange(20, 29), ByteRange(5, 25), ByteRange(100, 100)]
+    assert coalesce(ranges) == [ByteRange(0, 29), ByteRange(100, 100)]
+
+
+def test_coalesce_of_repeated_ranges_sends_each_byte_once() -> None:
+    assert coalesce([ByteRange(0, 99)] * 50) == [ByteRange(0, 99)]

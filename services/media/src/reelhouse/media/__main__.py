@@ -7,6 +7,7 @@ import sys
 import structlog
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from reelhouse.common.logging import configure_logging
 from reelhouse.media.app import build_app
@@ -18,7 +19,8 @@ log = structlog.get_logger(__name__)
 def main() -> int:
     try:
         settings = Settings()
-    except ValidationError as exc:
+    except (ValidationError, SettingsError) as exc:
+        # SettingsError: a value that is not even JSON (REELHOUSE_CORS__ALLOWED_ORIGINS=…)
         configure_logging(service="media")
         log.error("media.config_invalid", error=str(exc))
         return 2

@@ -7,30 +7,103 @@ from contextlib import asynccontextmanager
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reelhouse.common.signing import UrlSigner
 from reelhouse.common.storage import ObjectStore, build_object_store
-from reelhouse.media.routes import MediaContext, build_routes
-from reelhouse.media.settings import Settings
+from reelhouse.media.objects import MediaObjects
+from reelhouse.media.redirect import Redirector
+from reelhouse.media.routes import MediaContext, ObjectEndpoint, build_routes
+from reelhouse.media.s3reader import S3Reader
+from reelhouse.media.settings import CorsSettings, Settings
 
 log = structlog.get_logger(__name__)
 
+# what a player reads from a cross-origin response and may send in a preflighted request
+EXPOSED_HEADERS = [
+    "Accept-Ranges",
+    "Content-Disposition",
+    "Content-Length",
+    "Content-Range",
+    "ETag",
+    "Last-Modified",
+]
+ALLOWED_REQUEST_HEADERS = [
+    "Range",
+    "If-Range",
+    "If-Match",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Unmodified-Since",
+]
 
-def build_app(settings: Settings, *, store: ObjectStore | None = None) -> Starlette:
+
+def _default_store(settings: Settings) -> ObjectStore:
+    if settings.storage.backend == "s3":
+        # reads on the event loop with the range passed through (ADR 0004)
+        return S3Reader(settings.storage.s3, max_connections=settings.delivery.s3_max_connections)
+    return build_object_store(settings.storage)
+
+
+class ObjectsFirst:
+    """``GET``/``HEAD /o/…`` go straight to the endpoint (behind CORS); the rest to Starlette.
+
+    Starlette's router and exception middleware cost a little per request and per body chunk;
+    on the path that carries every byte they are skipped. Everything else (``/healthz``,
+    preflights, other methods, unknown paths, the lifespan) is the Starlette app's.
+    """
+
+    def __init__(self, app: ASGIApp, objects: ASGIApp) -> None:
+        self.app = app
+        self.objects = objects
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and scope["path"].startswith("/o/")
+        ):
+            scope["path_params"] = {"key": scope["path"][3:]}
+            await self.objects(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def build_app(settings: Settings, *, store: ObjectStore | None = None) -> ObjectsFirst:
     """The ASGI app; the object store is created in its lifespan unless one is given (tests)."""
     signing = settings.signing
     # fails here, at start-up, naming REELHOUSE_SIGNING__KEYS when no key is configured
     context = MediaContext(signer=UrlSigner(signing.require_keys(), signing.active_key_id))
+    if settings.delivery.mode == "redirect":
+        context.redirector = Redirector(settings.storage.s3, settings.delivery)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        context.store = store or build_object_store(settings.storage)
-        await context.store.ensure_ready()
-        log.info("media.started", storage=settings.storage.backend)
+        active = store or _default_store(settings)
+        await active.ensure_ready()
+        context.objects = MediaObjects(active, metadata_ttl=settings.delivery.metadata_ttl_seconds)
+        log.info("media.started", storage=settings.storage.backend, mode=settings.delivery.mode)
         try:
             yield
         finally:
-            context.store = None
+            context.objects = None
+            if isinstance(active, S3Reader) and store is None:
+                await active.close()
             log.info("media.stopped")
 
-    return Starlette(routes=build_routes(context), lifespan=lifespan)
+    app = Starlette(routes=build_routes(context), lifespan=lifespan)
+    return ObjectsFirst(
+        _with_cors(app, settings.cors), _with_cors(ObjectEndpoint(context), settings.cors)
+    )
+
+
+def _with_cors(app: ASGIApp, cors: CorsSettings) -> ASGIApp:
+    return CORSMiddleware(
+        app,
+        allow_origins=cors.allowed_origins,
+        allow_methods=["GET", "HEAD"],
+        allow_headers=ALLOWED_REQUEST_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=cors.max_age_seconds,
+    )

@@ -1,10 +1,11 @@
-"""Conditional requests (RFC 9110 §13): validators and the preconditions evaluated so far.
+"""Conditional requests (RFC 9110 §13): validators and preconditions, in the RFC's order.
 
-Implemented: ``If-None-Match`` (weak comparison, ``*``, lists) answering 304 to
-GET/HEAD, ``If-Modified-Since`` when ``If-None-Match`` is absent, and
-``If-Range`` deciding whether a ``Range`` header still applies.
-Not yet (a later issue): ``If-Match`` and ``If-Unmodified-Since`` (412).
-``evaluate_preconditions`` is the seam where they will go, in RFC order.
+``evaluate_preconditions`` follows §13.2.2 for a GET or HEAD of an existing
+object: ``If-Match`` (strong comparison), else ``If-Unmodified-Since``, failing
+with 412; then ``If-None-Match`` (weak comparison), else ``If-Modified-Since``,
+answering 304. ``range_applies`` is step 5: ``If-Range`` with an ETag (strong
+comparison) or a date (an exact match of ``Last-Modified``) decides whether a
+``Range`` header is honoured (206) or the whole object sent (200).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 class Precondition(enum.Enum):
     PROCEED = "proceed"
     NOT_MODIFIED = "not_modified"
+    PRECONDITION_FAILED = "precondition_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,25 @@ def _entity_tags(value: str) -> list[tuple[bool, str]]:
     return [(bool(weak), opaque) for weak, opaque in _ENTITY_TAG.findall(value)]
 
 
+def _truncated(validators: Validators) -> datetime:
+    return _utc(validators.last_modified).replace(microsecond=0)
+
+
 def evaluate_preconditions(headers: Headers, validators: Validators) -> Precondition:
     """The outcome of the request's preconditions for a GET or HEAD of an existing object."""
+    if_match = headers.get("if-match")
+    if if_match is not None:
+        # strong comparison (RFC 9110 §13.1.1): a weak tag never matches
+        if if_match.strip() != "*" and (False, validators.opaque_etag) not in _entity_tags(
+            if_match
+        ):
+            return Precondition.PRECONDITION_FAILED
+    else:
+        if_unmodified_since = headers.get("if-unmodified-since")
+        since = None if if_unmodified_since is None else _parse_http_date(if_unmodified_since)
+        # an invalid date is ignored (RFC 9110 §13.1.4)
+        if since is not None and _truncated(validators) > since:
+            return Precondition.PRECONDITION_FAILED
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:
         # weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"
@@ -78,7 +97,7 @@ def evaluate_preconditions(headers: Headers, validators: Validators) -> Precondi
     if_modified_since = headers.get("if-modified-since")
     if if_modified_since is not None:
         since = _parse_http_date(if_modified_since)
-        if since is not None and _utc(validators.last_modified).replace(microsecond=0) <= since:
+        if since is not None and _truncated(validators) <= since:
             return Precondition.NOT_MODIFIED
     return Precondition.PROCEED
 
@@ -94,4 +113,4 @@ def range_applies(headers: Headers, validators: Validators) -> bool:
         tags = _entity_tags(if_range)
         return len(tags) == 1 and tags[0] == (False, validators.opaque_etag)
     since = _parse_http_date(if_range)
-    return since is not None and since == _utc(validators.last_modified).replace(microsecond=0)
+    return since is not None and since == _truncated(validators)

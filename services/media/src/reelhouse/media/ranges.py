@@ -4,8 +4,9 @@
 and either returns them all (in request order, unsatisfiable ones dropped) or
 raises a typed error: ``MalformedRangeError`` means "ignore the header and send
 the whole representation"; ``RangeNotSatisfiableError`` means "answer 416".
-Multipart responses (several ranges) are left to the caller; the parser keeps
-every range so they can be served later.
+``coalesce`` merges overlapping and adjacent ranges (RFC 9110 §14.2 allows it),
+keeping the order in which they were asked for, so a multipart response never
+sends a byte twice.
 """
 
 from __future__ import annotations
@@ -85,6 +86,29 @@ def requested_ranges(header: str | None, size: int) -> list[ByteRange] | None:
         return parse_range_header(header, size)
     except MalformedRangeError:
         return None
+
+
+def coalesce(ranges: list[ByteRange]) -> list[ByteRange]:
+    """Merge ranges that overlap or touch; a merged range takes its first part's position."""
+    merged: list[ByteRange] = []
+    for candidate in ranges:
+        touching = [
+            i
+            for i, kept in enumerate(merged)
+            if kept.start <= candidate.end + 1 and candidate.start <= kept.end + 1
+        ]
+        if not touching:
+            merged.append(candidate)
+            continue
+        # kept ranges never touch each other, so the union of the candidate and those it touches
+        # is one interval that touches nothing else
+        union = ByteRange(
+            min(candidate.start, *(merged[i].start for i in touching)),
+            max(candidate.end, *(merged[i].end for i in touching)),
+        )
+        merged = [kept for i, kept in enumerate(merged) if i not in touching]
+        merged.insert(touching[0], union)
+    return merged
 
 
 def _parse_specs(header: str) -> list[_Spec]:

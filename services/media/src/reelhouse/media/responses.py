@@ -2,8 +2,9 @@
 
 The body is *primed* before the status line is chosen: the first chunk is read
 from storage while an error can still become a clean 404 or 503. The rest is
-streamed chunk by chunk (the store yields at most ``CHUNK_SIZE`` bytes at a
-time), and reading stops as soon as the client goes away — browsers abort range
+streamed chunk by chunk, each one sent (and, through the server's flow control,
+waited on) before the next is read, so a slow client holds a chunk or two, not
+the file. Reading stops as soon as the client goes away — browsers abort range
 requests all the time when a video seeks.
 """
 
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
-from reelhouse.common.storage import ObjectStore
+from reelhouse.common.storage import ObjectInfo
+from reelhouse.media.multipart import Segment
+from reelhouse.media.objects import MediaObjects
 from reelhouse.media.ranges import ByteRange
 
 # (bytes sent, whether the whole body went out)
@@ -29,15 +32,48 @@ class PrimedBody:
     length: int
 
 
-async def open_body(store: ObjectStore, key: str, byte_range: ByteRange) -> PrimedBody:
-    """Start reading ``byte_range`` of ``key``; storage errors surface here, before any header."""
-    chunks = store.read_range(key, byte_range.start, byte_range.end)
+async def open_body(
+    objects: MediaObjects, info: ObjectInfo, segments: list[Segment], length: int
+) -> PrimedBody:
+    """Start reading the body ``segments`` describe; storage errors surface here, before any header.
+
+    The first range is opened and its first chunk read now; literal segments (multipart
+    framing) and later ranges follow as the client takes them.
+    """
+    index, byte_range = next(
+        (i, segment) for i, segment in enumerate(segments) if isinstance(segment, ByteRange)
+    )
+    chunks = objects.read(info, byte_range.start, byte_range.end)
     try:
         first = await anext(chunks, b"")
     except BaseException:
         await close_chunks(chunks)
         raise
-    return PrimedBody(first=first, rest=chunks, length=byte_range.length)
+    prefix = b"".join(s for s in segments[:index] if isinstance(s, bytes))
+    later = segments[index + 1 :]
+    rest = _follow(objects, info, chunks, later) if later else chunks
+    return PrimedBody(first=prefix + first if prefix else first, rest=rest, length=length)
+
+
+async def _follow(
+    objects: MediaObjects, info: ObjectInfo, current: AsyncIterator[bytes], later: list[Segment]
+) -> AsyncIterator[bytes]:
+    """The rest of the open range, then each later segment in turn."""
+    try:
+        async for chunk in current:
+            yield chunk
+    finally:
+        await close_chunks(current)
+    for segment in later:
+        if isinstance(segment, bytes):
+            yield segment
+            continue
+        chunks = objects.read(info, segment.start, segment.end)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await close_chunks(chunks)
 
 
 async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
@@ -61,7 +97,9 @@ class ObjectResponse:
         self.on_done = on_done
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        disconnected = asyncio.ensure_future(_wait_for_disconnect(receive))
+        # a body already in hand goes out at once; only a longer one needs to watch the client
+        watch = self.body.length > len(self.body.first)
+        disconnected = asyncio.ensure_future(_wait_for_disconnect(receive)) if watch else None
         sent = 0
         complete = False
         try:
@@ -81,14 +119,15 @@ class ObjectResponse:
                     break
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                if disconnected.done():
+                if disconnected is not None and disconnected.done():
                     break
                 chunk = await anext(self.body.rest, b"")
                 if not chunk:
                     # the object shrank under us: end without completing, the client sees a short body
                     break
         finally:
-            disconnected.cancel()
+            if disconnected is not None:
+                disconnected.cancel()
             await close_chunks(self.body.rest)
             self.on_done(sent, complete)
 

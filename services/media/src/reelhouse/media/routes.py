@@ -12,31 +12,32 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reelhouse.common.signing import SignatureError, SignatureExpiredError, UrlSigner
-from reelhouse.common.storage import ObjectNotFoundError, ObjectStore, StorageUnavailableError
-from reelhouse.media.conditional import (
-    Precondition,
-    Validators,
-    evaluate_preconditions,
-    range_applies,
-)
+from reelhouse.common.storage import ObjectInfo, ObjectNotFoundError, StorageUnavailableError
+from reelhouse.media.disposition import content_disposition, download_name
+from reelhouse.media.objects import MediaObjects
+from reelhouse.media.plan import plan_response
 from reelhouse.media.problems import problem
-from reelhouse.media.ranges import ByteRange, RangeNotSatisfiableError, requested_ranges
+from reelhouse.media.redirect import Redirector, redirect_response
 from reelhouse.media.responses import ObjectResponse, open_body
+from reelhouse.media.s3reader import ObjectChangedError
 
 log = structlog.get_logger(__name__)
+
+_TRUE = {"1", "true", "yes"}
 
 
 @dataclass(slots=True)
 class MediaContext:
-    """What the routes need; the app's lifespan fills in the store."""
+    """What the routes need; the app's lifespan fills in the objects."""
 
     signer: UrlSigner
-    store: ObjectStore | None = None
+    objects: MediaObjects | None = None
+    redirector: Redirector | None = None
 
-    def require_store(self) -> ObjectStore:
-        if self.store is None:
+    def require_objects(self) -> MediaObjects:
+        if self.objects is None:
             raise RuntimeError("the object store is created in the app's lifespan; it has not run")
-        return self.store
+        return self.objects
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +45,18 @@ class _Served:
     """Logs one ``media.served`` line per request."""
 
     key: str
+    method: str
     range: str | None
 
     def __call__(self, status: int, sent: int = 0, **fields: object) -> None:
         log.info(
-            "media.served", key=self.key, status=status, range=self.range, bytes=sent, **fields
+            "media.served",
+            key=self.key,
+            method=self.method,
+            status=status,
+            range=self.range,
+            bytes=sent,
+            **fields,
         )
 
 
@@ -65,72 +73,71 @@ class ObjectEndpoint:
     async def respond(self, request: Request) -> ASGIApp:
         key: str = request.path_params["key"]
         with_body = request.method != "HEAD"
-        served = _Served(key=key, range=request.headers.get("range"))
+        served = _Served(key=key, method=request.method, range=request.headers.get("range"))
 
         expires = self._verify(request, key)
         if isinstance(expires, Response):
             served(expires.status_code, reason="signature")
             return expires
-        store = self.context.require_store()
-        try:
-            info = await store.stat(key)
-        except (ObjectNotFoundError, ValueError):
-            served(404)
-            return problem("not_found", detail="No object under this key.", include_body=with_body)
-        except StorageUnavailableError as exc:
-            log.warning("media.storage_unavailable", key=key, error=str(exc))
-            served(503)
-            return problem("storage_unavailable", include_body=with_body)
-
-        validators = Validators(opaque_etag=info.etag, last_modified=info.last_modified)
-        headers = {
-            "Accept-Ranges": "bytes",
-            "ETag": validators.etag,
-            # a cached copy must not outlive the permission to fetch it
-            "Cache-Control": f"private, max-age={max(0, expires - int(time.time()))}",
-        }
-        if evaluate_preconditions(request.headers, validators) is Precondition.NOT_MODIFIED:
-            served(304)
-            return Response(status_code=304, headers=headers)
-        headers["Last-Modified"] = validators.http_date
-
-        selected: ByteRange | None = None
-        if range_applies(request.headers, validators):
+        remaining = max(0, expires - int(time.time()))
+        objects = self.context.require_objects()
+        # a planned read that finds the object replaced is planned once more from a fresh stat
+        for attempt in range(2):
             try:
-                ranges = requested_ranges(served.range, info.size)
-            except RangeNotSatisfiableError:
-                served(416)
-                return problem(
-                    "range_not_satisfiable",
-                    headers={**headers, "Content-Range": f"bytes */{info.size}"},
-                    include_body=with_body,
+                info = await objects.stat(key)
+            except (ObjectNotFoundError, ValueError):
+                served(404)
+                return _not_found(with_body)
+            except StorageUnavailableError as exc:
+                return _unavailable(served, key, exc, with_body)
+            disposition = self._disposition(request, info)
+            if self.context.redirector is not None:
+                location = self.context.redirector.location(
+                    request.method, info, remaining=remaining, disposition=disposition
                 )
-            # several ranges would need multipart/byteranges (not served yet): send the whole object
-            if ranges is not None and len(ranges) == 1:
-                selected = ranges[0]
-                headers["Content-Range"] = selected.content_range(info.size)
-        status = 200 if selected is None else 206
-        headers["Content-Type"] = info.content_type
-        headers["Content-Length"] = str(info.size if selected is None else selected.length)
-        headers["X-Content-Type-Options"] = "nosniff"
+                served(307, redirect=True)
+                return redirect_response(location)
 
-        if not with_body or info.size == 0:
-            served(status)
-            return Response(status_code=status, headers=headers)
-        try:
-            body = await open_body(store, key, selected or ByteRange(0, info.size - 1))
-        except ObjectNotFoundError:
-            served(404)
-            return problem("not_found", detail="No object under this key.")
-        except StorageUnavailableError as exc:
-            log.warning("media.storage_unavailable", key=key, error=str(exc))
-            served(503)
-            return problem("storage_unavailable")
+            plan = plan_response(
+                request.headers,
+                info,
+                # a cached copy must not outlive the permission to fetch it
+                cache_control=f"private, max-age={remaining}",
+                disposition=disposition,
+                with_body=with_body,
+            )
+            if isinstance(plan, Response):
+                served(plan.status_code)
+                return plan
+            if not with_body or plan.length == 0:
+                served(plan.status)
+                return Response(status_code=plan.status, headers=plan.headers)
+            try:
+                body = await open_body(objects, info, plan.segments, plan.length)
+            except ObjectChangedError:
+                objects.forget(key)
+                log.info("media.object_changed", key=key, attempt=attempt)
+                continue
+            except ObjectNotFoundError:
+                objects.forget(key)
+                served(404)
+                return _not_found(with_body)
+            except StorageUnavailableError as exc:
+                return _unavailable(served, key, exc, with_body)
 
-        def done(sent: int, complete: bool) -> None:
-            served(status, sent, complete=complete)
+            def done(sent: int, complete: bool, status: int = plan.status) -> None:
+                served(status, sent, complete=complete)
 
-        return ObjectResponse(status=status, headers=headers, body=body, on_done=done)
+            return ObjectResponse(status=plan.status, headers=plan.headers, body=body, on_done=done)
+        served(503, reason="object_changing")
+        return problem("storage_unavailable", detail="The object is being replaced; try again.")
+
+    @staticmethod
+    def _disposition(request: Request, info: ObjectInfo) -> str | None:
+        if request.query_params.get("download", "").lower() not in _TRUE:
+            return None
+        name = download_name(info.key, request.query_params.get("filename"))
+        return content_disposition("attachment", name)
 
     def _verify(self, request: Request, key: str) -> int | Response:
         """The signed URL's expiry (Unix seconds), or the refusal to send."""
@@ -148,6 +155,18 @@ class ObjectEndpoint:
             return problem("signed_url_expired", include_body=with_body)
         except SignatureError:
             return problem("signed_url_invalid", include_body=with_body)
+
+
+def _not_found(with_body: bool) -> Response:
+    return problem("not_found", detail="No object under this key.", include_body=with_body)
+
+
+def _unavailable(
+    served: _Served, key: str, exc: StorageUnavailableError, with_body: bool
+) -> Response:
+    log.warning("media.storage_unavailable", key=key, error=str(exc))
+    served(503)
+    return problem("storage_unavailable", include_body=with_body)
 
 
 async def healthz(request: Request) -> Response:

@@ -7,6 +7,9 @@ the permission to fetch it.
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings
 
 from reelhouse.common.settings import (
@@ -20,6 +23,30 @@ from reelhouse.common.settings import (
 DEFAULT_PORT = 8001
 
 
+class DeliverySettings(BaseModel):
+    """How bytes reach the client: proxied through this service, or a redirect to S3."""
+
+    # proxy: stream from the object store; redirect: 307 to a short-lived presigned S3 URL
+    mode: Literal["proxy", "redirect"] = "proxy"
+    # lifetime of the presigned URL a redirect points at (never longer than the signed URL's)
+    redirect_ttl_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    # the S3 address clients can reach, when it differs from the one this service uses
+    # (``https://media-bucket.example.com``); presigned URLs are signed for this host
+    redirect_endpoint: str | None = None
+    # how long an object's size and ETag are remembered (S3 only; a changed object is noticed
+    # on its next read either way); 0 asks the store on every request
+    metadata_ttl_seconds: float = Field(default=10.0, ge=0)
+    # open connections to S3 at most (slow viewers each hold one while they stream)
+    s3_max_connections: int = Field(default=256, ge=1)
+
+
+class CorsSettings(BaseModel):
+    """Cross-origin access for players on other origins (``["*"]``: any, the URLs are signed)."""
+
+    allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+    max_age_seconds: int = Field(default=86_400, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = settings_config()
 
@@ -27,3 +54,14 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     signing: SigningSettings = SigningSettings()
     log: LogSettings = LogSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    cors: CorsSettings = CorsSettings()
+
+    @model_validator(mode="after")
+    def _redirect_needs_s3(self) -> Settings:
+        if self.delivery.mode == "redirect" and self.storage.backend != "s3":
+            raise ValueError(
+                "REELHOUSE_DELIVERY__MODE=redirect needs REELHOUSE_STORAGE__BACKEND=s3: local-disk "
+                "objects have no address to redirect to (use REELHOUSE_DELIVERY__MODE=proxy)"
+            )
+        return self
