@@ -1,4 +1,4 @@
-"""Output custody through the whole stack: the sandbox's file faults over both protocols.
+"""Output system through the whole stack: the sandbox's file faults over both protocols.
 
 A cut connection is resumed, a trailing ``moov`` is moved to the front, a black start gets a
 poster that is not black; a dead URL, a declared size past the cap and a redirect off the
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,10 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import EmbeddedSystem, embedded_system
+from tests.e2e.conftest import EmbeddedSystem
 from tests.e2e.jobs import wait_final
 from tests.e2e.media_checks import decoded_frames, top_level_boxes
-from tests.support.processes import ServiceRunner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -35,28 +33,14 @@ WAIT_SECONDS = 150.0
 
 
 @pytest.fixture(scope="module")
-def custody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
-    runner = ServiceRunner(tmp_path_factory.mktemp("e2e-custody-logs"))
-    running = embedded_system(runner, tmp_path_factory.mktemp("reelhouse-custody"))
-    try:
-        running.start()
-        yield running
-    except Exception:
-        print(runner.report())
-        raise
-    finally:
-        runner.stop_all()
-
-
-@pytest.fixture(scope="module")
-def jobs(custody: EmbeddedSystem) -> dict[tuple[str, str], str]:
+def jobs(system: EmbeddedSystem) -> dict[tuple[str, str], str]:
     """Every (model, fault) job submitted up front, so they run side by side."""
     submitted: dict[tuple[str, str], str] = {}
-    with custody.client() as client:
+    with system.client() as client:
         for model in MODELS:
             for fault in (*SUCCEEDS, *FAILS):
                 job_input: dict[str, Any] = {
-                    "prompt": f"custody {fault}",
+                    "prompt": f"system {fault}",
                     "duration": 2,
                     "width": 320,
                     "height": 180,
@@ -89,12 +73,12 @@ def fetch(url: str) -> httpx.Response:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_cut_connection_is_resumed_and_the_bytes_are_identical(
-    custody: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str
+    system: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str
 ) -> None:
-    job = final_job(custody, jobs[(model, "cut_connection")])
+    job = final_job(system, jobs[(model, "cut_connection")])
     assert job["status"] == "succeeded", job
     [output] = job["outputs"]
-    original = sandbox_file(custody, job)
+    original = sandbox_file(system, job)
     stored = fetch(output["url"]).content
     assert stored == original
     assert output["sha256"] == hashlib.sha256(original).hexdigest()
@@ -103,12 +87,12 @@ def test_a_cut_connection_is_resumed_and_the_bytes_are_identical(
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_trailing_moov_is_stored_in_front_and_plays(
-    custody: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str
+    system: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str
 ) -> None:
-    job = final_job(custody, jobs[(model, "moov_at_end")])
+    job = final_job(system, jobs[(model, "moov_at_end")])
     assert job["status"] == "succeeded", job
     [output] = job["outputs"]
-    original = sandbox_file(custody, job)
+    original = sandbox_file(system, job)
     original_boxes = top_level_boxes(original)
     assert original_boxes.index("mdat") < original_boxes.index("moov")
     stored = fetch(output["url"]).content
@@ -122,9 +106,9 @@ def test_a_trailing_moov_is_stored_in_front_and_plays(
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_black_start_gets_a_poster_that_is_not_black(
-    custody: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str
+    system: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str
 ) -> None:
-    job = final_job(custody, jobs[(model, "black_start")])
+    job = final_job(system, jobs[(model, "black_start")])
     assert job["status"] == "succeeded", job
     [output] = job["outputs"]
     assert (output["width"], output["height"], output["fps"]) == (320, 180, 24)
@@ -142,9 +126,9 @@ def test_a_black_start_gets_a_poster_that_is_not_black(
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize(("fault", "code"), sorted(FAILS.items()))
 def test_unusable_outputs_fail_with_their_code(
-    custody: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str, fault: str, code: str
+    system: EmbeddedSystem, jobs: dict[tuple[str, str], str], model: str, fault: str, code: str
 ) -> None:
-    job = final_job(custody, jobs[(model, fault)])
+    job = final_job(system, jobs[(model, fault)])
     assert job["status"] == "failed", job
     assert job["outputs"] == []
     error = job["error"]

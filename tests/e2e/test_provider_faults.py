@@ -7,15 +7,13 @@ sandbox; the jobs go through the real broker and end in the documented state and
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import EmbeddedSystem, embedded_system
+from tests.e2e.conftest import EmbeddedSystem
 from tests.e2e.jobs import submit, wait_final
-from tests.support.processes import ServiceRunner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -43,24 +41,10 @@ DEADLINE_SECONDS = 12
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
-    runner = ServiceRunner(tmp_path_factory.mktemp("e2e-fault-logs"))
-    running = embedded_system(runner, tmp_path_factory.mktemp("reelhouse-faults"))
-    try:
-        running.start()
-        yield running
-    except Exception:
-        print(runner.report())
-        raise
-    finally:
-        runner.stop_all()
-
-
-@pytest.fixture(scope="module")
-def jobs(faulty: EmbeddedSystem) -> dict[tuple[str, str | None], str]:
+def jobs(system: EmbeddedSystem) -> dict[tuple[str, str | None], str]:
     """Every (model, fault) job submitted up front, so they run side by side."""
     submitted: dict[tuple[str, str | None], str] = {}
-    with faulty.client() as client:
+    with system.client() as client:
         for model in MODELS:
             for fault in (*SUCCEEDS, *FAILS):
                 job_input: dict[str, Any] = {
@@ -90,9 +74,9 @@ def _subjects(client: httpx.Client, job_id: str) -> list[str]:
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("fault", SUCCEEDS)
 def test_recoverable_faults_end_succeeded_with_exactly_one_output(
-    faulty: EmbeddedSystem, jobs: dict[tuple[str, str | None], str], model: str, fault: str | None
+    system: EmbeddedSystem, jobs: dict[tuple[str, str | None], str], model: str, fault: str | None
 ) -> None:
-    with faulty.client() as client:
+    with system.client() as client:
         final, _ = wait_final(client, jobs[(model, fault)], timeout=120)
         subjects = _subjects(client, final["id"])
     assert final["status"] == "succeeded", final
@@ -102,20 +86,20 @@ def test_recoverable_faults_end_succeeded_with_exactly_one_output(
     assert sum("output" in str(s) for s in subjects) == 1, subjects
     assert sum("stored" in str(s) for s in subjects) == 1, subjects
     [attempt] = final["attempts"]
-    view = faulty.provider_view(attempt["provider_request_id"])
+    view = system.provider_view(attempt["provider_request_id"])
     assert view["calls"]["create"] >= 1
 
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize(("fault", "code"), sorted(FAILS.items()))
 def test_unrecoverable_faults_fail_with_the_documented_code(
-    faulty: EmbeddedSystem,
+    system: EmbeddedSystem,
     jobs: dict[tuple[str, str | None], str],
     model: str,
     fault: str,
     code: str,
 ) -> None:
-    with faulty.client() as client:
+    with system.client() as client:
         final, _ = wait_final(client, jobs[(model, fault)], timeout=120)
     assert final["status"] == "failed", final
     assert final["outputs"] == []
@@ -128,12 +112,12 @@ def test_unrecoverable_faults_fail_with_the_documented_code(
         assert error["provider_detail"], "the provider's own message must reach the user"
     if code == "provider_timeout":
         request_id = final["attempts"][-1]["provider_request_id"]
-        assert faulty.provider_view(request_id)["calls"]["cancel"] >= 1, "provider never told"
+        assert system.provider_view(request_id)["calls"]["cancel"] >= 1, "provider never told"
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_cancel_reaches_the_provider_and_ends_canceled(faulty: EmbeddedSystem, model: str) -> None:
-    with faulty.client() as client:
+def test_cancel_reaches_the_provider_and_ends_canceled(system: EmbeddedSystem, model: str) -> None:
+    with system.client() as client:
         job = submit(client, model, {"prompt": "fox", "duration": 1, "sandbox_delay": 40})
         wait_submitted(client, job["id"])
         response = client.post(f"/v1/generations/{job['id']}/cancel")
@@ -143,12 +127,12 @@ def test_cancel_reaches_the_provider_and_ends_canceled(faulty: EmbeddedSystem, m
     assert final["status"] == "canceled", final
     assert final["outputs"] == []
     request_id = final["attempts"][-1]["provider_request_id"]
-    assert faulty.provider_view(request_id)["calls"]["cancel"] >= 1
+    assert system.provider_view(request_id)["calls"]["cancel"] >= 1
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_cancel_racing_completion_ends_one_way_only(faulty: EmbeddedSystem, model: str) -> None:
-    with faulty.client() as client:
+def test_cancel_racing_completion_ends_one_way_only(system: EmbeddedSystem, model: str) -> None:
+    with system.client() as client:
         job = submit(
             client,
             model,
@@ -167,13 +151,13 @@ def test_cancel_racing_completion_ends_one_way_only(faulty: EmbeddedSystem, mode
         assert not any("canceled" in str(s) for s in subjects)
 
 
-def test_forged_webhook_is_refused_and_changes_nothing(faulty: EmbeddedSystem) -> None:
-    with faulty.client() as client:
+def test_forged_webhook_is_refused_and_changes_nothing(system: EmbeddedSystem) -> None:
+    with system.client() as client:
         job = submit(client, "sandbox/text-to-video", {"prompt": "fox", "sandbox_delay": 30})
         wait_submitted(client, job["id"])
         before = client.get(f"/v1/generations/{job['id']}/events").json()
         forged = httpx.post(
-            f"{faulty.dispatcher}/webhooks/sandbox/{job['id']}",
+            f"{system.dispatcher}/webhooks/sandbox/{job['id']}",
             content=b'{"id":"x","status":"succeeded","output":["https://evil.invalid/x.mp4"]}',
             headers={
                 "webhook-id": "msg_forged",
