@@ -11,6 +11,7 @@ from pathlib import Path
 import nats
 
 from tests.support.binaries import venv_binary
+from tests.support.lifecycle import log_tail, stop_gracefully
 from tests.support.ports import free_port, port_open
 
 READY_TIMEOUT = 15.0
@@ -93,14 +94,8 @@ class NatsServer:
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after a bound); the store dir is kept."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
+        if proc is not None:
+            stop_gracefully(proc, timeout=STOP_TIMEOUT)
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL), as a crash would."""
@@ -110,7 +105,4 @@ class NatsServer:
             proc.wait(timeout=STOP_TIMEOUT)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)

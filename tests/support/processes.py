@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -13,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+
+from tests.support.lifecycle import log_tail, stop_gracefully
 
 STOP_TIMEOUT = 10.0
 
@@ -97,20 +98,10 @@ class ServiceProcess:
         """SIGTERM, then SIGKILL when the process outlives ``timeout``; returns the exit code."""
         if self._proc is None:
             return None
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=STOP_TIMEOUT)
-        return self._proc.returncode
+        return stop_gracefully(self._proc, timeout=timeout)
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
 
 class ServiceRunner:

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from reelhouse.common.settings import S3Settings
 from tests.support.binaries import venv_binary
+from tests.support.lifecycle import log_tail, stop_gracefully
 from tests.support.ports import free_ports
 
 ACCESS_KEY = "reelhouse-test"
@@ -162,20 +163,11 @@ class SeaweedServer:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
+        if proc is not None:
+            stop_gracefully(proc, timeout=STOP_TIMEOUT)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
 
 def docker_available() -> bool:

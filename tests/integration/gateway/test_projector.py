@@ -11,12 +11,10 @@ from reelhouse.common.events import (
     Asset,
     Event,
     GenerationFailed,
-    GenerationOutputReady,
     GenerationProgressed,
     GenerationStored,
     GenerationSubmitted,
     JobError,
-    OutputFile,
 )
 from reelhouse.common.signing import UrlSigner
 from reelhouse.gateway.projector import DURABLE
@@ -28,6 +26,7 @@ from tests.integration.gateway.harness import (
     publish_raw,
     wait_until_projected,
 )
+from tests.integration.gateway.job_events import output
 from tests.support.nats import NatsServer
 
 Publish = Callable[[Event], Awaitable[None]]
@@ -49,16 +48,6 @@ def _running(job_id: str) -> GenerationProgressed:
         provider_status="processing",
         running=True,
         percent=40.0,
-    )
-
-
-def _output(job_id: str) -> GenerationOutputReady:
-    return GenerationOutputReady(
-        event_id=f"{job_id}:output",
-        job_id=job_id,
-        provider="sandbox",
-        provider_request_id="pred-1",
-        outputs=[OutputFile(index=0, url="http://provider.test/files/secret.mp4?exp=1")],
     )
 
 
@@ -108,7 +97,7 @@ async def test_events_move_a_job_through_every_state_to_succeeded(
     steps: list[tuple[Event, str]] = [
         (_submitted(job_id), "submitted"),
         (_running(job_id), "running"),
-        (_output(job_id), "downloading"),
+        (output(job_id), "downloading"),
         (_stored(job_id), "succeeded"),
     ]
 
@@ -156,13 +145,13 @@ async def test_duplicate_and_late_events_never_move_a_job_back(
     gateway: Gateway, publish: Publish, nats_server: NatsServer
 ) -> None:
     job_id = (await gateway.submit())["id"]
-    await publish(_output(job_id))
+    await publish(output(job_id))
     await gateway.wait_for_status(job_id, "downloading")
 
     # late events, and the same event again under a new message id (no broker de-duplication)
     await publish(_running(job_id))
     await publish(_submitted(job_id))
-    await publish_raw(nats_server.url, _output(job_id), msg_id="redelivered-output")
+    await publish_raw(nats_server.url, output(job_id), msg_id="redelivered-output")
     await wait_until_projected(nats_server.url)
 
     job = await gateway.job(job_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -177,15 +178,9 @@ class Ingestor:
                 content_type=media.content_type,
                 size=prepared.size,
                 sha256=prepared.sha256,
-                kind=info.kind,
-                duration=info.duration,
-                width=info.width,
-                height=info.height,
-                fps=info.fps,
-                video_codec=info.video_codec,
-                audio_codec=info.audio_codec,
-                bit_rate=info.bit_rate,
                 poster_key=stored_poster,
+                # kind, duration, dimensions, fps, codecs, bit rate: what the probe found
+                **dataclasses.asdict(info),
             )
 
     def _prepare(
