@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 # venv's interpreter and would otherwise rebuild .venv on every `make` (under running tests)
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run test lint typecheck unit format sync clean system-deps bench-media
+.PHONY: run test lint typecheck unit format sync clean system-deps bench-media compose-up compose-down
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -55,6 +55,17 @@ system-deps:
 
 _apt-install:
 	$(call apt_install,$(PACKAGES))
+
+## make compose-up: the whole system in containers on this machine (a private Docker engine,
+## images from deploy/Dockerfile, compose.yaml + deploy/compose/local.yaml), waits until healthy;
+## gateway http://127.0.0.1:8000, media :8001, API key in .reelhouse/compose-api-key.
+## COMPOSE_ARGS passes options to `compose up`, e.g. COMPOSE_ARGS="--scale downloader=3"
+compose-up:
+	deploy/local/stack.sh up $(COMPOSE_ARGS)
+
+## make compose-down: stops and removes what compose-up started (containers, volumes, the engine)
+compose-down:
+	deploy/local/stack.sh down
 
 ## make bench-media: media service vs direct S3 (throughput, TTFB, RSS); not part of `make test`
 bench-media: sync

@@ -1,0 +1,174 @@
+"""compose.yaml for real: images from deploy/Dockerfile, scaled workers, a killed replica.
+
+Over HTTP only (the gateway and media ports), plus what an operator sees: the S3 bucket's
+listing and each container's logs. The tests run in file order on one stack; the last one
+takes it down and checks nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from minio import Minio
+
+from tests.containers.conftest import SCALE
+from tests.containers.stack import Engine, Stack, wait_until
+from tests.e2e.jobs import submit, wait_final
+from tests.e2e.media_checks import decoded_frames, top_level_boxes
+
+# the first test pays for the engine (cold: apt, debootstrap), the builds and the start
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
+
+MODEL = "sandbox/text-to-video"
+BATCH_WAIT = 240.0
+
+
+def small_video(n: int) -> dict[str, Any]:
+    return {"prompt": f"container test {n}", "duration": 1, "width": 160, "height": 90}
+
+
+def submit_batch(client: httpx.Client, count: int) -> list[str]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = list(pool.map(lambda n: submit(client, MODEL, small_video(n)), range(count)))
+    return [job["id"] for job in jobs]
+
+
+def wait_all(client: httpx.Client, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {job_id: wait_final(client, job_id, timeout=BATCH_WAIT)[0] for job_id in job_ids}
+
+
+def stored_objects(stack: Stack) -> list[str]:
+    client = Minio(
+        stack.s3_endpoint,
+        access_key=stack.s3_access_key,
+        secret_key=stack.s3_secret_key,
+        secure=False,
+    )
+    return [obj.object_name for obj in client.list_objects(stack.bucket, recursive=True)]
+
+
+def job_ids_logged(stack: Stack, container: str, event: str | None = None) -> Counter[str]:
+    """How many structured lines (of ``event``, or any) name each job id in a container's log."""
+    return Counter(
+        record["job_id"]
+        for record in stack.logs(container)
+        if "job_id" in record and (event is None or record.get("event") == event)
+    )
+
+
+def latest_to_receive(stack: Stack, containers: list[str]) -> str:
+    """The container that most recently took an output to download (the likeliest busy)."""
+
+    def last_received(name: str) -> str:
+        times = [r["timestamp"] for r in stack.logs(name) if r.get("event") == "download.received"]
+        return max(times, default="")
+
+    return max(containers, key=last_received)
+
+
+def assert_each_stored_once(stack: Stack, jobs: dict[str, dict[str, Any]]) -> None:
+    """Every job succeeded with one output, and the bucket holds exactly one object for it."""
+    failed = {job_id: job["error"] for job_id, job in jobs.items() if job["status"] != "succeeded"}
+    assert not failed, f"jobs not succeeded: {failed}"
+    assert all(len(job["outputs"]) == 1 for job in jobs.values())
+    outputs = Counter(
+        key.split("/")[1]
+        for key in stored_objects(stack)
+        if key.startswith("outputs/") and key.split("/")[1] in jobs
+    )
+    assert outputs == Counter(dict.fromkeys(jobs, 1))
+
+
+def test_one_job_end_to_end(stack: Stack) -> None:
+    with stack.client() as client:
+        job_id = submit(client, MODEL, {"prompt": "a red fox in snow", "duration": 2})["id"]
+        job, seen = wait_final(client, job_id, timeout=BATCH_WAIT)
+    assert job["status"] == "succeeded", (seen, job["error"])
+    url = job["outputs"][0]["url"]
+    assert url.startswith(f"http://127.0.0.1:{stack.ports['MEDIA_PORT']}/")
+
+    whole = httpx.get(url, timeout=30.0)
+    part = httpx.get(url, headers={"Range": "bytes=1000-1999"}, timeout=30.0)
+
+    assert whole.status_code == 200
+    assert part.status_code == 206
+    assert part.content == whole.content[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(whole.content)}"
+    assert top_level_boxes(whole.content).index("moov") < top_level_boxes(whole.content).index(
+        "mdat"
+    )
+    frames, facts = decoded_frames(whole.content)
+    assert len(frames) > 0
+    assert (facts["video_codec"], facts["audio_codec"]) == ("h264", "aac")
+
+
+def test_scaled_replicas_share_the_work(stack: Stack) -> None:
+    downloaders = [c.Name for c in stack.containers("downloader")]
+    dispatchers = [c.Name for c in stack.containers("dispatcher")]
+    assert (len(downloaders), len(dispatchers)) == (SCALE["downloader"], SCALE["dispatcher"])
+
+    with stack.client() as client:
+        job_ids = submit_batch(client, 30)
+        jobs = wait_all(client, job_ids)
+
+    assert_each_stored_once(stack, jobs)
+    stored = Counter[str]()
+    for name in downloaders:
+        mine = job_ids_logged(stack, name, "download.stored")
+        assert set(mine) & set(job_ids), f"downloader {name} stored none of the 30 jobs"
+        stored.update(mine)
+    # stored exactly once across the replicas: no job fetched and written twice
+    assert {job_id: stored[job_id] for job_id in job_ids} == dict.fromkeys(job_ids, 1)
+    for name in dispatchers:
+        assert set(job_ids_logged(stack, name)) & set(job_ids), (
+            f"dispatcher {name} worked on none of the 30 jobs"
+        )
+
+
+def test_killed_downloader_loses_and_duplicates_nothing(stack: Stack) -> None:
+    downloaders = [c.Name for c in stack.containers("downloader") if c.State == "running"]
+    with stack.client() as client:
+        job_ids = submit_batch(client, 24)
+        # in the middle of the batch: some outputs already stored, others still to come
+        wait_until(
+            lambda: (
+                3
+                <= sum(
+                    client.get(f"/v1/generations/{j}").json()["status"] == "succeeded"
+                    for j in job_ids
+                )
+                < len(job_ids)
+            ),
+            timeout=BATCH_WAIT,
+            what="the batch half way",
+        )
+        stack.docker("kill", latest_to_receive(stack, downloaders))
+        jobs = wait_all(client, job_ids)
+
+    assert_each_stored_once(stack, jobs)
+
+
+def test_everything_is_cleaned_up_afterwards(stack: Stack, engine: Engine) -> None:
+    stack.down()
+    assert stack.project_leftovers() == []
+
+    engine_dir = Path(engine.env["DOCKER_HOST"].removeprefix("unix://")).parent
+    engine.stop()
+    if engine.stopped_here:
+        pid_file = engine_dir / "docker.pid"
+        assert not pid_file.exists()
+        mounts = Path("/proc/mounts").read_text().split("\n")
+        assert [m for m in mounts if f" {engine_dir}/" in m] == []
+        dockerd = subprocess.run(
+            ["pgrep", "-f", f"dockerd.*{engine_dir}"], capture_output=True, timeout=10, check=False
+        )
+        assert dockerd.stdout == b""
+    elif os.environ.get("CI") == "true":
+        pytest.fail("in CI the tier starts the engine itself and must stop it", pytrace=False)
