@@ -105,7 +105,8 @@ build_base() {
     timeout 900 debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
         bookworm "$rootfs" "$(mirror)" >"$ENGINE_DIR/debootstrap.log" 2>&1 \
         || { tail -n 20 "$ENGINE_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
-    rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
+    rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"* \
+        "$rootfs/usr/share/doc" "$rootfs/usr/share/man" "$rootfs/usr/share/info" "$rootfs/usr/share/locale"
     tar -C "$rootfs" -c . | timeout 600 docker import \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'CMD ["/bin/sh"]' - "$BASE_IMAGE" >/dev/null
