@@ -7,6 +7,7 @@ takes it down and checks nothing is left behind.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections import Counter
@@ -19,7 +20,7 @@ import pytest
 from minio import Minio
 
 from tests.containers.conftest import SCALE
-from tests.containers.stack import Engine, Stack, wait_until
+from tests.containers.stack import Engine, Stack, run, wait_until
 from tests.e2e.jobs import submit, wait_final
 from tests.e2e.media_checks import decoded_frames, top_level_boxes
 
@@ -84,6 +85,36 @@ def assert_each_stored_once(stack: Stack, jobs: dict[str, dict[str, Any]]) -> No
         if key.startswith("outputs/") and key.split("/")[1] in jobs
     )
     assert outputs == Counter(dict.fromkeys(jobs, 1))
+
+
+def test_compose_file_is_ready_for_operators_and_scaling(engine: Engine) -> None:
+    """compose.yaml alone, as an operator runs it with the committed .env.example."""
+    config = ["config", "--format", "json"]
+    rendered = run(
+        ["docker", "compose", "--env-file", ".env.example", "-f", "compose.yaml", *config],
+        timeout=60,
+        env={**os.environ, **engine.env},
+    )
+    services: dict[str, dict[str, Any]] = json.loads(rendered.stdout)["services"]
+    ours = ("gateway", "dispatcher", "downloader", "media", "sandbox")
+
+    assert set(services) == {"nats", "minio", "bucket-init", "postgres", *ours}
+    # replicas need free names and no host port of their own
+    assert [name for name, s in services.items() if "container_name" in s] == []
+    assert "ports" not in services["dispatcher"]
+    assert "ports" not in services["downloader"]
+    assert [p["target"] for p in services["gateway"]["ports"]] == [8000]
+    assert [p["target"] for p in services["media"]["ports"]] == [8001]
+    for name in ours:
+        service = services[name]
+        assert service["init"] is True, name
+        assert service["healthcheck"]["test"][-1] == "/readyz", name
+        assert service["build"]["args"]["SERVICE"] == name
+        assert "stop_grace_period" in service, name
+    assert services["nats"]["healthcheck"]["test"][-1].endswith("/healthz?js-enabled-only=true")
+    assert services["downloader"]["depends_on"]["bucket-init"]["condition"] == (
+        "service_completed_successfully"
+    )
 
 
 def test_one_job_end_to_end(stack: Stack) -> None:
