@@ -12,9 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.containers.stack import Engine, EngineUnavailableError, Stack
-
-SCALE = {"downloader": 3, "dispatcher": 2}
+from tests.containers.stack import SCALE, Engine, EngineUnavailableError, Stack
 
 
 def _unavailable(reason: str) -> None:

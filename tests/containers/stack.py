@@ -30,6 +30,8 @@ ENGINE_START_TIMEOUT = 900.0  # apt-get install + debootstrap + plugins, cold
 BUILD_TIMEOUT = 1200.0
 UP_WAIT_SECONDS = 300
 COMMAND_TIMEOUT = 120.0
+# the replicas the tier runs: enough to see work spread and to lose one
+SCALE = {"downloader": 3, "dispatcher": 2}
 S3_INTERNAL_PORTS = 7  # SeaweedFS's master, volume, filer and gRPC ports after LOCAL_S3_PORT_BASE
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+import urllib3
 from minio import Minio
 
-from tests.containers.conftest import SCALE
-from tests.containers.stack import Engine, Stack, run, wait_until
+from tests.containers.stack import SCALE, Engine, Stack, run, wait_until
 from tests.e2e.jobs import submit, wait_final
 from tests.e2e.media_checks import decoded_frames, top_level_boxes
 
@@ -51,6 +51,7 @@ def stored_objects(stack: Stack) -> list[str]:
         access_key=stack.s3_access_key,
         secret_key=stack.s3_secret_key,
         secure=False,
+        http_client=urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=30), retries=False),
     )
     return [obj.object_name for obj in client.list_objects(stack.bucket, recursive=True)]
 
