@@ -1,8 +1,9 @@
-"""One containerised system for the tier: 3 downloader and 2 dispatcher replicas.
+"""One containerised system per test module: 3 downloader and 2 dispatcher replicas.
 
-Started once per session (building images costs a minute) and always taken down afterwards:
-compose down with its volumes, then the engine by its pid when this session started it.
-Under ``CI=true`` a missing engine fails the run; elsewhere the tier skips and says why.
+Started once per module (building images costs a minute) and taken down when the module ends,
+so the rest of the suite never runs beside it: compose down with its volumes, then the engine
+by its pid when this module started it. Under ``CI=true`` a missing engine fails the run;
+elsewhere the tier skips and says why.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"container tier skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
     running = Engine()
     try:
@@ -34,7 +35,7 @@ def engine() -> Iterator[Engine]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # testcontainers' reaper container (Ryuk) cannot be pulled here; we clean up ourselves
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
