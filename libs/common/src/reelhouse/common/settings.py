@@ -91,4 +91,7 @@ class SigningSettings(BaseModel):
 
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
+    # 0 binds an ephemeral port; the bound one is logged (``http.listening``) and, with
+    # ``port_file`` set, written to that file once the server accepts connections
     port: int = Field(default=8000, ge=0, le=65535)
+    port_file: Path | None = None
