@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import structlog
@@ -64,12 +66,19 @@ def _display(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    sys.exit(0)
+
+
 def serve(app: Any, http: HttpSettings, **options: Any) -> None:
     """Serve ``app`` on ``http.host``/``http.port`` until a signal stops it (like uvicorn.run).
 
     ``options`` are uvicorn ``Config`` arguments (``ws``, ``access_log``, ``proxy_headers``…);
     uvicorn's own logging config is never installed: its lines go through our structlog setup.
     """
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
+    # it found: make that one a clean exit (status 0) for supervisors and orchestrators
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     config = uvicorn.Config(app, host=http.host, port=http.port, log_config=None, **options)
     server = ReportingServer(config, port_file=http.port_file)
     # a second Ctrl-C while shutting down: uvicorn.run ignores it too

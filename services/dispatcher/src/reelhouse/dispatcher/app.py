@@ -1,7 +1,7 @@
 """The composition root: ``build_app(settings)`` wires broker, providers, handlers and routes.
 
 The dispatcher is one ASGI app: Starlette serves the provider webhooks (and
-``/healthz``) and its lifespan runs the FastStream app, so one uvicorn process
+``/livez``, ``/readyz``, ``/healthz``, ``/metrics``) and its lifespan runs the FastStream app, so one uvicorn process
 holds both. Nothing connects here; on start-up the broker connects, the
 dispatch-record bucket is declared, then the consumers start pulling.
 """
@@ -17,7 +17,16 @@ from faststream import FastStream
 from starlette.applications import Starlette
 
 from reelhouse.common.broker import build_broker
-from reelhouse.dispatcher.handlers import SERVICE_CONTEXT_KEY, build_router
+from reelhouse.common.brokerwatch import BrokerWatch, subscribers_bound
+from reelhouse.common.consumermetrics import instrument_broker
+from reelhouse.common.health import Readiness, health_routes
+from reelhouse.common.metrics import HttpMetricsMiddleware
+from reelhouse.dispatcher.handlers import (
+    DISPATCH_CONSUMER,
+    POLL_CONSUMER,
+    SERVICE_CONTEXT_KEY,
+    build_router,
+)
 from reelhouse.dispatcher.providers.registry import build_registry
 from reelhouse.dispatcher.records import DispatchRecords
 from reelhouse.dispatcher.service import DispatchService
@@ -27,9 +36,12 @@ from reelhouse.dispatcher.webhooks.verifiers import build_verifiers
 
 log = structlog.get_logger(__name__)
 
+SERVICE = "dispatcher"
 
-def build_app(settings: Settings) -> Starlette:
+
+def build_app(settings: Settings) -> HttpMetricsMiddleware:
     broker = build_broker(settings.nats, name="reelhouse-dispatcher")
+    instrument_broker(broker, service=SERVICE)
     broker.include_router(build_router(settings))
     registry = build_registry(settings.providers)
     records = DispatchRecords(
@@ -66,13 +78,28 @@ def build_app(settings: Settings) -> Starlette:
             provider=provider, job_id=job_id, request_id=request_id, token=token
         )
 
+    watch = BrokerWatch(
+        broker,
+        service=SERVICE,
+        stream=settings.nats.stream,
+        consumers=(DISPATCH_CONSUMER, POLL_CONSUMER),
+    )
+    readiness = Readiness()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await consumers.start()
+        watch.start()
+        readiness.set([watch.check(), subscribers_bound(broker)])
         try:
             yield
         finally:
+            readiness.clear()
+            await watch.stop()
             await consumers.stop()
 
-    routes = build_routes(build_verifiers(settings, registry), trigger)
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [
+        *health_routes(readiness),
+        *build_routes(build_verifiers(settings, registry), trigger),
+    ]
+    return HttpMetricsMiddleware(Starlette(routes=routes, lifespan=lifespan), service=SERVICE)

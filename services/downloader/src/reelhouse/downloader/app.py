@@ -15,6 +15,7 @@ from faststream import FastStream
 from faststream.annotations import ContextRepo
 
 from reelhouse.common.broker import build_broker
+from reelhouse.common.consumermetrics import instrument_broker
 from reelhouse.common.delivery import DeliveryPolicy
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError, build_object_store
 from reelhouse.downloader.fetch import Fetcher, FetchLimits, SocketFactory, build_session
@@ -91,6 +92,7 @@ def build_app(
 ) -> FastStream:
     """The downloader; ``resolver`` and ``socket_factory`` replace DNS and sockets in tests."""
     broker = build_broker(settings.nats, name="reelhouse-downloader")
+    instrument_broker(broker, service="downloader")
     subscribe(broker, settings)
     guard = build_guard(settings)
 

@@ -16,6 +16,8 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reelhouse.common.brokerwatch import BrokerWatch
+from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.common.signing import UrlSigner
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
 from reelhouse.gateway.bus import Bus
@@ -31,7 +33,7 @@ from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.openapi import install_openapi
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.problems import install_problem_handlers
-from reelhouse.gateway.projector import register_projector
+from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.web.routes import router as web_router
 
@@ -89,6 +91,12 @@ def build_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
+            watch = BrokerWatch(
+                bus.broker, service=SERVICE, stream=settings.nats.stream, consumers=(DURABLE,)
+            )
+            watch.start()
+            stack.push_async_callback(watch.stop)
+
             relay = OutboxRelay(sessions=sessions, bus=bus, settings=settings.outbox)
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
             stack.push_async_callback(_stop_relay, relay, relay_task)
@@ -105,6 +113,7 @@ def build_app(settings: Settings) -> FastAPI:
                 ),
                 bus=bus,
                 relay=relay,
+                watch=watch,
             )
             log.info(
                 "gateway.started",
@@ -130,6 +139,7 @@ def build_app(settings: Settings) -> FastAPI:
         ],
     )
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)

@@ -14,6 +14,7 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client
 
 from reelhouse.common.broker import build_broker
+from reelhouse.common.consumermetrics import instrument_broker
 from reelhouse.common.settings import NatsSettings
 from reelhouse.common.streams import ensure_stream
 
@@ -27,6 +28,7 @@ class Bus:
     def __init__(self, settings: NatsSettings, *, name: str) -> None:
         self.settings = settings
         self.broker: NatsBroker = build_broker(settings, name=name)
+        instrument_broker(self.broker, service=name)
         self._client: Client | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

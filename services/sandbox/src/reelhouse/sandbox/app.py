@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from reelhouse.common.health import Readiness, health_routes
+from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
 from reelhouse.sandbox.fal_listener import FalListener
@@ -41,9 +41,7 @@ from reelhouse.sandbox.webhooks import WebhookNotifier
 
 log = structlog.get_logger(__name__)
 
-
-async def healthz(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+SERVICE = "sandbox"
 
 
 async def _sweep_forever(context: SandboxContext) -> None:
@@ -68,6 +66,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     sender, resumes the predictions saved under ``settings.data_dir`` by an earlier run, and
     starts the fal listener."""
     fal_app = build_fal_app()
+    readiness = Readiness()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -140,8 +139,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
                 predictions=len(store),
                 resumed=resumed,
             )
+            readiness.set([])  # nothing outside the process to ask: ready once started
             yield
         finally:
+            readiness.clear()
             if listener is not None:
                 await listener.aclose()
             sweeper.cancel()
@@ -154,13 +155,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
+            *health_routes(readiness),
             Route("/.well-known/jwks.json", fal_api.jwks, methods=["GET"]),
             *replicate_api.routes,
             *control_api.routes,
             *files.routes,
             *web.routes,
         ],
-        middleware=[Middleware(replicate_api.BearerTokenMiddleware)],
+        middleware=[
+            Middleware(HttpMetricsMiddleware, service=SERVICE),
+            Middleware(replicate_api.BearerTokenMiddleware),
+        ],
         lifespan=lifespan,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reelhouse.common.errors import PermanentError
+from reelhouse.dispatcher.metrics import measured
 from reelhouse.dispatcher.providers.base import ProviderAdapter
 from reelhouse.dispatcher.providers.fal import FalAdapter
 from reelhouse.dispatcher.providers.replicate import ReplicateAdapter
@@ -72,4 +73,4 @@ def build_registry(settings: ProvidersSettings) -> ProviderRegistry:
         "sandbox-fal": _fal_protocol("sandbox-fal", settings.sandbox_fal),
         "fal": _fal_protocol("fal", settings.fal),
     }
-    return ProviderRegistry({name: a for name, a in candidates.items() if a is not None})
+    return ProviderRegistry({name: measured(a) for name, a in candidates.items() if a is not None})

@@ -19,6 +19,7 @@ from reelhouse.common.events import parse_event, utcnow
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.db.models import OutboxMessage
+from reelhouse.gateway.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, observe_backlog
 from reelhouse.gateway.outbox import repository
 from reelhouse.gateway.settings import OutboxSettings
 
@@ -65,6 +66,7 @@ class OutboxRelay:
             except Exception as exc:  # the database may be briefly unavailable too
                 log.warning("outbox.pass_failed", error=repr(exc))
                 drained = False
+            await self._observe_backlog()
             if drained:
                 failures = 0
                 with contextlib.suppress(TimeoutError):
@@ -78,6 +80,16 @@ class OutboxRelay:
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+
+    async def _observe_backlog(self) -> None:
+        """Refresh the backlog gauges (what waits, how old) after every pass."""
+        try:
+            async with self._sessions() as session:
+                pending, oldest = await repository.backlog(session)
+        except Exception as exc:
+            log.warning("outbox.backlog_unknown", error=repr(exc))
+            return
+        observe_backlog(pending, oldest, now=utcnow())
 
     async def publish_pending(self) -> bool:
         """Publish every pending row; False when something failed (NATS down, …)."""
@@ -108,8 +120,10 @@ class OutboxRelay:
                 )
             except Exception as exc:
                 repository.record_failure(message, repr(exc))
+                OUTBOX_PUBLISH_FAILURES.inc()
                 log.warning("outbox.publish_failed", attempts=message.attempts, error=repr(exc))
                 return False
             repository.mark_published(message, now=utcnow())
+            OUTBOX_PUBLISHED.inc()
             log.info("outbox.published", attempts=message.attempts)
             return True

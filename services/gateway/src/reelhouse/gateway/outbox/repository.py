@@ -54,6 +54,17 @@ def record_failure(message: OutboxMessage, error: str) -> None:
     message.last_error = error[:MAX_ERROR_LENGTH]
 
 
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many messages wait to be published, and when the oldest was written."""
+    result = await session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.published_at.is_(None)
+        )
+    )
+    pending, oldest = result.one()
+    return int(pending), oldest
+
+
 async def count_pending(session: AsyncSession) -> int:
     result = await session.execute(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
