@@ -43,6 +43,8 @@ def downloader_env(nats: NatsSettings, storage: StorageSettings, temp_dir: Path)
         "REELHOUSE_ALLOWED_SCHEMES": json.dumps(["http", "https"]),
         "REELHOUSE_TEMP_DIR": str(temp_dir),
         "REELHOUSE_LOG__JSON": "true",
+        # health and metrics on an ephemeral port: several workers run side by side
+        "REELHOUSE_HTTP__PORT": "0",
     }
 
 

@@ -27,7 +27,8 @@ from reelhouse.common.metrics import BROKER_UP, CONSUMER_ACK_PENDING, CONSUMER_P
 
 log = structlog.get_logger(__name__)
 
-ROUND_TRIP_TIMEOUT_SECONDS = 2.0
+# below the readiness check's own bound (2 s), so a hung broker is reported as such
+ROUND_TRIP_TIMEOUT_SECONDS = 1.5
 WATCH_INTERVAL_SECONDS = 10.0
 
 
@@ -81,7 +82,7 @@ class BrokerWatch:
         """One bounded round trip to JetStream; raises when it does not answer in time."""
         try:
             await self._ask()
-        except Exception as exc:
+        except BaseException as exc:  # cancelled by an outer bound too: not answering
             BROKER_UP.labels(self.service).set(0)
             self._note(up=False, error=repr(exc))
             raise
