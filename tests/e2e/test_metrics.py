@@ -142,3 +142,23 @@ def test_one_job_moves_the_counters_of_every_service(system: EmbeddedSystem) -> 
     }.items():
         strays = {n for n in own_names(samples) if not n.startswith("reelhouse_")}
         assert not strays, f"{name} exposes metrics outside reelhouse_: {strays}"
+
+
+def test_every_service_answers_its_probes(system: EmbeddedSystem) -> None:
+    for name, url in {
+        "gateway": system.gateway,
+        "dispatcher": system.dispatcher,
+        "downloader": system.downloader,
+        "media": system.media,
+        "sandbox": system.sandbox,
+    }.items():
+        live = httpx.get(f"{url}/livez", timeout=10.0)
+        ready = httpx.get(f"{url}/readyz", timeout=10.0)
+        alias = httpx.get(f"{url}/healthz", timeout=10.0)
+
+        assert live.status_code == 200, name
+        assert live.json() == {"status": "ok"}, name
+        assert ready.status_code == 200, (name, ready.text)
+        assert ready.json()["status"] == "ok", name
+        assert set(ready.json()["checks"].values()) <= {"ok"}, name
+        assert alias.json() == ready.json(), name
