@@ -12,7 +12,7 @@ SERVICE = "downloader"
 
 DOWNLOADS = Counter(
     "reelhouse_downloads_total",
-    "Deliveries of gen.output.v1 handled, by outcome (stored, failed, retried) and error code",
+    "Deliveries of gen.output.v1 handled, by outcome (stored, failed, transient_error) and code",
     ["outcome", "code"],
 )
 BYTES_INGESTED = Counter(
@@ -29,10 +29,11 @@ def observe_stored(stored: GenerationStored) -> None:
 
 
 def observe_failure(exc: Exception) -> None:
-    """A delivery that raised: permanent (the job fails) or anything else (it is retried)."""
+    """A delivery that raised: permanent (the job fails) or transient (the delivery policy
+    retries it, or gives the job up on its last delivery)."""
     if isinstance(exc, PermanentError):
         DOWNLOADS.labels("failed", exc.code).inc()
         if exc.code in VALIDATION_CODES:
             VALIDATION_FAILURES.labels(SERVICE, exc.code).inc()
     else:
-        DOWNLOADS.labels("retried", getattr(exc, "code", type(exc).__name__)).inc()
+        DOWNLOADS.labels("transient_error", getattr(exc, "code", type(exc).__name__)).inc()
