@@ -14,9 +14,18 @@ from collections.abc import AsyncIterator
 
 import structlog
 from faststream import FastStream
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from reelhouse.common.broker import build_broker
+from reelhouse.common.tracing import (
+    PROBE_PATHS,
+    configure_tracing,
+    nats_middlewares,
+    shutdown_tracing,
+)
 from reelhouse.dispatcher.handlers import SERVICE_CONTEXT_KEY, build_router
 from reelhouse.dispatcher.providers.registry import build_registry
 from reelhouse.dispatcher.records import DispatchRecords
@@ -27,11 +36,20 @@ from reelhouse.dispatcher.webhooks.verifiers import build_verifiers
 
 log = structlog.get_logger(__name__)
 
+SERVICE = "dispatcher"
 
-def build_app(settings: Settings) -> Starlette:
-    broker = build_broker(settings.nats, name="reelhouse-dispatcher")
+
+def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """The dispatcher; ``tracer_provider`` replaces the one ``settings.tracing`` would make."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
+    broker = build_broker(
+        settings.nats, name="reelhouse-dispatcher", middlewares=nats_middlewares(tracing)
+    )
     broker.include_router(build_router(settings))
-    registry = build_registry(settings.providers)
+    registry = build_registry(settings.providers, tracer_provider=tracing)
     records = DispatchRecords(
         broker, bucket=settings.dispatch_bucket, ttl_seconds=settings.dispatch_record_ttl_seconds
     )
@@ -51,6 +69,8 @@ def build_app(settings: Settings) -> Starlette:
 
     async def close() -> None:
         await registry.aclose()
+        if owns_tracing:
+            await shutdown_tracing(tracing)
 
     consumers = FastStream(
         broker,
@@ -75,4 +95,16 @@ def build_app(settings: Settings) -> Starlette:
             await consumers.stop()
 
     routes = build_routes(build_verifiers(settings, registry), trigger)
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = (
+        []
+        if tracing is None
+        else [
+            Middleware(
+                OpenTelemetryMiddleware,
+                tracer_provider=tracing,
+                excluded_urls=",".join(PROBE_PATHS),
+                exclude_spans=["receive", "send"],
+            )
+        ]
+    )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

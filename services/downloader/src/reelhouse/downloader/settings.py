@@ -11,7 +11,13 @@ from pathlib import Path
 from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings
 
-from reelhouse.common.settings import LogSettings, NatsSettings, StorageSettings, settings_config
+from reelhouse.common.settings import (
+    LogSettings,
+    NatsSettings,
+    StorageSettings,
+    TracingSettings,
+    settings_config,
+)
 
 GIB = 1024**3
 KNOWN_SCHEMES = frozenset({"http", "https"})
@@ -23,6 +29,7 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     storage: StorageSettings = StorageSettings()
     log: LogSettings = LogSettings()
+    tracing: TracingSettings = TracingSettings()
 
     # largest output accepted, checked against Content-Length and while streaming
     max_bytes: int = Field(default=2 * GIB, gt=0)

@@ -14,12 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import structlog
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from reelhouse.common.tracing import PROBE_PATHS, configure_tracing, shutdown_tracing
 from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
 from reelhouse.sandbox.fal_listener import FalListener
@@ -41,6 +44,8 @@ from reelhouse.sandbox.webhooks import WebhookNotifier
 
 log = structlog.get_logger(__name__)
 
+SERVICE = "sandbox"
+
 
 async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
@@ -58,16 +63,45 @@ async def _sweep_forever(context: SandboxContext) -> None:
         await asyncio.sleep(interval)
 
 
-def build_fal_app() -> Starlette:
+def tracing_middleware(tracer_provider: TracerProvider | None) -> list[Middleware]:
+    """A server span per request, continuing the caller's ``traceparent`` (none when off)."""
+    if tracer_provider is None:
+        return []
+    return [
+        Middleware(
+            OpenTelemetryMiddleware,
+            tracer_provider=tracer_provider,
+            excluded_urls=",".join(PROBE_PATHS),
+            exclude_spans=["receive", "send"],
+        )
+    ]
+
+
+def build_fal_app(tracer_provider: TracerProvider | None = None) -> Starlette:
     """fal's queue API; its ``state.sandbox`` is set by the main app's lifespan."""
-    return Starlette(routes=fal_api.routes, middleware=[Middleware(fal_api.KeyAuthMiddleware)])
+    return Starlette(
+        routes=fal_api.routes,
+        middleware=[
+            *tracing_middleware(tracer_provider),
+            Middleware(fal_api.KeyAuthMiddleware),
+        ],
+    )
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The app; its lifespan creates the render pool, the store, the runner and the webhook
     sender, resumes the predictions saved under ``settings.data_dir`` by an earlier run, and
-    starts the fal listener."""
-    fal_app = build_fal_app()
+    starts the fal listener. ``tracer_provider`` replaces the one ``settings.tracing`` makes."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
+    fal_app = build_fal_app(tracing)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -151,6 +185,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await notifier.aclose()
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
             log.info("sandbox.stopped", predictions=len(store))
+            if owns_tracing:
+                await shutdown_tracing(tracing)
 
     return Starlette(
         routes=[
@@ -161,6 +197,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             *files.routes,
             *web.routes,
         ],
-        middleware=[Middleware(replicate_api.BearerTokenMiddleware)],
+        middleware=[
+            *tracing_middleware(tracing),
+            Middleware(replicate_api.BearerTokenMiddleware),
+        ],
         lifespan=lifespan,
     )
