@@ -14,14 +14,12 @@ from collections.abc import AsyncIterator
 
 import structlog
 from faststream import FastStream
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 
+from reelhouse.common.asgi_tracing import tracing_middleware
 from reelhouse.common.broker import build_broker
 from reelhouse.common.tracing import (
-    PROBE_PATHS,
     configure_tracing,
     nats_middlewares,
     shutdown_tracing,
@@ -95,16 +93,6 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             await consumers.stop()
 
     routes = build_routes(build_verifiers(settings, registry), trigger)
-    middleware = (
-        []
-        if tracing is None
-        else [
-            Middleware(
-                OpenTelemetryMiddleware,
-                tracer_provider=tracing,
-                excluded_urls=",".join(PROBE_PATHS),
-                exclude_spans=["receive", "send"],
-            )
-        ]
+    return Starlette(
+        routes=routes, middleware=tracing_middleware(tracing, routes), lifespan=lifespan
     )
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

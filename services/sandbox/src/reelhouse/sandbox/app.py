@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import structlog
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from reelhouse.common.tracing import PROBE_PATHS, configure_tracing, shutdown_tracing
+from reelhouse.common.asgi_tracing import tracing_middleware
+from reelhouse.common.tracing import configure_tracing, shutdown_tracing
 from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
 from reelhouse.sandbox.fal_listener import FalListener
@@ -63,26 +63,12 @@ async def _sweep_forever(context: SandboxContext) -> None:
         await asyncio.sleep(interval)
 
 
-def tracing_middleware(tracer_provider: TracerProvider | None) -> list[Middleware]:
-    """A server span per request, continuing the caller's ``traceparent`` (none when off)."""
-    if tracer_provider is None:
-        return []
-    return [
-        Middleware(
-            OpenTelemetryMiddleware,
-            tracer_provider=tracer_provider,
-            excluded_urls=",".join(PROBE_PATHS),
-            exclude_spans=["receive", "send"],
-        )
-    ]
-
-
 def build_fal_app(tracer_provider: TracerProvider | None = None) -> Starlette:
     """fal's queue API; its ``state.sandbox`` is set by the main app's lifespan."""
     return Starlette(
         routes=fal_api.routes,
         middleware=[
-            *tracing_middleware(tracer_provider),
+            *tracing_middleware(tracer_provider, fal_api.routes),
             Middleware(fal_api.KeyAuthMiddleware),
         ],
     )
@@ -188,17 +174,18 @@ def build_app(
             if owns_tracing:
                 await shutdown_tracing(tracing)
 
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/.well-known/jwks.json", fal_api.jwks, methods=["GET"]),
+        *replicate_api.routes,
+        *control_api.routes,
+        *files.routes,
+        *web.routes,
+    ]
     return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/.well-known/jwks.json", fal_api.jwks, methods=["GET"]),
-            *replicate_api.routes,
-            *control_api.routes,
-            *files.routes,
-            *web.routes,
-        ],
+        routes=routes,
         middleware=[
-            *tracing_middleware(tracing),
+            *tracing_middleware(tracing, routes),
             Middleware(replicate_api.BearerTokenMiddleware),
         ],
         lifespan=lifespan,
