@@ -39,8 +39,6 @@ log = structlog.get_logger(__name__)
 
 NAMESPACE = "reelhouse"
 TRACES_PATH = "/v1/traces"
-# the W3C headers that carry a trace from one service to the next
-TRACE_HEADERS = ("traceparent", "tracestate")
 # requests that only probe the service: no span for them
 PROBE_PATHS = ("/healthz", "/livez", "/readyz", "/metrics")
 
