@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from reelhouse.common.asgi_tracing import route_span_details
 from reelhouse.common.logging import add_trace_ids
 from reelhouse.common.settings import TracingSettings
 from reelhouse.common.tracing import (
@@ -97,3 +103,25 @@ def test_the_collector_base_url_gets_the_traces_path_once() -> None:
     assert traces_endpoint("http://collector:4318/") == "http://collector:4318/v1/traces"
     assert traces_endpoint("http://collector:4318/v1/traces") == "http://collector:4318/v1/traces"
     assert traces_endpoint(None) is None
+
+
+def test_server_spans_are_named_by_route_template_not_by_path() -> None:
+    async def endpoint(_: Request) -> Response:
+        return Response()
+
+    routes = [
+        Route("/files/{prediction_id}/{name}", endpoint, methods=["GET"]),
+        Route("/v1/predictions", endpoint, methods=["POST"]),
+    ]
+    details = route_span_details(routes)
+
+    def scope(method: str, path: str) -> dict[str, Any]:
+        return {"type": "http", "method": method, "path": path, "root_path": ""}
+
+    assert details(scope("GET", "/files/abc123/output.mp4")) == (
+        "GET /files/{prediction_id}/{name}",
+        {"http.route": "/files/{prediction_id}/{name}"},
+    )
+    assert details(scope("POST", "/v1/predictions"))[0] == "POST /v1/predictions"
+    # an unknown path names no route: the method alone, never the raw path
+    assert details(scope("GET", "/nothing/here")) == ("GET", {})
