@@ -115,15 +115,6 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
-        try:
-            async with _running(context):
-                yield
-        finally:
-            if owns_tracing:
-                await shutdown_tracing(tracing)
-
-    @asynccontextmanager
-    async def _running(context: ContextRepo) -> AsyncIterator[None]:
         store = build_object_store(settings.storage)
         if tracing is not None:
             store = TracedObjectStore(
@@ -166,4 +157,13 @@ def build_app(
             yield
 
     # the app's own messages go through the root logger, so they are structured like ours
-    return FastStream(broker, lifespan=lifespan, logger=logging.getLogger("reelhouse.downloader"))
+    async def stop_tracing() -> None:
+        if owns_tracing:
+            await shutdown_tracing(tracing)
+
+    return FastStream(
+        broker,
+        lifespan=lifespan,
+        after_shutdown=[stop_tracing],
+        logger=logging.getLogger("reelhouse.downloader"),
+    )
