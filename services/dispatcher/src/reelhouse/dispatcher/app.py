@@ -14,13 +14,20 @@ from collections.abc import AsyncIterator
 
 import structlog
 from faststream import FastStream
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 
+from reelhouse.common.asgi_tracing import tracing_middleware
 from reelhouse.common.broker import build_broker
 from reelhouse.common.brokerwatch import BrokerWatch, subscribers_bound
 from reelhouse.common.consumermetrics import instrument_broker
 from reelhouse.common.health import Readiness, health_routes
 from reelhouse.common.metrics import HttpMetricsMiddleware
+from reelhouse.common.tracing import (
+    configure_tracing,
+    nats_middlewares,
+    shutdown_tracing,
+)
 from reelhouse.dispatcher.handlers import (
     DISPATCH_CONSUMER,
     POLL_CONSUMER,
@@ -39,11 +46,18 @@ log = structlog.get_logger(__name__)
 SERVICE = "dispatcher"
 
 
-def build_app(settings: Settings) -> HttpMetricsMiddleware:
-    broker = build_broker(settings.nats, name="reelhouse-dispatcher")
+def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> HttpMetricsMiddleware:
+    """The dispatcher; ``tracer_provider`` replaces the one ``settings.tracing`` would make."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
+    broker = build_broker(
+        settings.nats, name="reelhouse-dispatcher", middlewares=nats_middlewares(tracing)
+    )
     instrument_broker(broker, service=SERVICE)
     broker.include_router(build_router(settings))
-    registry = build_registry(settings.providers)
+    registry = build_registry(settings.providers, tracer_provider=tracing)
     records = DispatchRecords(
         broker, bucket=settings.dispatch_bucket, ttl_seconds=settings.dispatch_record_ttl_seconds
     )
@@ -63,6 +77,8 @@ def build_app(settings: Settings) -> HttpMetricsMiddleware:
 
     async def close() -> None:
         await registry.aclose()
+        if owns_tracing:
+            await shutdown_tracing(tracing)
 
     consumers = FastStream(
         broker,
@@ -102,4 +118,7 @@ def build_app(settings: Settings) -> HttpMetricsMiddleware:
         *health_routes(readiness),
         *build_routes(build_verifiers(settings, registry), trigger),
     ]
-    return HttpMetricsMiddleware(Starlette(routes=routes, lifespan=lifespan), service=SERVICE)
+    starlette = Starlette(
+        routes=routes, middleware=tracing_middleware(tracing, routes), lifespan=lifespan
+    )
+    return HttpMetricsMiddleware(starlette, service=SERVICE)

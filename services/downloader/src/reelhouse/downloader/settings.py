@@ -16,6 +16,7 @@ from reelhouse.common.settings import (
     LogSettings,
     NatsSettings,
     StorageSettings,
+    TracingSettings,
     settings_config,
 )
 
@@ -31,6 +32,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     # health and metrics (``/livez``, ``/readyz``, ``/metrics``); 0 binds an ephemeral port
     http: HttpSettings = HttpSettings(port=8003)
+    tracing: TracingSettings = TracingSettings()
 
     # largest output accepted, checked against Content-Length and while streaming
     max_bytes: int = Field(default=2 * GIB, gt=0)

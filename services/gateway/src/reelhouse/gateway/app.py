@@ -14,11 +14,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reelhouse.common.brokerwatch import BrokerWatch
 from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.common.signing import UrlSigner
+from reelhouse.common.tracing import (
+    PROBE_PATHS,
+    configure_tracing,
+    get_tracer,
+    nats_middlewares,
+    shutdown_tracing,
+)
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
@@ -66,7 +75,12 @@ async def _dispose(engine: AsyncEngine) -> None:
         log.warning("db.dispose_timeout", after=SHUTDOWN_STEP_SECONDS)
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The gateway; ``tracer_provider`` replaces the one ``settings.tracing`` would make (tests)."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
     signer = UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
     # a broken operator catalogue file fails here, naming the file (CatalogError)
     catalog = load_catalog(settings.catalog_paths)
@@ -74,6 +88,8 @@ def build_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            if owns_tracing:
+                stack.push_async_callback(shutdown_tracing, tracing)
             engine = create_engine(settings.database_url)
             stack.push_async_callback(_dispose, engine)
             await run_migrations(engine)
@@ -86,7 +102,7 @@ def build_app(settings: Settings) -> FastAPI:
                     name="bootstrap",
                 )
 
-            bus = Bus(settings.nats, name=SERVICE)
+            bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
             register_projector(bus.broker, sessions=sessions, nats=settings.nats)
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
@@ -97,7 +113,12 @@ def build_app(settings: Settings) -> FastAPI:
             watch.start()
             stack.push_async_callback(watch.stop)
 
-            relay = OutboxRelay(sessions=sessions, bus=bus, settings=settings.outbox)
+            relay = OutboxRelay(
+                sessions=sessions,
+                bus=bus,
+                settings=settings.outbox,
+                tracer=get_tracer(tracing, __name__),
+            )
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
             stack.push_async_callback(_stop_relay, relay, relay_task)
 
@@ -146,4 +167,11 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(health_router)
     app.include_router(web_router)
     install_openapi(app)
+    if tracing is not None:
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=tracing,
+            excluded_urls=",".join(PROBE_PATHS),
+            exclude_spans=["receive", "send"],
+        )
     return app

@@ -4,6 +4,9 @@ It wakes when a job is accepted and, at the latest, every ``poll_seconds``. When
 NATS is down the rows simply wait; publishing is retried with capped exponential
 backoff until it works. ``Nats-Msg-Id`` is the event id, so a row published
 twice (a crash between publish and commit, two replicas) is stored once.
+
+Each publish happens inside the trace the row was written in (its stored
+``traceparent``), under an ``outbox.relay`` span: the consumers continue that trace.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import asyncio
 import contextlib
 
 import structlog
+from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.common.broker import publish_event
 from reelhouse.common.events import parse_event, utcnow
 from reelhouse.common.logging import job_context
+from reelhouse.common.tracing import continued_trace
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.db.models import OutboxMessage
 from reelhouse.gateway.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, observe_backlog
@@ -40,10 +45,12 @@ class OutboxRelay:
         sessions: async_sessionmaker[AsyncSession],
         bus: Bus,
         settings: OutboxSettings,
+        tracer: Tracer | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._settings = settings
+        self._tracer = tracer or NoOpTracer()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -106,7 +113,18 @@ class OutboxRelay:
                 return True
 
     async def _publish(self, message: OutboxMessage) -> bool:
-        with job_context(message.job_id, event_id=message.event_id, subject=message.subject):
+        with (
+            continued_trace(message.headers),
+            self._tracer.start_as_current_span(
+                "outbox.relay",
+                attributes={
+                    "messaging.destination.name": message.subject,
+                    "reelhouse.event_id": message.event_id,
+                    "reelhouse.outbox.attempts": message.attempts,
+                },
+            ),
+            job_context(message.job_id, event_id=message.event_id, subject=message.subject),
+        ):
             try:
                 event = parse_event(message.subject, message.payload.encode())
                 await asyncio.wait_for(
