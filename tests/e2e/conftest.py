@@ -25,6 +25,7 @@ class EmbeddedSystem:
     media: str
     sandbox: str
     dispatcher: str
+    downloader: str
     process: ServiceProcess | None = None
 
     @property
@@ -59,7 +60,7 @@ class EmbeddedSystem:
 
 
 def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
-    names = ("nats", "gateway", "media", "dispatcher", "sandbox", "sandbox_fal")
+    names = ("nats", "gateway", "media", "dispatcher", "downloader", "sandbox", "sandbox_fal")
     ports = {name: free_port() for name in names}
     env = {
         "REELHOUSE_EMBEDDED__DATA_DIR": str(data_dir),
@@ -74,6 +75,7 @@ def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
         media=f"http://127.0.0.1:{ports['media']}",
         sandbox=f"http://127.0.0.1:{ports['sandbox']}",
         dispatcher=f"http://127.0.0.1:{ports['dispatcher']}",
+        downloader=f"http://127.0.0.1:{ports['downloader']}",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import threading
 import time
@@ -103,6 +104,17 @@ class NatsServer:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(timeout=STOP_TIMEOUT)
+
+    def pause(self) -> None:
+        """SIGSTOP the server: its sockets stay open but it answers nothing (a hung broker)."""
+        assert self._proc is not None, "nats-server not running"
+        assert self._proc.poll() is None, "nats-server exited"
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        assert self._proc is not None, "nats-server not running"
+        self._proc.send_signal(signal.SIGCONT)
 
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines)

@@ -88,6 +88,17 @@ class ServiceProcess:
             f"{self.role} not ready at {url} after {timeout:.0f}s ({last}); log:\n{self.log_tail()}"
         )
 
+    def wait_port_file(self, path: Path, *, timeout: float = 30.0) -> int:
+        """The port a service bound with ``REELHOUSE_HTTP__PORT=0`` and wrote to ``path``."""
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if not self.running:
+                raise ServiceStartError(f"{self.role} exited; log:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise ServiceStartError(f"{self.role} wrote no {path}; log:\n{self.log_tail()}")
+            time.sleep(0.05)
+        return int(path.read_text())
+
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would."""
         if self._proc is not None and self._proc.poll() is None:

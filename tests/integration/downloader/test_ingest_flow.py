@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from reelhouse.common.events import GenerationFailed, GenerationOutputReady, GenerationStored
 from reelhouse.common.settings import NatsSettings, StorageSettings
@@ -114,9 +115,13 @@ async def test_html_posing_as_video_fails_not_media_and_stores_nothing(
 ) -> None:
     page = b"<!DOCTYPE html><html><head><title>Rate limit exceeded</title></head><body>"
     url = origin.serve("/fake.mp4", Route(page * 40, content_type="video/mp4"))
+    refusals = {"service": "downloader", "code": "not_media"}
+    refused_before = REGISTRY.get_sample_value("reelhouse_validation_failures_total", refusals)
 
     failed = await fails_with(events, url, run_downloader)
 
+    refused = REGISTRY.get_sample_value("reelhouse_validation_failures_total", refusals)
+    assert (refused or 0) - (refused_before or 0) == 1  # what /metrics shows the operator
     assert failed.error.code == "not_media"
     assert failed.error.retryable is False
     message = failed.error.message

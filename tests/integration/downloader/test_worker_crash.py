@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reelhouse.common.events import GenerationFailed, GenerationStored
@@ -23,6 +24,7 @@ from tests.integration.downloader.jobs import output_ready
 from tests.integration.downloader.observations import JetStreamEvents, stored_keys
 from tests.integration.downloader.origin import Origin, Route
 from tests.support.processes import ServiceRunner
+from tests.support.scrape import scrape, value
 
 ACK_WAIT_SECONDS = 2.0
 SLOW_PATH = "/slow/0.mp4"
@@ -43,6 +45,8 @@ def downloader_env(nats: NatsSettings, storage: StorageSettings, temp_dir: Path)
         "REELHOUSE_ALLOWED_SCHEMES": json.dumps(["http", "https"]),
         "REELHOUSE_TEMP_DIR": str(temp_dir),
         "REELHOUSE_LOG__JSON": "true",
+        # health and metrics on an ephemeral port: several workers run side by side
+        "REELHOUSE_HTTP__PORT": "0",
     }
 
 
@@ -78,7 +82,8 @@ async def test_a_worker_killed_mid_download_is_replaced_and_the_job_stored_once(
         await store.stat(key)  # no partial object is visible
     assert await events.events(GenerationStored.subject, event.job_id) == []
 
-    second = services.start("downloader", env)
+    port_file = temp_dir.parent / "second.port"
+    second = services.start("downloader", {**env, "REELHOUSE_HTTP__PORT_FILE": str(port_file)})
     outcome = await events.wait_for(
         (GenerationStored.subject, GenerationFailed.subject), event.job_id
     )
@@ -103,6 +108,13 @@ async def test_a_worker_killed_mid_download_is_replaced_and_the_job_stored_once(
         if e.get("event") == "download.received"
     ]
     assert [(e["job_id"], e["attempt"]) for e in received] == [(event.job_id, 2)]
+    # and counted it as a redelivery, where an operator sees it
+    port = await asyncio.to_thread(second.wait_port_file, port_file)
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        samples = await scrape(client, f"http://127.0.0.1:{port}")
+    redelivered = {"service": "downloader", "consumer": "downloader"}
+    assert value(samples, "reelhouse_redeliveries_total", **redelivered) == 1
+    assert value(samples, "reelhouse_download_bytes_total") == len(large_mp4)
     # the killed worker's partial file is all that is left behind; the new worker cleaned its own
     leftovers = await asyncio.to_thread(os.listdir, temp_dir)
     assert len(leftovers) <= 1

@@ -17,12 +17,13 @@ START_TIMEOUT = 90.0
 
 
 def _environment(data_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
-    nats, gateway, media, dispatcher, sandbox = free_ports(5)
+    nats, gateway, media, dispatcher, downloader, sandbox = free_ports(6)
     ports = {
         "nats": nats,
         "gateway": gateway,
         "media": media,
         "dispatcher": dispatcher,
+        "downloader": downloader,
         "sandbox": sandbox,
     }
     env = {f"REELHOUSE_EMBEDDED__{name.upper()}_PORT": str(port) for name, port in ports.items()}

@@ -17,6 +17,7 @@ import httpx
 import nats
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -130,8 +131,10 @@ class Gateway:
 
 
 @asynccontextmanager
-async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    app = build_app(settings)
+async def running_gateway(
+    settings: Settings, *, tracer_provider: TracerProvider | None = None
+) -> AsyncIterator[Gateway]:
+    app = build_app(settings, tracer_provider=tracer_provider)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:

@@ -1,33 +1,105 @@
-"""Readiness: the database and NATS, and what the API does while NATS is away."""
+"""Readiness follows the database, not NATS: accepted jobs wait in the outbox while NATS is away.
+
+NATS's state is still reported, in the body (``checks.nats``) and in the gauge
+``reelhouse_broker_up{service="gateway"}``, measured by a bounded round trip: a
+SIGSTOPped server, whose sockets stay open, is reported down as well.
+"""
 
 from __future__ import annotations
 
-from tests.integration.gateway.harness import Gateway, eventually
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from reelhouse.gateway.settings import Settings
+from tests.integration.gateway.harness import Gateway, eventually, running_gateway
 from tests.support.nats import NatsServer
+from tests.support.scrape import parse, value
+from tests.support.tcpproxy import TcpProxy
+
+
+async def readiness(gateway: Gateway) -> tuple[int, dict[str, object]]:
+    response = await gateway.client.get("/readyz")
+    return response.status_code, response.json()
+
+
+async def nats_state(gateway: Gateway, state: str) -> dict[str, object]:
+    async def probe() -> dict[str, object] | None:
+        status, body = await readiness(gateway)
+        assert status == 200, body  # never unready because of NATS
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        return body if checks["nats"] == state else None
+
+    return await eventually(probe, what=f"readyz to report NATS {state}")
+
+
+async def broker_up(gateway: Gateway) -> float:
+    response = await gateway.client.get("/metrics")
+    return value(parse(response.text), "reelhouse_broker_up", service="gateway")
 
 
 async def test_ready_when_database_and_nats_answer(gateway: Gateway) -> None:
-    response = await gateway.client.get("/healthz")
+    status, body = await readiness(gateway)
 
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "nats": "ok"}}
+    assert status == 200
+    assert body == {"status": "ok", "checks": {"database": "ok", "nats": "ok"}}
+    assert (await gateway.client.get("/healthz")).json() == body
+    assert (await gateway.client.get("/livez")).status_code == 200
 
 
-async def test_not_ready_while_nats_is_down_and_ready_again_after(
+async def test_stays_ready_while_nats_is_down_and_reports_it(
     gateway: Gateway, nats_server: NatsServer
 ) -> None:
     nats_server.stop()
 
-    async def unavailable() -> dict[str, object] | None:
-        response = await gateway.client.get("/healthz")
-        return response.json() if response.status_code == 503 else None
-
-    report = await eventually(unavailable, what="healthz to report NATS down")
-    assert report["checks"] == {"database": "ok", "nats": "unavailable"}
+    report = await nats_state(gateway, "unavailable")
+    assert report == {"status": "ok", "checks": {"database": "ok", "nats": "unavailable"}}
+    assert await broker_up(gateway) == 0
+    job = await gateway.submit()  # accepted into the outbox meanwhile
 
     nats_server.start()
 
-    async def available() -> bool | None:
-        return True if (await gateway.client.get("/healthz")).status_code == 200 else None
+    await nats_state(gateway, "ok")
+    assert await broker_up(gateway) == 1
+    await gateway.wait_for_status(job["id"], "queued")
 
-    await eventually(available, what="healthz to recover")
+
+async def test_a_hung_broker_is_reported_down_and_up_again_when_it_continues(
+    gateway: Gateway, nats_server: NatsServer
+) -> None:
+    nats_server.pause()
+    try:
+        await nats_state(gateway, "unavailable")
+        assert await broker_up(gateway) == 0
+    finally:
+        nats_server.resume()
+
+    await nats_state(gateway, "ok")
+
+
+# the database is cut at the network, so this needs a server: PostgreSQL only
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_not_ready_while_the_database_is_unreachable(
+    settings: Settings, database_url: str
+) -> None:
+    target = urlsplit(database_url)
+    userinfo, _, _ = target.netloc.rpartition("@")
+    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        address = f"{proxy.host}:{proxy.port}"
+        through_proxy = urlunsplit(
+            target._replace(netloc=f"{userinfo}@{address}" if userinfo else address)
+        )
+        proxied = settings.model_copy(update={"database_url": through_proxy})
+        async with running_gateway(proxied) as gateway:
+            assert (await readiness(gateway))[0] == 200
+
+            await proxy.close()
+
+            status, body = await readiness(gateway)
+            assert status == 503
+            assert body["status"] == "unavailable"
+            assert body["checks"] == {"database": "unavailable", "nats": "ok"}
+            assert (await gateway.client.get("/livez")).status_code == 200

@@ -193,7 +193,12 @@ async def test_keys_that_need_percent_encoding_are_served(media: MediaServer) ->
     assert response.headers["content-type"] == "video/webm"
 
 
-async def test_healthz_answers(media: MediaServer) -> None:
-    response = await media.client.get(f"{media.base_url}/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+async def test_probes_answer_once_the_store_is_ready(media: MediaServer) -> None:
+    live = await media.client.get(f"{media.base_url}/livez")
+    ready = await media.client.get(f"{media.base_url}/readyz")
+    alias = await media.client.get(f"{media.base_url}/healthz")
+
+    assert live.status_code == 200
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"storage": "ok"}}
+    assert alias.json() == ready.json()

@@ -113,9 +113,3 @@ async def test_signed_body_that_is_not_a_prediction_is_refused(
 
     assert response.status_code == 401
     assert triggers.seen == []
-
-
-async def test_health_is_served(client: httpx.AsyncClient) -> None:
-    response = await client.get("/healthz")
-
-    assert response.json() == {"status": "ok"}

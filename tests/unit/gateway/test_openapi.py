@@ -102,3 +102,13 @@ def test_the_model_schema_lists_routes_defaults_and_price(document: dict[str, An
     )
     assert schemas["PriceOut"]["properties"]["unit"]["enum"] == ["second", "image", "run"]
     assert document["paths"]["/v1/models/{model_id}"]["get"]["responses"]["200"]
+
+
+def test_probes_and_metrics_are_documented(document: dict[str, Any]) -> None:
+    for path in ("/readyz", "/healthz"):
+        get = document["paths"][path]["get"]
+        assert set(get["responses"]) == {"200", "503"}, path
+        assert "outbox" in get["description"], path
+    assert set(document["paths"]["/livez"]["get"]["responses"]) == {"200"}
+    metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]
+    assert "text/plain" in metrics["content"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
+from faststream.types import BrokerMiddleware
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
@@ -13,8 +16,13 @@ from reelhouse.common.settings import NatsSettings
 from reelhouse.common.streams import stream_config
 
 
-def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
-    """A broker that reconnects on its own; nothing connects until it starts."""
+def build_broker(
+    settings: NatsSettings, *, name: str, middlewares: Sequence[BrokerMiddleware[Any, Any]] = ()
+) -> NatsBroker:
+    """A broker that reconnects on its own; nothing connects until it starts.
+
+    ``middlewares`` wrap every consume and publish (telemetry, for instance).
+    """
     return NatsBroker(
         settings.url,
         name=name,
@@ -26,6 +34,7 @@ def build_broker(settings: NatsSettings, *, name: str) -> NatsBroker:
         # its per-message "Received/Processed" chatter at DEBUG
         logger=logging.getLogger("reelhouse.faststream"),
         log_level=logging.DEBUG,
+        middlewares=middlewares,
     )
 
 

@@ -1,4 +1,4 @@
-"""structlog set-up: contextvars first, JSON off a terminal, job id on every line."""
+"""structlog set-up: contextvars first, JSON off a terminal, job id (and trace id) on every line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 
 def configure_logging(*, level: str = "INFO", json: bool | None = None, service: str = "") -> None:
@@ -16,6 +17,7 @@ def configure_logging(*, level: str = "INFO", json: bool | None = None, service:
     render_json = (not sys.stderr.isatty()) if json is None else json
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
@@ -47,6 +49,15 @@ def configure_logging(*, level: str = "INFO", json: bool | None = None, service:
     root.setLevel(level.upper())
 
 
+def add_trace_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """``trace_id`` and ``span_id`` of the active span (one context lookup when there is none)."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", trace.format_trace_id(span_context.trace_id))
+        event_dict.setdefault("span_id", trace.format_span_id(span_context.span_id))
+    return event_dict
+
+
 def _add_service(service: str) -> Any:
     def processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         event_dict.setdefault("service", service)
@@ -57,6 +68,8 @@ def _add_service(service: str) -> Any:
 
 @contextmanager
 def job_context(job_id: str, **fields: Any) -> Iterator[None]:
-    """Bind ``job_id`` (and more) to every log line emitted inside the block."""
+    """Bind ``job_id`` (and more) to every log line emitted inside the block, and the job id
+    to the active span (a no-op when tracing is off)."""
+    trace.get_current_span().set_attribute("reelhouse.job_id", job_id)
     with structlog.contextvars.bound_contextvars(job_id=job_id, **fields):
         yield

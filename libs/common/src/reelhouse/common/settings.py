@@ -91,4 +91,24 @@ class SigningSettings(BaseModel):
 
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
+    # 0 binds an ephemeral port; the bound one is logged (``http.listening``) and, with
+    # ``port_file`` set, written to that file once the server accepts connections
     port: int = Field(default=8000, ge=0, le=65535)
+    port_file: Path | None = None
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces, off by default (then nothing is recorded or exported).
+
+    The OTLP/HTTP exporter also honours the standard ``OTEL_EXPORTER_OTLP_*`` variables
+    (headers, certificates, compression, timeout, and the endpoint when ``otlp_endpoint``
+    is not set) and ``OTEL_RESOURCE_ATTRIBUTES``.
+    """
+
+    enabled: bool = False
+    # the collector's OTLP/HTTP base URL, e.g. http://otel-collector:4318 (``/v1/traces`` is
+    # added); None: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else
+    # http://localhost:4318
+    otlp_endpoint: str | None = None
+    # share of new traces recorded; a trace started upstream follows its parent's decision
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)

@@ -1,7 +1,7 @@
 """The composition root: ``build_app(settings)`` wires broker, providers, handlers and routes.
 
 The dispatcher is one ASGI app: Starlette serves the provider webhooks (and
-``/healthz``) and its lifespan runs the FastStream app, so one uvicorn process
+``/livez``, ``/readyz``, ``/healthz``, ``/metrics``) and its lifespan runs the FastStream app, so one uvicorn process
 holds both. Nothing connects here; on start-up the broker connects, the
 dispatch-record bucket is declared, then the consumers start pulling.
 """
@@ -14,10 +14,26 @@ from collections.abc import AsyncIterator
 
 import structlog
 from faststream import FastStream
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 
+from reelhouse.common.asgi_tracing import tracing_middleware
 from reelhouse.common.broker import build_broker
-from reelhouse.dispatcher.handlers import SERVICE_CONTEXT_KEY, build_router
+from reelhouse.common.brokerwatch import BrokerWatch, subscribers_bound
+from reelhouse.common.consumermetrics import instrument_broker
+from reelhouse.common.health import Readiness, health_routes
+from reelhouse.common.metrics import HttpMetricsMiddleware
+from reelhouse.common.tracing import (
+    configure_tracing,
+    nats_middlewares,
+    shutdown_tracing,
+)
+from reelhouse.dispatcher.handlers import (
+    DISPATCH_CONSUMER,
+    POLL_CONSUMER,
+    SERVICE_CONTEXT_KEY,
+    build_router,
+)
 from reelhouse.dispatcher.providers.registry import build_registry
 from reelhouse.dispatcher.records import DispatchRecords
 from reelhouse.dispatcher.service import DispatchService
@@ -27,11 +43,21 @@ from reelhouse.dispatcher.webhooks.verifiers import build_verifiers
 
 log = structlog.get_logger(__name__)
 
+SERVICE = "dispatcher"
 
-def build_app(settings: Settings) -> Starlette:
-    broker = build_broker(settings.nats, name="reelhouse-dispatcher")
+
+def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> HttpMetricsMiddleware:
+    """The dispatcher; ``tracer_provider`` replaces the one ``settings.tracing`` would make."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
+    broker = build_broker(
+        settings.nats, name="reelhouse-dispatcher", middlewares=nats_middlewares(tracing)
+    )
+    instrument_broker(broker, service=SERVICE)
     broker.include_router(build_router(settings))
-    registry = build_registry(settings.providers)
+    registry = build_registry(settings.providers, tracer_provider=tracing)
     records = DispatchRecords(
         broker, bucket=settings.dispatch_bucket, ttl_seconds=settings.dispatch_record_ttl_seconds
     )
@@ -51,6 +77,8 @@ def build_app(settings: Settings) -> Starlette:
 
     async def close() -> None:
         await registry.aclose()
+        if owns_tracing:
+            await shutdown_tracing(tracing)
 
     consumers = FastStream(
         broker,
@@ -66,13 +94,31 @@ def build_app(settings: Settings) -> Starlette:
             provider=provider, job_id=job_id, request_id=request_id, token=token
         )
 
+    watch = BrokerWatch(
+        broker,
+        service=SERVICE,
+        stream=settings.nats.stream,
+        consumers=(DISPATCH_CONSUMER, POLL_CONSUMER),
+    )
+    readiness = Readiness()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await consumers.start()
+        watch.start()
+        readiness.set([watch.check(), subscribers_bound(broker)])
         try:
             yield
         finally:
+            readiness.clear()
+            await watch.stop()
             await consumers.stop()
 
-    routes = build_routes(build_verifiers(settings, registry), trigger)
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [
+        *health_routes(readiness),
+        *build_routes(build_verifiers(settings, registry), trigger),
+    ]
+    starlette = Starlette(
+        routes=routes, middleware=tracing_middleware(tracing, routes), lifespan=lifespan
+    )
+    return HttpMetricsMiddleware(starlette, service=SERVICE)

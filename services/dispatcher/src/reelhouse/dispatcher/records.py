@@ -69,6 +69,8 @@ class DispatchRecord(BaseModel):
     last_status: str | None = None
     failed_attempts: list[FailedAttempt] = []
     outcome: Outcome | None = None
+    # the W3C trace context the job arrived in: work a webhook triggers joins the job's trace
+    trace_context: dict[str, str] = {}
 
     def next_attempt(self, failure: FailedAttempt) -> DispatchRecord:
         """Move on to the next route, forgetting what belonged to the failed attempt."""

@@ -19,6 +19,7 @@ from reelhouse.common.events import (
     PollPrediction,
     utcnow,
 )
+from reelhouse.common.tracing import continued_trace
 from reelhouse.dispatcher.cancel import Canceller
 from reelhouse.dispatcher.outcomes import JobEvents
 from reelhouse.dispatcher.polling import Poller
@@ -117,17 +118,20 @@ class DispatchService:
         ):
             log.info("webhook.not_current", provider=provider, request=request_id)
             return False
-        await self.events.publish(
-            PollPrediction(
-                event_id=f"{job_id}:webhook:{token}",
-                job_id=job_id,
-                provider=provider,
-                provider_model=record.provider_model or "",
-                provider_request_id=request_id,
-                deadline_at=record.deadline_at,
-                attempt=record.attempt,
-                trigger="webhook",
+        # the provider's request starts a trace of its own: the look it triggers belongs to
+        # the job's trace
+        with continued_trace(record.trace_context):
+            await self.events.publish(
+                PollPrediction(
+                    event_id=f"{job_id}:webhook:{token}",
+                    job_id=job_id,
+                    provider=provider,
+                    provider_model=record.provider_model or "",
+                    provider_request_id=request_id,
+                    deadline_at=record.deadline_at,
+                    attempt=record.attempt,
+                    trigger="webhook",
+                )
             )
-        )
         log.info("webhook.poll_scheduled", provider=provider, request=request_id)
         return True

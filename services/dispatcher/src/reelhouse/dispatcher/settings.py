@@ -12,7 +12,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings
 
-from reelhouse.common.settings import HttpSettings, LogSettings, NatsSettings, settings_config
+from reelhouse.common.settings import (
+    HttpSettings,
+    LogSettings,
+    NatsSettings,
+    TracingSettings,
+    settings_config,
+)
 from reelhouse.common.streams import MAX_AGE_SECONDS
 
 
@@ -82,6 +88,7 @@ class Settings(BaseSettings):
 
     nats: NatsSettings = NatsSettings()
     log: LogSettings = LogSettings()
+    tracing: TracingSettings = TracingSettings()
     # the webhook receiver (and /healthz)
     http: HttpSettings = HttpSettings(port=8002)
     providers: ProvidersSettings = ProvidersSettings()

@@ -19,6 +19,7 @@ from reelhouse.common.events import (
     JobError,
     PollPrediction,
 )
+from reelhouse.common.tracing import current_trace_headers
 from reelhouse.dispatcher.deadlines import finish_deadline, provider_cancel_after, start_deadline
 from reelhouse.dispatcher.decisions import provider_error
 from reelhouse.dispatcher.outcomes import JobEvents, attempt_suffix
@@ -57,10 +58,12 @@ class Submitter:
         self.default_start_deadline_seconds = default_start_deadline_seconds
 
     async def submit(self, job: GenerationRequested) -> None:
-        """``gen.requested.v1``: remember the job, then make sure its attempt runs."""
+        """``gen.requested.v1``: remember the job (and its trace), then make sure its attempt
+        runs."""
+        first = {"request": job, "trace_context": current_trace_headers()}
         record = await self.records.update(
             job.job_id,
-            lambda r: r if r.request is not None else r.model_copy(update={"request": job}),
+            lambda r: r if r.request is not None else r.model_copy(update=first),
         )
         await self.ensure_attempt(record)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import structlog
 from pydantic import ValidationError
 
 from reelhouse.common.logging import configure_logging
-from reelhouse.downloader.app import build_app
+from reelhouse.common.serving import serve
+from reelhouse.downloader.server import build_server
 from reelhouse.downloader.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -23,7 +23,7 @@ def main() -> int:
         log.error("download.config_invalid", error=str(exc))
         return 2
     configure_logging(level=settings.log.level, json=settings.log.json_output, service="downloader")
-    asyncio.run(build_app(settings).run())
+    serve(build_server(settings), settings.http, ws="none", access_log=False)
     return 0
 
 

@@ -13,10 +13,20 @@ import structlog
 from aiohttp.abc import AbstractResolver
 from faststream import FastStream
 from faststream.annotations import ContextRepo
+from opentelemetry.instrumentation.aiohttp_client import create_trace_config
+from opentelemetry.sdk.trace import TracerProvider
 
 from reelhouse.common.broker import build_broker
+from reelhouse.common.consumermetrics import instrument_broker
 from reelhouse.common.delivery import DeliveryPolicy
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError, build_object_store
+from reelhouse.common.traced_storage import TracedObjectStore
+from reelhouse.common.tracing import (
+    configure_tracing,
+    get_tracer,
+    nats_middlewares,
+    shutdown_tracing,
+)
 from reelhouse.downloader.fetch import Fetcher, FetchLimits, SocketFactory, build_session
 from reelhouse.downloader.guard import UrlGuard
 from reelhouse.downloader.handlers import subscribe
@@ -25,6 +35,8 @@ from reelhouse.downloader.retry import RetryPolicy
 from reelhouse.downloader.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+SERVICE = "downloader"
 
 # a partial download untouched this long past the transfer cap belongs to a dead worker
 STALE_MARGIN_SECONDS = 3600.0
@@ -88,15 +100,28 @@ def build_app(
     *,
     resolver: AbstractResolver | None = None,
     socket_factory: SocketFactory | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastStream:
-    """The downloader; ``resolver`` and ``socket_factory`` replace DNS and sockets in tests."""
-    broker = build_broker(settings.nats, name="reelhouse-downloader")
+    """The downloader; ``resolver`` and ``socket_factory`` replace DNS and sockets in tests,
+    ``tracer_provider`` the one ``settings.tracing`` would make."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
+    broker = build_broker(
+        settings.nats, name="reelhouse-downloader", middlewares=nats_middlewares(tracing)
+    )
+    instrument_broker(broker, service=SERVICE)
     subscribe(broker, settings)
     guard = build_guard(settings)
 
     @asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
         store = build_object_store(settings.storage)
+        if tracing is not None:
+            store = TracedObjectStore(
+                store, get_tracer(tracing, __name__), backend=settings.storage.backend
+            )
         await _prepare_store(store)
         temp_dir = await _prepare_temp_dir(settings)
         session = build_session(
@@ -106,6 +131,9 @@ def build_app(
             limit=max(4, 2 * settings.concurrency),
             resolver=resolver,
             socket_factory=socket_factory,
+            trace_configs=(
+                None if tracing is None else [create_trace_config(tracer_provider=tracing)]
+            ),
         )
         async with session:
             fetcher = Fetcher(session, guard, build_limits(settings))
@@ -131,4 +159,13 @@ def build_app(
             yield
 
     # the app's own messages go through the root logger, so they are structured like ours
-    return FastStream(broker, lifespan=lifespan, logger=logging.getLogger("reelhouse.downloader"))
+    async def stop_tracing() -> None:
+        if owns_tracing:
+            await shutdown_tracing(tracing)
+
+    return FastStream(
+        broker,
+        lifespan=lifespan,
+        after_shutdown=[stop_tracing],
+        logger=logging.getLogger("reelhouse.downloader"),
+    )

@@ -112,6 +112,7 @@ def build_session(
     limit: int = 16,
     resolver: AbstractResolver | None = None,
     socket_factory: SocketFactory | None = None,
+    trace_configs: list[aiohttp.TraceConfig] | None = None,
 ) -> aiohttp.ClientSession:
     """One pooled session per process, resolving through the guard, ignoring proxy variables.
 
@@ -130,6 +131,8 @@ def build_session(
         # a proxy would resolve hosts for us and bypass the guard
         trust_env=False,
         cookie_jar=aiohttp.DummyCookieJar(),
+        # OpenTelemetry's client spans, when tracing is on
+        trace_configs=trace_configs,
         # media is already compressed; ask for the bytes as they are stored
         headers={"Accept-Encoding": "identity", "User-Agent": USER_AGENT},
     )

@@ -17,6 +17,7 @@ from reelhouse.common.broker import consumer_config, jetstream, publish_event
 from reelhouse.common.delivery import DeliveryPolicy, delivery_count, settle
 from reelhouse.common.events import GenerationFailed, GenerationOutputReady, JobError
 from reelhouse.common.logging import job_context
+from reelhouse.downloader import metrics
 from reelhouse.downloader.ingest import Ingestor
 from reelhouse.downloader.settings import Settings
 
@@ -54,7 +55,12 @@ async def on_output_ready(
         await publish_event(broker, failed, source=SOURCE)
 
     async def download() -> None:
-        stored = await ingestor.ingest(event)
+        try:
+            stored = await ingestor.ingest(event)
+        except Exception as exc:
+            metrics.observe_failure(exc)
+            raise
+        metrics.observe_stored(stored)
         await publish_event(broker, stored, source=SOURCE)
 
     with job_context(event.job_id):

@@ -11,7 +11,14 @@ from pathlib import Path
 from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings
 
-from reelhouse.common.settings import LogSettings, NatsSettings, StorageSettings, settings_config
+from reelhouse.common.settings import (
+    HttpSettings,
+    LogSettings,
+    NatsSettings,
+    StorageSettings,
+    TracingSettings,
+    settings_config,
+)
 
 GIB = 1024**3
 KNOWN_SCHEMES = frozenset({"http", "https"})
@@ -23,6 +30,9 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     storage: StorageSettings = StorageSettings()
     log: LogSettings = LogSettings()
+    # health and metrics (``/livez``, ``/readyz``, ``/metrics``); 0 binds an ephemeral port
+    http: HttpSettings = HttpSettings(port=8003)
+    tracing: TracingSettings = TracingSettings()
 
     # largest output accepted, checked against Content-Length and while streaming
     max_bytes: int = Field(default=2 * GIB, gt=0)

@@ -75,6 +75,10 @@ class Addresses:
         return self.http(self.options.dispatcher_port)
 
     @property
+    def downloader(self) -> str:
+        return self.http(self.options.downloader_port)
+
+    @property
     def web(self) -> str:
         return self.gateway + self.options.web_path
 
@@ -132,6 +136,7 @@ def role_environment(
             }
         case "downloader":
             own = {
+                **_http(options.host, options.downloader_port),
                 **_local_storage(layout),
                 # the sandbox serves outputs over plain http on loopback
                 "REELHOUSE_ALLOW_LOOPBACK": "true",

@@ -89,6 +89,7 @@ def check_ports_free(options: EmbeddedOptions) -> None:
         "SANDBOX_PORT": options.sandbox_port,
         "SANDBOX_FAL_PORT": options.sandbox_fal_port,
         "DISPATCHER_PORT": options.dispatcher_port,
+        "DOWNLOADER_PORT": options.downloader_port,
         "MEDIA_PORT": options.media_port,
         "GATEWAY_PORT": options.gateway_port,
     }

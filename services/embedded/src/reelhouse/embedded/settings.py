@@ -22,6 +22,8 @@ class EmbeddedOptions(BaseModel):
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     media_port: int = Field(default=8001, ge=1, le=65535)
     dispatcher_port: int = Field(default=8002, ge=1, le=65535)
+    # the downloader's health and metrics
+    downloader_port: int = Field(default=8003, ge=1, le=65535)
     sandbox_port: int = Field(default=8010, ge=1, le=65535)
     # the sandbox's fal queue API (HTTPS with the sandbox's own CA)
     sandbox_fal_port: int = Field(default=8011, ge=1, le=65535)

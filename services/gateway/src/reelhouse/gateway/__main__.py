@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 import structlog
-import uvicorn
 
 from reelhouse.common.logging import configure_logging
+from reelhouse.common.serving import serve
 from reelhouse.gateway.app import SERVICE, build_app
 from reelhouse.gateway.auth.service import issue_api_key
 from reelhouse.gateway.catalog.loader import CatalogError
@@ -44,13 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CatalogError as exc:
         structlog.get_logger(__name__).error("gateway.catalog_invalid", error=str(exc))
         raise SystemExit(f"reelhouse gateway: {exc}") from exc
-    uvicorn.run(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        log_config=None,
-        proxy_headers=True,
-    )
+    serve(app, settings.http, proxy_headers=True)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reelhouse.common.brokerwatch import BrokerWatch
+from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.common.signing import UrlSigner
+from reelhouse.common.tracing import (
+    PROBE_PATHS,
+    configure_tracing,
+    get_tracer,
+    nats_middlewares,
+    shutdown_tracing,
+)
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
@@ -31,7 +42,7 @@ from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.openapi import install_openapi
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.problems import install_problem_handlers
-from reelhouse.gateway.projector import register_projector
+from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.web.routes import router as web_router
 
@@ -64,7 +75,12 @@ async def _dispose(engine: AsyncEngine) -> None:
         log.warning("db.dispose_timeout", after=SHUTDOWN_STEP_SECONDS)
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The gateway; ``tracer_provider`` replaces the one ``settings.tracing`` would make (tests)."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
     signer = UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
     # a broken operator catalogue file fails here, naming the file (CatalogError)
     catalog = load_catalog(settings.catalog_paths)
@@ -72,6 +88,8 @@ def build_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            if owns_tracing:
+                stack.push_async_callback(shutdown_tracing, tracing)
             engine = create_engine(settings.database_url)
             stack.push_async_callback(_dispose, engine)
             await run_migrations(engine)
@@ -84,12 +102,23 @@ def build_app(settings: Settings) -> FastAPI:
                     name="bootstrap",
                 )
 
-            bus = Bus(settings.nats, name=SERVICE)
+            bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
             register_projector(bus.broker, sessions=sessions, nats=settings.nats)
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
-            relay = OutboxRelay(sessions=sessions, bus=bus, settings=settings.outbox)
+            watch = BrokerWatch(
+                bus.broker, service=SERVICE, stream=settings.nats.stream, consumers=(DURABLE,)
+            )
+            watch.start()
+            stack.push_async_callback(watch.stop)
+
+            relay = OutboxRelay(
+                sessions=sessions,
+                bus=bus,
+                settings=settings.outbox,
+                tracer=get_tracer(tracing, __name__),
+            )
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
             stack.push_async_callback(_stop_relay, relay, relay_task)
 
@@ -105,6 +134,7 @@ def build_app(settings: Settings) -> FastAPI:
                 ),
                 bus=bus,
                 relay=relay,
+                watch=watch,
             )
             log.info(
                 "gateway.started",
@@ -130,10 +160,18 @@ def build_app(settings: Settings) -> FastAPI:
         ],
     )
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)
     install_openapi(app)
+    if tracing is not None:
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=tracing,
+            excluded_urls=",".join(PROBE_PATHS),
+            exclude_spans=["receive", "send"],
+        )
     return app

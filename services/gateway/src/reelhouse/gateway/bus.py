@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from faststream.nats import NatsBroker
+from faststream.types import BrokerMiddleware
 from nats.aio.client import Client
 
 from reelhouse.common.broker import build_broker
+from reelhouse.common.consumermetrics import instrument_broker
 from reelhouse.common.settings import NatsSettings
 from reelhouse.common.streams import ensure_stream
 
@@ -24,9 +28,16 @@ SETUP_RETRY_SECONDS = 1.0
 
 
 class Bus:
-    def __init__(self, settings: NatsSettings, *, name: str) -> None:
+    def __init__(
+        self,
+        settings: NatsSettings,
+        *,
+        name: str,
+        middlewares: Sequence[BrokerMiddleware[Any, Any]] = (),
+    ) -> None:
         self.settings = settings
-        self.broker: NatsBroker = build_broker(settings, name=name)
+        self.broker: NatsBroker = build_broker(settings, name=name, middlewares=middlewares)
+        instrument_broker(self.broker, service=name)
         self._client: Client | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -9,6 +9,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reelhouse.common.brokerwatch import BrokerWatch
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog.loader import Catalog
 from reelhouse.gateway.media_urls import MediaUrls
@@ -27,6 +28,8 @@ class Services:
     media_urls: MediaUrls
     bus: Bus
     relay: OutboxRelay
+    # NATS's state by a bounded round trip, and the projector's lag (gauges)
+    watch: BrokerWatch
 
 
 def get_services(request: Request) -> Services:

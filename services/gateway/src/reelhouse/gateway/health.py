@@ -1,21 +1,26 @@
-"""``/healthz``: readiness — the database answers and NATS is connected."""
+"""Probes for orchestrators, and the metrics.
+
+- ``/livez``: the process and its event loop answer (restart the gateway when this fails);
+- ``/readyz``: the database answers within a bound. NATS is reported (``checks.nats``) but
+  never makes the gateway unready: accepted jobs wait in the outbox while the broker is away,
+  so a load balancer must keep sending traffic. The broker's state is also the gauge
+  ``reelhouse_broker_up{service="gateway"}``, measured by a bounded JetStream round trip;
+- ``/healthz``: an alias of ``/readyz``;
+- ``/metrics``: Prometheus text format.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
-import structlog
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from reelhouse.common.health import Check, livez, run_checks
+from reelhouse.common.metrics import metrics_endpoint
 from reelhouse.gateway.dependencies import Services, ServicesDep
-
-log = structlog.get_logger(__name__)
-
-CHECK_TIMEOUT_SECONDS = 2.0
 
 router = APIRouter(tags=["operations"])
 
@@ -27,27 +32,55 @@ class Health(BaseModel):
     checks: dict[str, CheckState]
 
 
-async def _database_ok(services: Services) -> bool:
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), services.sessions() as session:
+class Alive(BaseModel):
+    status: Literal["ok"]
+
+
+def _database(services: Services) -> Check:
+    async def probe() -> None:
+        async with services.sessions() as session:
             await session.execute(text("SELECT 1"))
-    except Exception as exc:
-        log.warning("health.database_unavailable", error=repr(exc))
-        return False
-    return True
+
+    return Check("database", probe)
+
+
+async def _readiness(services: ServicesDep) -> JSONResponse:
+    checks = [_database(services), services.watch.check(required=False)]
+    return (await run_checks(checks)).response()
+
+
+READINESS_DOC = {
+    "response_model": Health,
+    "responses": {503: {"model": Health, "description": "The database is unavailable"}},
+    "description": (
+        "200 while the database answers (within 2 s). `checks.nats` reports whether NATS "
+        "JetStream answered a bounded round trip; while it does not, the gateway stays ready "
+        "and accepted jobs wait in the outbox."
+    ),
+}
+
+
+@router.get("/livez", response_model=Alive, summary="Liveness: the process answers")
+async def live(request: Request) -> JSONResponse:
+    return await livez(request)
+
+
+@router.get("/readyz", summary="Readiness: the database answers", **READINESS_DOC)  # type: ignore[arg-type]
+async def readyz(services: ServicesDep) -> JSONResponse:
+    return await _readiness(services)
+
+
+@router.get("/healthz", summary="Readiness (alias of /readyz)", **READINESS_DOC)  # type: ignore[arg-type]
+async def healthz(services: ServicesDep) -> JSONResponse:
+    return await _readiness(services)
 
 
 @router.get(
-    "/healthz",
-    response_model=Health,
-    summary="Readiness: database and NATS",
-    responses={503: {"model": Health, "description": "A dependency is unavailable"}},
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Every metric of ours starts with `reelhouse_` (text exposition format 0.0.4).",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-async def healthz(services: ServicesDep) -> JSONResponse:
-    checks: dict[str, CheckState] = {
-        "database": "ok" if await _database_ok(services) else "unavailable",
-        "nats": "ok" if services.bus.connected else "unavailable",
-    }
-    healthy = all(state == "ok" for state in checks.values())
-    report = Health(status="ok" if healthy else "unavailable", checks=checks)
-    return JSONResponse(report.model_dump(), status_code=200 if healthy else 503)
+async def metrics(request: Request) -> Response:
+    return await metrics_endpoint(request)

@@ -23,6 +23,8 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelhouse.common.errors import lookup
+from reelhouse.common.metrics import VALIDATION_FAILURES
+from reelhouse.gateway.metrics import SERVICE
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +97,8 @@ def build_problem(
 
 
 def problem_response(problem: Problem, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    if problem.status == HTTPStatus.UNPROCESSABLE_ENTITY:
+        VALIDATION_FAILURES.labels(SERVICE, problem.code).inc()
     return JSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=problem.status,

@@ -25,10 +25,12 @@ from reelhouse.common.events import Event, GenerationFailed, JobError, parse_eve
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
+from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record_attempt
 from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
+from reelhouse.gateway.metrics import Transition, observe_transition
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,7 @@ async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) 
     """Record ``event`` and apply it to its job, in one transaction; idempotent on event id."""
     if not is_job_id(event.job_id) or "\x00" in event.event_id:
         return Outcome.UNKNOWN_JOB
+    transition: Transition | None = None
     try:
         async with sessions.begin() as session:
             if await repository.event_recorded(session, event.event_id):
@@ -63,6 +66,7 @@ async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) 
                 job.provider_request_id = change.provider_request_id
                 job.updated_at = now
             if change.status is not None:
+                transition = await _transition(session, job, change.status, event)
                 job.status = change.status.value
                 job.updated_at = now
                 if change.error is not None:
@@ -85,7 +89,23 @@ async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) 
     except IntegrityError:
         # a replica recorded the same event id at the same moment
         return Outcome.DUPLICATE
+    if transition is not None:  # counted once committed
+        observe_transition(transition)
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
+
+
+async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Event) -> Transition:
+    """The move ``event`` makes, timed from the job's own transition timestamps."""
+    left = JobStatus(job.status)
+    entered = await repository.state_entered_at(session, job.id, left.value) or job.created_at
+    return Transition(
+        model=job.model,
+        left=left,
+        to=to,
+        entered=entered,
+        at=event.occurred_at,
+        code=event.error.code if isinstance(event, GenerationFailed) else "",
+    )
 
 
 class Projector:

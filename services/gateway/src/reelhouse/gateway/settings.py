@@ -17,6 +17,7 @@ from reelhouse.common.settings import (
     LogSettings,
     NatsSettings,
     SigningSettings,
+    TracingSettings,
     settings_config,
 )
 
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     signing: SigningSettings = SigningSettings()
     outbox: OutboxSettings = OutboxSettings()
+    tracing: TracingSettings = TracingSettings()
 
     database_url: str = "sqlite+aiosqlite:///.reelhouse/reelhouse.db"
     media_base_url: str = "http://127.0.0.1:8001"

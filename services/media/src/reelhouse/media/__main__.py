@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import structlog
-import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from reelhouse.common.logging import configure_logging
+from reelhouse.common.serving import serve
 from reelhouse.media.app import build_app
 from reelhouse.media.settings import Settings
 
@@ -31,14 +31,7 @@ def main() -> int:
         log.error("media.config_invalid", error=str(exc))
         return 2
     # uvicorn logs through the root logger structlog configured; media.served replaces access logs
-    uvicorn.run(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    serve(app, settings.http, access_log=False, server_header=False)
     return 0
 
 

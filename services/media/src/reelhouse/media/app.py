@@ -10,6 +10,8 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reelhouse.common.health import Check, Readiness, health_routes
+from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.common.signing import UrlSigner
 from reelhouse.common.storage import ObjectStore, build_object_store
 from reelhouse.media.objects import MediaObjects
@@ -19,6 +21,8 @@ from reelhouse.media.s3reader import S3Reader
 from reelhouse.media.settings import CorsSettings, Settings
 
 log = structlog.get_logger(__name__)
+
+SERVICE = "media"
 
 # what a player reads from a cross-origin response and may send in a preflighted request
 EXPOSED_HEADERS = [
@@ -37,6 +41,13 @@ ALLOWED_REQUEST_HEADERS = [
     "If-Modified-Since",
     "If-Unmodified-Since",
 ]
+
+
+async def _store_started(context: MediaContext) -> None:
+    """Ready once the lifespan made the store ready (bucket checked); storage errors per
+    request are 503s with Retry-After, so a storage outage does not restart the pods."""
+    if context.objects is None:
+        raise RuntimeError("object store not started")
 
 
 def _default_store(settings: Settings) -> ObjectStore:
@@ -70,31 +81,38 @@ class ObjectsFirst:
         await self.app(scope, receive, send)
 
 
-def build_app(settings: Settings, *, store: ObjectStore | None = None) -> ObjectsFirst:
+def build_app(settings: Settings, *, store: ObjectStore | None = None) -> HttpMetricsMiddleware:
     """The ASGI app; the object store is created in its lifespan unless one is given (tests)."""
     signing = settings.signing
     # fails here, at start-up, naming REELHOUSE_SIGNING__KEYS when no key is configured
     context = MediaContext(signer=UrlSigner(signing.require_keys(), signing.active_key_id))
     if settings.delivery.mode == "redirect":
         context.redirector = Redirector(settings.storage.s3, settings.delivery)
+    readiness = Readiness()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         active = store or _default_store(settings)
         await active.ensure_ready()
         context.objects = MediaObjects(active, metadata_ttl=settings.delivery.metadata_ttl_seconds)
+        readiness.set([Check("storage", lambda: _store_started(context))])
         log.info("media.started", storage=settings.storage.backend, mode=settings.delivery.mode)
         try:
             yield
         finally:
+            readiness.clear()
             context.objects = None
             if isinstance(active, S3Reader) and store is None:
                 await active.close()
             log.info("media.stopped")
 
-    app = Starlette(routes=build_routes(context), lifespan=lifespan)
-    return ObjectsFirst(
-        _with_cors(app, settings.cors), _with_cors(ObjectEndpoint(context), settings.cors)
+    app = Starlette(routes=[*health_routes(readiness), *build_routes(context)], lifespan=lifespan)
+    # outermost: every request is counted, the object path included (bytes once per response)
+    return HttpMetricsMiddleware(
+        ObjectsFirst(
+            _with_cors(app, settings.cors), _with_cors(ObjectEndpoint(context), settings.cors)
+        ),
+        service=SERVICE,
     )
 
 

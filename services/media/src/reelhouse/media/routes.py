@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import structlog
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -169,12 +169,7 @@ def _unavailable(
     return problem("storage_unavailable", include_body=with_body)
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 def build_routes(context: MediaContext) -> list[Route]:
     return [
-        Route("/healthz", healthz, methods=["GET"]),
         Route("/o/{key:path}", ObjectEndpoint(context), methods=["GET"]),
     ]

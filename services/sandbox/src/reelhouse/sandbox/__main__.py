@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from reelhouse.common.logging import configure_logging
+from reelhouse.common.serving import serve
 from reelhouse.sandbox.app import build_app
 from reelhouse.sandbox.settings import Settings
 
@@ -12,14 +11,7 @@ from reelhouse.sandbox.settings import Settings
 def main() -> None:
     settings = Settings()
     configure_logging(level=settings.log.level, json=settings.log.json_output, service="sandbox")
-    uvicorn.run(
-        build_app(settings),
-        host=settings.http.host,
-        port=settings.http.port,
-        log_config=None,
-        ws="none",
-        access_log=False,
-    )
+    serve(build_app(settings), settings.http, ws="none", access_log=False)
 
 
 if __name__ == "__main__":

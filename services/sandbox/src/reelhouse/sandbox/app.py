@@ -14,12 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from reelhouse.common.health import Readiness, health_routes
+from reelhouse.common.metrics import HttpMetricsMiddleware
+from reelhouse.common.asgi_tracing import tracing_middleware
+from reelhouse.common.tracing import configure_tracing, shutdown_tracing
 from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
 from reelhouse.sandbox.fal_listener import FalListener
@@ -41,9 +44,7 @@ from reelhouse.sandbox.webhooks import WebhookNotifier
 
 log = structlog.get_logger(__name__)
 
-
-async def healthz(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+SERVICE = "sandbox"
 
 
 async def _sweep_forever(context: SandboxContext) -> None:
@@ -58,16 +59,32 @@ async def _sweep_forever(context: SandboxContext) -> None:
         await asyncio.sleep(interval)
 
 
-def build_fal_app() -> Starlette:
+def build_fal_app(tracer_provider: TracerProvider | None = None) -> Starlette:
     """fal's queue API; its ``state.sandbox`` is set by the main app's lifespan."""
-    return Starlette(routes=fal_api.routes, middleware=[Middleware(fal_api.KeyAuthMiddleware)])
+    return Starlette(
+        routes=fal_api.routes,
+        middleware=[
+            *tracing_middleware(tracer_provider, fal_api.routes),
+            Middleware(fal_api.KeyAuthMiddleware),
+        ],
+    )
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The app; its lifespan creates the render pool, the store, the runner and the webhook
     sender, resumes the predictions saved under ``settings.data_dir`` by an earlier run, and
-    starts the fal listener."""
-    fal_app = build_fal_app()
+    starts the fal listener. ``tracer_provider`` replaces the one ``settings.tracing`` makes."""
+    owns_tracing = tracer_provider is None
+    tracing = (
+        configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
+    )
+    fal_app = build_fal_app(tracing)
+    readiness = Readiness()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -140,8 +157,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
                 predictions=len(store),
                 resumed=resumed,
             )
+            readiness.set([])  # nothing outside the process to ask: ready once started
             yield
         finally:
+            readiness.clear()
             if listener is not None:
                 await listener.aclose()
             sweeper.cancel()
@@ -151,16 +170,23 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await notifier.aclose()
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
             log.info("sandbox.stopped", predictions=len(store))
+            if owns_tracing:
+                await shutdown_tracing(tracing)
 
+    routes = [
+        *health_routes(readiness),
+        Route("/.well-known/jwks.json", fal_api.jwks, methods=["GET"]),
+        *replicate_api.routes,
+        *control_api.routes,
+        *files.routes,
+        *web.routes,
+    ]
     return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/.well-known/jwks.json", fal_api.jwks, methods=["GET"]),
-            *replicate_api.routes,
-            *control_api.routes,
-            *files.routes,
-            *web.routes,
+        routes=routes,
+        middleware=[
+            Middleware(HttpMetricsMiddleware, service=SERVICE),
+            *tracing_middleware(tracing, routes),
+            Middleware(replicate_api.BearerTokenMiddleware),
         ],
-        middleware=[Middleware(replicate_api.BearerTokenMiddleware)],
         lifespan=lifespan,
     )

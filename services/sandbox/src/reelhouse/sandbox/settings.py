@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
-from reelhouse.common.settings import HttpSettings, LogSettings, settings_config
+from reelhouse.common.settings import HttpSettings, LogSettings, TracingSettings, settings_config
 
 DEFAULT_PORT = 8010
 DEFAULT_FAL_PORT = 8011
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     http: SandboxHttpSettings = SandboxHttpSettings()
     log: LogSettings = LogSettings()
+    tracing: TracingSettings = TracingSettings()
     # the address clients use to reach this server: every URL it emits starts with it
     public_base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
     # outputs under data_dir/files, predictions under data_dir/predictions, the URL secret

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 from fal_client import Completed, FalClientHTTPError, InProgress, Queued, Status
+from opentelemetry.sdk.trace import TracerProvider
 
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
 from reelhouse.common.events import OutputFile
@@ -121,6 +122,7 @@ class FalAdapter:
         timeout_seconds: float = 20.0,
         ca_file: Path | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.name = name
         self.queue_url = queue_url
@@ -131,6 +133,7 @@ class FalAdapter:
             timeout_seconds=timeout_seconds,
             verify=ssl_context(ca_file),
             transport=transport,
+            tracer_provider=tracer_provider,
         )
 
     async def submit(

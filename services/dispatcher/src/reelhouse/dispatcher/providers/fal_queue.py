@@ -27,6 +27,9 @@ import fal_client.client
 import httpx
 from asyncstdlib import cached_property as async_cached_property
 from fal_client.client import USER_AGENT, AsyncBackupDomainTransport
+from opentelemetry.sdk.trace import TracerProvider
+
+from reelhouse.dispatcher.providers.traced_http import traced_transport
 
 # (status code, JSON body) of the latest queue response seen in this task
 last_response: ContextVar[tuple[int, Any] | None] = ContextVar("fal_last_response", default=None)
@@ -93,10 +96,13 @@ class QueueClient(fal_client.AsyncClient):
         timeout_seconds: float,
         verify: ssl.SSLContext | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         super().__init__(key=key, default_timeout=timeout_seconds)
-        inner = transport or AsyncBackupDomainTransport(
-            transport=httpx.AsyncHTTPTransport(verify=verify)
+        inner = traced_transport(
+            transport
+            or AsyncBackupDomainTransport(transport=httpx.AsyncHTTPTransport(verify=verify)),
+            tracer_provider,
         )
         self.transport = QueueHostTransport(queue_url, inner)
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from reelhouse.common.errors import PermanentError
+from reelhouse.dispatcher.metrics import measured
 from reelhouse.dispatcher.providers.base import ProviderAdapter
 from reelhouse.dispatcher.providers.fal import FalAdapter
 from reelhouse.dispatcher.providers.replicate import ReplicateAdapter
@@ -41,7 +44,9 @@ class ProviderRegistry:
             await adapter.aclose()
 
 
-def _replicate_protocol(name: str, settings: ProviderSettings) -> ReplicateAdapter | None:
+def _replicate_protocol(
+    name: str, settings: ProviderSettings, tracer_provider: TracerProvider | None
+) -> ReplicateAdapter | None:
     if settings.api_token is None or not settings.api_token.get_secret_value():
         return None
     return ReplicateAdapter(
@@ -49,10 +54,13 @@ def _replicate_protocol(name: str, settings: ProviderSettings) -> ReplicateAdapt
         base_url=settings.base_url,
         api_token=settings.api_token.get_secret_value(),
         timeout_seconds=settings.timeout_seconds,
+        tracer_provider=tracer_provider,
     )
 
 
-def _fal_protocol(name: str, settings: FalProviderSettings) -> FalAdapter | None:
+def _fal_protocol(
+    name: str, settings: FalProviderSettings, tracer_provider: TracerProvider | None
+) -> FalAdapter | None:
     if settings.key is None or not settings.key.get_secret_value():
         return None
     return FalAdapter(
@@ -61,15 +69,18 @@ def _fal_protocol(name: str, settings: FalProviderSettings) -> FalAdapter | None
         key=settings.key.get_secret_value(),
         timeout_seconds=settings.timeout_seconds,
         ca_file=settings.ca_file,
+        tracer_provider=tracer_provider,
     )
 
 
-def build_registry(settings: ProvidersSettings) -> ProviderRegistry:
-    """Every provider with a token or key."""
+def build_registry(
+    settings: ProvidersSettings, *, tracer_provider: TracerProvider | None = None
+) -> ProviderRegistry:
+    """Every provider with a token or key; their HTTP calls are spans when tracing is on."""
     candidates: dict[str, ProviderAdapter | None] = {
-        "sandbox": _replicate_protocol("sandbox", settings.sandbox),
-        "replicate": _replicate_protocol("replicate", settings.replicate),
-        "sandbox-fal": _fal_protocol("sandbox-fal", settings.sandbox_fal),
-        "fal": _fal_protocol("fal", settings.fal),
+        "sandbox": _replicate_protocol("sandbox", settings.sandbox, tracer_provider),
+        "replicate": _replicate_protocol("replicate", settings.replicate, tracer_provider),
+        "sandbox-fal": _fal_protocol("sandbox-fal", settings.sandbox_fal, tracer_provider),
+        "fal": _fal_protocol("fal", settings.fal, tracer_provider),
     }
-    return ProviderRegistry({name: a for name, a in candidates.items() if a is not None})
+    return ProviderRegistry({name: measured(a) for name, a in candidates.items() if a is not None})

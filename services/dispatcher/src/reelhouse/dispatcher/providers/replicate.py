@@ -26,6 +26,7 @@ import httpx
 import pydantic
 import pydantic.v1
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction, Predictions
@@ -39,6 +40,7 @@ from reelhouse.dispatcher.providers.replicate_wire import (
     state_from_json,
 )
 from reelhouse.dispatcher.providers.submit_retry import parse_retry_after
+from reelhouse.dispatcher.providers.traced_http import traced_transport
 
 log = structlog.get_logger(__name__)
 
@@ -97,11 +99,12 @@ class ReplicateAdapter:
         api_token: str,
         timeout_seconds: float = 20.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url
         self._timeout = timeout_seconds
-        self._transport = transport or httpx.AsyncHTTPTransport()
+        self._transport = traced_transport(transport or httpx.AsyncHTTPTransport(), tracer_provider)
         self._client = Client(
             api_token=api_token,
             base_url=base_url,

@@ -1,4 +1,4 @@
-"""HTTP beside the broker: ``POST /webhooks/{provider}/{job_id}`` and ``GET /healthz``.
+"""HTTP beside the broker: ``POST /webhooks/{provider}/{job_id}`` (health: ``app.py``).
 
 A verified webhook is only a trigger to look at the provider again now (a one-off
 ``dispatch.poll.v1``); the provider's state, read by the poll, is the truth. A bad,
@@ -27,9 +27,6 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 def build_routes(verifiers: Mapping[str, WebhookVerifier], trigger: Trigger) -> list[Route]:
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
     async def receive(request: Request) -> Response:
         provider = request.path_params["provider"]
         job_id = request.path_params["job_id"]
@@ -56,6 +53,5 @@ def build_routes(verifiers: Mapping[str, WebhookVerifier], trigger: Trigger) -> 
         return JSONResponse({"status": "accepted" if scheduled else "ignored"})
 
     return [
-        Route("/healthz", healthz, methods=["GET"]),
         Route("/webhooks/{provider}/{job_id}", receive, methods=["POST"]),
     ]

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from reelhouse.dispatcher.metrics import MeasuredAdapter
 from reelhouse.dispatcher.providers.fal_queue import ssl_context
 from reelhouse.dispatcher.providers.registry import ProviderRegistry
 from reelhouse.dispatcher.providers.replicate import ReplicateAdapter
@@ -87,6 +88,8 @@ def _replicate_verifier(
     settings: ProviderSettings, adapter: object, tolerance: float
 ) -> ReplicateVerifier:
     configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    if isinstance(adapter, MeasuredAdapter):  # the registry's adapters are timed wrappers
+        adapter = adapter.inner
     fetch = adapter.webhook_secret if isinstance(adapter, ReplicateAdapter) else None
     source = replicate.SecretSource(configured, fetch)
     return ReplicateVerifier(source, tolerance_seconds=tolerance)

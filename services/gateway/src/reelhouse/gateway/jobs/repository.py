@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.common.events import Asset
@@ -95,6 +96,18 @@ async def replace_outputs(session: AsyncSession, job_id: str, assets: Sequence[A
 async def event_recorded(session: AsyncSession, event_id: str) -> bool:
     result = await session.execute(select(JobEvent.id).where(JobEvent.event_id == event_id))
     return result.first() is not None
+
+
+async def state_entered_at(session: AsyncSession, job_id: str, status: str) -> datetime | None:
+    """When the job moved to ``status`` (its latest applied event to that state)."""
+    result = await session.execute(
+        select(func.max(JobEvent.occurred_at)).where(
+            JobEvent.job_id == job_id, JobEvent.applied.is_(True), JobEvent.status == status
+        )
+    )
+    # max() keeps the column's type, so the value comes back as an aware UTC datetime
+    entered: datetime | None = result.scalar_one_or_none()
+    return entered
 
 
 def add_event(session: AsyncSession, event: JobEvent) -> None:

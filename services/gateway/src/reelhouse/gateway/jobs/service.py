@@ -22,6 +22,7 @@ from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
 from reelhouse.gateway.jobs.schemas import GenerationCreate
+from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
 from reelhouse.gateway.problems import FieldError, ProblemError
 
@@ -140,6 +141,7 @@ async def submit_generation(
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
     outbox.add(session, event, now=now)
     await session.commit()
+    observe_accepted(model.id)
     with job_context(job_id):
         log.info(
             "job.accepted",

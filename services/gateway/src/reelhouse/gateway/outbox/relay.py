@@ -4,6 +4,9 @@ It wakes when a job is accepted and, at the latest, every ``poll_seconds``. When
 NATS is down the rows simply wait; publishing is retried with capped exponential
 backoff until it works. ``Nats-Msg-Id`` is the event id, so a row published
 twice (a crash between publish and commit, two replicas) is stored once.
+
+Each publish happens inside the trace the row was written in (its stored
+``traceparent``), under an ``outbox.relay`` span: the consumers continue that trace.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import asyncio
 import contextlib
 
 import structlog
+from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.common.broker import publish_event
 from reelhouse.common.events import parse_event, utcnow
 from reelhouse.common.logging import job_context
+from reelhouse.common.tracing import continued_trace
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.db.models import OutboxMessage
+from reelhouse.gateway.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, observe_backlog
 from reelhouse.gateway.outbox import repository
 from reelhouse.gateway.settings import OutboxSettings
 
@@ -39,10 +45,12 @@ class OutboxRelay:
         sessions: async_sessionmaker[AsyncSession],
         bus: Bus,
         settings: OutboxSettings,
+        tracer: Tracer | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._settings = settings
+        self._tracer = tracer or NoOpTracer()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -65,6 +73,7 @@ class OutboxRelay:
             except Exception as exc:  # the database may be briefly unavailable too
                 log.warning("outbox.pass_failed", error=repr(exc))
                 drained = False
+            await self._observe_backlog()
             if drained:
                 failures = 0
                 with contextlib.suppress(TimeoutError):
@@ -78,6 +87,16 @@ class OutboxRelay:
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+
+    async def _observe_backlog(self) -> None:
+        """Refresh the backlog gauges (what waits, how old) after every pass."""
+        try:
+            async with self._sessions() as session:
+                pending, oldest = await repository.backlog(session)
+        except Exception as exc:
+            log.warning("outbox.backlog_unknown", error=repr(exc))
+            return
+        observe_backlog(pending, oldest, now=utcnow())
 
     async def publish_pending(self) -> bool:
         """Publish every pending row; False when something failed (NATS down, …)."""
@@ -94,7 +113,18 @@ class OutboxRelay:
                 return True
 
     async def _publish(self, message: OutboxMessage) -> bool:
-        with job_context(message.job_id, event_id=message.event_id, subject=message.subject):
+        with (
+            continued_trace(message.headers),
+            self._tracer.start_as_current_span(
+                "outbox.relay",
+                attributes={
+                    "messaging.destination.name": message.subject,
+                    "reelhouse.event_id": message.event_id,
+                    "reelhouse.outbox.attempts": message.attempts,
+                },
+            ),
+            job_context(message.job_id, event_id=message.event_id, subject=message.subject),
+        ):
             try:
                 event = parse_event(message.subject, message.payload.encode())
                 await asyncio.wait_for(
@@ -108,8 +138,10 @@ class OutboxRelay:
                 )
             except Exception as exc:
                 repository.record_failure(message, repr(exc))
+                OUTBOX_PUBLISH_FAILURES.inc()
                 log.warning("outbox.publish_failed", attempts=message.attempts, error=repr(exc))
                 return False
             repository.mark_published(message, now=utcnow())
+            OUTBOX_PUBLISHED.inc()
             log.info("outbox.published", attempts=message.attempts)
             return True

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.common.events import Event
+from reelhouse.common.tracing import current_trace_headers
 from reelhouse.gateway.db.models import OutboxMessage
 
 SOURCE = "gateway"
@@ -15,12 +16,16 @@ MAX_ERROR_LENGTH = 2000
 
 
 def add(session: AsyncSession, event: Event, *, now: datetime) -> OutboxMessage:
-    """Queue ``event`` for publishing; commit it together with the change it announces."""
+    """Queue ``event`` for publishing; commit it together with the change it announces.
+
+    The headers keep the active trace's ``traceparent``: the relay publishes inside that
+    trace later, from another task, so the consumers' spans join the request's trace.
+    """
     message = OutboxMessage(
         event_id=event.event_id,
         job_id=event.job_id,
         subject=event.subject,
-        headers=event.ce_headers(SOURCE),
+        headers={**event.ce_headers(SOURCE), **current_trace_headers()},
         payload=event.model_dump_json(),
         created_at=now,
         published_at=None,
@@ -52,6 +57,17 @@ def mark_published(message: OutboxMessage, *, now: datetime) -> None:
 def record_failure(message: OutboxMessage, error: str) -> None:
     message.attempts += 1
     message.last_error = error[:MAX_ERROR_LENGTH]
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many messages wait to be published, and when the oldest was written."""
+    result = await session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.published_at.is_(None)
+        )
+    )
+    pending, oldest = result.one()
+    return int(pending), oldest
 
 
 async def count_pending(session: AsyncSession) -> int:
