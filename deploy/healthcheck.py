@@ -1,8 +1,5 @@
 """The images' health check: ``python /app/healthcheck.py [PATH]`` (default ``/readyz``).
 
-``--process`` instead of a path only checks that the service's process runs (for a service
-that serves no HTTP).
-
 Exits 0 when the service in this container answers 2xx on PATH. The port is the one the
 service really bound: read from ``REELHOUSE_HTTP__PORT_FILE`` when set (replicas started with
 ``REELHOUSE_HTTP__PORT=0`` under host networking), else ``REELHOUSE_HTTP__PORT``, else the
@@ -36,22 +33,8 @@ def bound_port() -> int:
     return DEFAULT_PORTS[os.environ["SERVICE"]]
 
 
-def service_process_running() -> bool:
-    """Whether ``python -m reelhouse.<SERVICE>`` runs in this container (no HTTP to ask)."""
-    wanted = f"reelhouse.{os.environ['SERVICE']}".encode()
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and wanted in (proc / "cmdline").read_bytes().split(b"\0"):
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def main() -> int:
     path = sys.argv[1] if len(sys.argv) > 1 else "/readyz"
-    if path == "--process":
-        return 0 if service_process_running() else 1
     try:
         url = f"http://127.0.0.1:{bound_port()}{path}"
         with urllib.request.urlopen(url, timeout=3) as response:

@@ -167,22 +167,19 @@ def test_scaled_replicas_share_the_work(stack: Stack) -> None:
 def test_killed_downloader_loses_and_duplicates_nothing(stack: Stack) -> None:
     downloaders = [c.Name for c in stack.containers("downloader") if c.State == "running"]
     with stack.client() as client:
-        job_ids = submit_batch(client, 24)
-        # in the middle of the batch: some outputs already stored, others still to come
-        wait_until(
-            lambda: (
-                3
-                <= sum(
-                    client.get(f"/v1/generations/{j}").json()["status"] == "succeeded"
-                    for j in job_ids
-                )
-                < len(job_ids)
-            ),
-            timeout=BATCH_WAIT,
-            what="the batch half way",
-        )
+        first = submit_batch(client, 12)
+
+        def batch_reached_downloaders() -> bool:
+            return any(
+                set(job_ids_logged(stack, name, "download.received")) & set(first)
+                for name in downloaders
+            )
+
+        # in the middle of the batch: its first outputs are being downloaded, more to come
+        wait_until(batch_reached_downloaders, timeout=BATCH_WAIT, what="the batch's first output")
         stack.docker("kill", latest_to_receive(stack, downloaders))
-        jobs = wait_all(client, job_ids)
+        second = submit_batch(client, 12)
+        jobs = wait_all(client, first + second)
 
     assert_each_stored_once(stack, jobs)
 
