@@ -13,9 +13,10 @@ import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from testcontainers.compose import DockerCompose
@@ -33,6 +34,9 @@ COMMAND_TIMEOUT = 120.0
 # the replicas the tier runs: enough to see work spread and to lose one
 SCALE = {"downloader": 3, "dispatcher": 2}
 S3_INTERNAL_PORTS = 7  # SeaweedFS's master, volume, filer and gRPC ports after LOCAL_S3_PORT_BASE
+
+
+T = TypeVar("T")
 
 
 class EngineUnavailableError(RuntimeError):
@@ -261,10 +265,12 @@ class Stack:
         )
 
 
-def wait_until(predicate: Any, *, timeout: float, what: str) -> None:
+def first_found(probe: Callable[[], T | None], *, timeout: float) -> T | None:
+    """Call ``probe`` until it returns something (returned), or None once ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s")
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(0.1)
+    return None

@@ -20,7 +20,7 @@ import pytest
 import urllib3
 from minio import Minio
 
-from tests.containers.stack import SCALE, Engine, Stack, run, wait_until
+from tests.containers.stack import SCALE, Engine, Stack, first_found, run
 from tests.e2e.jobs import submit, wait_final
 from tests.e2e.media_checks import decoded_frames, top_level_boxes
 
@@ -164,20 +164,29 @@ def test_scaled_replicas_share_the_work(stack: Stack) -> None:
         )
 
 
+def downloading_now(stack: Stack, containers: list[str], job_ids: list[str]) -> str | None:
+    """A container that took one of ``job_ids`` and has not stored it yet, if any."""
+    for name in containers:
+        records = stack.logs(name)
+        received = {r["job_id"] for r in records if r.get("event") == "download.received"}
+        stored = {r["job_id"] for r in records if r.get("event") == "download.stored"}
+        if (received - stored) & set(job_ids):
+            return name
+    return None
+
+
 def test_killed_downloader_loses_and_duplicates_nothing(stack: Stack) -> None:
     downloaders = [c.Name for c in stack.containers("downloader") if c.State == "running"]
+    # longer videos than elsewhere: each download (fetch, probe, poster, store) takes longer
+    longer = {"duration": 8, "width": 640, "height": 360}
     with stack.client() as client:
-        first = submit_batch(client, 12)
-
-        def batch_reached_downloaders() -> bool:
-            return any(
-                set(job_ids_logged(stack, name, "download.received")) & set(first)
-                for name in downloaders
-            )
-
-        # in the middle of the batch: its first outputs are being downloaded, more to come
-        wait_until(batch_reached_downloaders, timeout=BATCH_WAIT, what="the batch's first output")
-        stack.docker("kill", latest_to_receive(stack, downloaders))
+        first = [submit(client, MODEL, {**small_video(n), **longer})["id"] for n in range(12)]
+        # in the middle of the batch, preferably while a replica holds an unfinished download
+        # (its message then comes back to a survivor after the ack wait)
+        victim = first_found(
+            lambda: downloading_now(stack, downloaders, first), timeout=60
+        ) or latest_to_receive(stack, downloaders)
+        stack.docker("kill", victim)
         second = submit_batch(client, 12)
         jobs = wait_all(client, first + second)
 
