@@ -53,6 +53,8 @@ case "${1:-}" in
     down)
         if "$ENGINE" status; then
             compose 300 down --volumes --remove-orphans --timeout 30 || true
+            # images replaced by later builds (untagged) go too; the current ones stay cached
+            timeout 120 docker image prune --force --filter label=com.docker.compose.project >/dev/null || true
         fi
         "$ENGINE" stop
         ;;

@@ -232,6 +232,8 @@ class Stack:
         """Containers, networks and volumes of this project removed (idempotent)."""
         if not self.stopped:
             self.compose_command("down", "--volumes", "--remove-orphans", "--timeout", "10")
+            # compose labels the images it builds with the project: last runs' are left untagged
+            self.docker("image", "prune", "--force", "--filter", "label=com.docker.compose.project")
             self.stopped = True
 
     def containers(self, service: str) -> list[Any]:
