@@ -30,6 +30,8 @@ PULL_TIMEOUT_SECONDS = 5.0
 IngestorDep = Annotated[Ingestor, Context("ingestor")]
 PolicyDep = Annotated[DeliveryPolicy, Context("delivery_policy")]
 BrokerDep = Annotated[NatsBroker, Context("broker")]
+# the stream every result is published to: settings.nats.stream (REELHOUSE_NATS__STREAM)
+StreamDep = Annotated[str, Context("stream")]
 
 
 def failed_event_id(job_id: str) -> str:
@@ -37,7 +39,11 @@ def failed_event_id(job_id: str) -> str:
 
 
 async def on_output_ready(
-    msg: NatsMessage, broker: BrokerDep, ingestor: IngestorDep, policy: PolicyDep
+    msg: NatsMessage,
+    broker: BrokerDep,
+    ingestor: IngestorDep,
+    policy: PolicyDep,
+    stream: StreamDep,
 ) -> None:
     try:
         event = GenerationOutputReady.model_validate_json(msg.body)
@@ -51,11 +57,11 @@ async def on_output_ready(
         failed = GenerationFailed(
             event_id=failed_event_id(event.job_id), job_id=event.job_id, error=error
         )
-        await publish_event(broker, failed, source=SOURCE)
+        await publish_event(broker, failed, source=SOURCE, stream=stream)
 
     async def download() -> None:
         stored = await ingestor.ingest(event)
-        await publish_event(broker, stored, source=SOURCE)
+        await publish_event(broker, stored, source=SOURCE, stream=stream)
 
     with job_context(event.job_id):
         log.info("download.received", outputs=len(event.outputs), attempt=delivery_count(msg))
