@@ -7,23 +7,11 @@ import sys
 from types import FrameType
 
 import uvicorn
-from pydantic import ValidationError
 
 from reelhouse.common.logging import configure_logging
-from reelhouse.common.settings import ENV_PREFIX
+from reelhouse.common.settings import load_settings
 from reelhouse.dispatcher.app import build_app
 from reelhouse.dispatcher.settings import Settings
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{ENV_PREFIX}{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise SystemExit(f"invalid dispatcher configuration: {problems}") from None
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -31,7 +19,7 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    settings = _settings()
+    settings = load_settings(Settings, service="dispatcher")
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
     # handler it found: make that one a clean exit (status 0) for supervisors
     signal.signal(signal.SIGTERM, _exit_cleanly)

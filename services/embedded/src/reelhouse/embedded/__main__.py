@@ -13,9 +13,9 @@ import signal
 import sys
 
 import structlog
-from pydantic import ValidationError
 
 from reelhouse.common.logging import configure_logging
+from reelhouse.common.settings import EXIT_BAD_CONFIG, load_settings
 from reelhouse.embedded.banner import banner
 from reelhouse.embedded.environment import Addresses, Layout
 from reelhouse.embedded.launcher import (
@@ -100,12 +100,7 @@ async def run(settings: Settings) -> int:
 
 
 def main() -> int:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        configure_logging(service="embedded")
-        log.error("embedded.config_invalid", error=str(exc))
-        return 2
+    settings = load_settings(Settings, service="embedded")
     configure_logging(level=settings.log.level, json=settings.log.json_output, service="embedded")
     layout = Layout(settings.embedded.data_dir.resolve())
     try:
@@ -115,7 +110,7 @@ def main() -> int:
             return asyncio.run(run(settings))
     except LauncherError as exc:
         log.error("embedded.cannot_start", error=str(exc))
-        return 2
+        return EXIT_BAD_CONFIG
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uvicorn
 
 from reelhouse.common.logging import configure_logging
+from reelhouse.common.settings import load_settings
 from reelhouse.sandbox.app import build_app
 from reelhouse.sandbox.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings, service="sandbox")
     configure_logging(level=settings.log.level, json=settings.log.json_output, service="sandbox")
     uvicorn.run(
         build_app(settings),
