@@ -16,6 +16,7 @@ import structlog
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from reelhouse.common.events import STREAM_NAME
 from reelhouse.common.logging import configure_logging
 
 ENV_PREFIX = "REELHOUSE_"
@@ -35,7 +36,8 @@ def settings_config() -> SettingsConfigDict:
 
 class NatsSettings(BaseModel):
     url: str = "nats://127.0.0.1:4222"
-    stream: str = "REELHOUSE"
+    # REELHOUSE_NATS__STREAM: every service publishes to and consumes from this stream
+    stream: str = STREAM_NAME
     connect_timeout: float = Field(default=5.0, gt=0)
     # how long a message may stay unacknowledged before JetStream redelivers it
     ack_wait_seconds: float = Field(default=30.0, gt=0)
