@@ -63,7 +63,7 @@ async def run(settings: Settings) -> int:
     supervisor = Supervisor(
         start_timeout=options.start_timeout_seconds, stop_timeout=options.stop_timeout_seconds
     )
-    shutdown = ShutdownRequests(force=supervisor.kill_all)
+    shutdown = ShutdownRequests(force=supervisor.kill_all, force_after=options.force_after_seconds)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, shutdown.on_signal, signum.name)

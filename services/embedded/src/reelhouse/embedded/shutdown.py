@@ -4,7 +4,8 @@ A Ctrl-C in a terminal often reaches the launcher twice at once (the terminal si
 whole foreground group, and ``uv run`` forwards the signal it got as well). So the first
 signal starts a graceful stop (SIGTERM to every part, each given its stop timeout), and a
 later one forces it (SIGKILL) only when it comes at least ``force_after`` seconds after the
-first: a deliberate second Ctrl-C, not an echo of the first.
+first (``REELHOUSE_EMBEDDED__FORCE_AFTER_SECONDS``): a deliberate second Ctrl-C, not an
+echo of the first.
 """
 
 from __future__ import annotations
