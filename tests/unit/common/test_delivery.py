@@ -10,7 +10,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from structlog.testing import capture_logs
 
-from reelhouse.common.delivery import DeliveryPolicy, delivery_count, heartbeats, settle
+from reelhouse.common.delivery import (
+    DeliveryPolicy,
+    delivery_count,
+    heartbeats,
+    logged_attempt,
+    settle,
+)
 from reelhouse.common.errors import TransientError
 from reelhouse.common.events import JobError
 
@@ -164,3 +170,8 @@ async def test_settle_sends_heartbeats_while_the_work_runs() -> None:
 
     assert msg.beats >= 1
     assert msg.settled == [("ack", None)]
+
+
+def test_a_log_line_survives_an_unreadable_delivery_count() -> None:
+    assert logged_attempt(delivered(jetstream_reply("3"))) == 3
+    assert logged_attempt(delivered(jetstream_reply("not-a-number"))) is None

@@ -74,6 +74,17 @@ def delivery_count(msg: Delivery) -> int:
     return int(metadata.num_delivered)
 
 
+def logged_attempt(msg: Delivery) -> int | None:
+    """``delivery_count`` for a log field: None when it cannot be read.
+
+    Only for logging: ``settle`` reads the count itself and fails the job when it cannot.
+    """
+    try:
+        return delivery_count(msg)
+    except Exception:  # the log line still goes out; settle() reports the problem
+        return None
+
+
 def error_from(exc: ReelhouseError, stage: Stage) -> JobError:
     return JobError(
         stage=stage,

@@ -14,7 +14,7 @@ from faststream.nats import NatsBroker, NatsMessage, PullSub
 from pydantic import ValidationError
 
 from reelhouse.common.broker import consumer_config, jetstream, publish_event
-from reelhouse.common.delivery import DeliveryPolicy, delivery_count, settle
+from reelhouse.common.delivery import DeliveryPolicy, logged_attempt, settle
 from reelhouse.common.events import GenerationFailed, GenerationOutputReady, JobError
 from reelhouse.common.logging import job_context
 from reelhouse.downloader.ingest import Ingestor
@@ -64,7 +64,7 @@ async def on_output_ready(
         await publish_event(broker, stored, source=SOURCE, stream=stream)
 
     with job_context(event.job_id):
-        log.info("download.received", outputs=len(event.outputs), attempt=delivery_count(msg))
+        log.info("download.received", outputs=len(event.outputs), attempt=logged_attempt(msg))
         await settle(msg, download(), policy=policy, stage="download", fail=fail)
 
 
