@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 # venv's interpreter and would otherwise rebuild .venv on every `make` (under running tests)
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run test lint typecheck unit format sync clean system-deps bench-media
+.PHONY: run test lint typecheck unit format sync clean system-deps bench-media check-members
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,10 +30,10 @@ define pytest_run
 endef
 
 # directories to type-check; bench/ joins once it holds Python (mypy rejects an empty directory)
-TYPED_DIRS = libs services tests $(if $(wildcard bench/*.py bench/**/*.py),bench)
+TYPED_DIRS = libs services tests scripts $(if $(wildcard bench/*.py bench/**/*.py),bench)
 
-## make test: lint, type-check and the whole test suite
-test: sync system-deps lint typecheck
+## make test: lint, type-check, every member installed alone, and the whole test suite
+test: sync system-deps lint typecheck check-members
 	$(call pytest_run,tests)
 
 # Debian packages the tests need: chromium for tests/browser (Playwright drives it by its path and
@@ -67,6 +67,12 @@ lint: sync
 
 typecheck: sync
 	$(UV) run --no-sync mypy $(TYPED_DIRS)
+
+## make check-members: each workspace member synced alone (no dev groups) into
+## .tools/members/<name>, every one of its modules imported, its imports checked against what it
+## declares; an undeclared dependency fails here before it fails in an image
+check-members: sync
+	$(UV) run --no-sync python scripts/check_members.py --uv $(UV)
 
 unit: sync
 	$(call pytest_run,tests/unit)

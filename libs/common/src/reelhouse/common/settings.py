@@ -6,23 +6,38 @@ for example ``REELHOUSE_NATS__URL`` or ``REELHOUSE_STORAGE__S3__ENDPOINT``.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
+import structlog
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from reelhouse.common.events import STREAM_NAME
+from reelhouse.common.logging import configure_logging
 
 ENV_PREFIX = "REELHOUSE_"
+NESTED_DELIMITER = "__"
+# the exit status of every service whose configuration is invalid (as for a usage error)
+EXIT_BAD_CONFIG = 2
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 def settings_config() -> SettingsConfigDict:
     """The one settings configuration every service uses."""
-    return SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
+    return SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED_DELIMITER, extra="ignore"
+    )
 
 
 class NatsSettings(BaseModel):
     url: str = "nats://127.0.0.1:4222"
-    stream: str = "REELHOUSE"
+    # REELHOUSE_NATS__STREAM: every service publishes to and consumes from this stream
+    stream: str = STREAM_NAME
     connect_timeout: float = Field(default=5.0, gt=0)
     # how long a message may stay unacknowledged before JetStream redelivers it
     ack_wait_seconds: float = Field(default=30.0, gt=0)
@@ -112,3 +127,55 @@ class TracingSettings(BaseModel):
     otlp_endpoint: str | None = None
     # share of new traces recorded; a trace started upstream follows its parent's decision
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+def load_settings(cls: type[SettingsT], *, service: str) -> SettingsT:
+    """``cls()`` from the environment; a bad value ends the process with ``EXIT_BAD_CONFIG``.
+
+    The one way every ``__main__`` builds its settings: the log line ``config.invalid`` names
+    each offending ``REELHOUSE_…`` variable and says what is wrong with it, with no traceback.
+    """
+    try:
+        return cls()
+    except (ValidationError, SettingsError) as exc:
+        problems = settings_problems(exc, os.environ)
+    configure_logging(service=service)
+    structlog.get_logger(__name__).error(
+        "config.invalid", service=service, problems=problems, exit_code=EXIT_BAD_CONFIG
+    )
+    raise SystemExit(EXIT_BAD_CONFIG)
+
+
+def settings_problems(
+    exc: ValidationError | SettingsError, environ: Mapping[str, str]
+) -> list[str]:
+    """One ``REELHOUSE_X__Y: what is wrong`` line per problem in ``exc``."""
+    if isinstance(exc, ValidationError):
+        # never the value itself: it may be a secret
+        return [f"{variable_for(err['loc'])}: {err['msg']}" for err in exc.errors()]
+    # pydantic-settings could not even decode a value (JSON for a list, dict or nested model):
+    # it names only the top-level field, so name the variables that feed it
+    match = re.search(r'field "([^"]+)"', str(exc))
+    if match is None:
+        return [str(exc)]
+    field = variable_for((match.group(1),))
+    variables = sorted(
+        name
+        for name in environ
+        if name.upper() == field or name.upper().startswith(field + NESTED_DELIMITER)
+    ) or [field]
+    cause = f": {exc.__cause__}" if exc.__cause__ else ""
+    return [f"{name}: not a valid JSON value{cause}" for name in variables]
+
+
+def variable_for(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of a settings field: ``("nats", "url")`` → ``REELHOUSE_NATS__URL``.
+
+    A list index or a model's own check (``loc`` ends early) stops at the variable that holds it.
+    """
+    parts: list[str] = []
+    for part in loc:
+        if not isinstance(part, str):
+            break
+        parts.append(part.upper())
+    return ENV_PREFIX + NESTED_DELIMITER.join(parts)

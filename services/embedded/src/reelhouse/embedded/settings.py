@@ -32,6 +32,9 @@ class EmbeddedOptions(BaseModel):
     # bound on each part becoming ready, and on each part's graceful stop
     start_timeout_seconds: float = Field(default=60.0, gt=0)
     stop_timeout_seconds: float = Field(default=10.0, gt=0)
+    # a second Ctrl-C/SIGTERM forces the stop (SIGKILL) only this long after the first: a
+    # terminal and `uv run` often deliver the same Ctrl-C twice at once
+    force_after_seconds: float = Field(default=2.0, gt=0)
 
 
 class Settings(BaseSettings):
