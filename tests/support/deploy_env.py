@@ -8,7 +8,9 @@ each against the receiving role's settings with ``settings_env.accepts``.
 
 from __future__ import annotations
 
+import base64
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +120,22 @@ def dotenv_settings(path: Path, root: Path) -> list[EnvSetting]:
     ]
 
 
+def dockerfile_settings(path: Path, root: Path) -> list[EnvSetting]:
+    """``ENV`` of the one Dockerfile every role's image is built from: each role receives it."""
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    text = re.sub(r"\\\n", " ", path.read_text())
+    found = []
+    for line in text.splitlines():
+        words = line.strip().split(None, 1)
+        if len(words) != 2 or words[0].upper() != "ENV":
+            continue
+        parts = shlex.split(words[1])
+        names = [p.split("=", 1)[0] for p in parts] if "=" in parts[0] else parts[:1]
+        for name in names:
+            found += [EnvSetting(f"{shown}: ENV", role, name) for role in SERVICE_ROLES]
+    return found
+
+
 def _deployment_role(deployment: dict[str, Any], container: dict[str, Any]) -> str | None:
     image = IMAGE.match(str(container.get("image") or ""))
     if image and image["role"] in SERVICE_ROLES:
@@ -152,6 +170,60 @@ def manifest_settings(docs: list[dict[str, Any]], source: str) -> list[EnvSettin
                             found.append(
                                 EnvSetting(f"{where} envFrom {kind} {ref}", role, prefix + variable)
                             )
+    return found
+
+
+@dataclass(frozen=True)
+class ContainerEnv:
+    """What one container of a rendered Deployment would find in its environment."""
+
+    where: str
+    role: str | None
+    values: dict[str, str]
+    # Secrets it reads that the render does not hold: the operator creates them
+    external_secrets: tuple[str, ...]
+
+
+def _decoded(doc: dict[str, Any]) -> dict[str, str]:
+    """A ConfigMap's data as is, a Secret's decoded from base64."""
+    data = {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+    if doc.get("kind") == "Secret":
+        data = {k: base64.b64decode(v).decode() for k, v in data.items()}
+    return data | {str(k): str(v) for k, v in (doc.get("stringData") or {}).items()}
+
+
+def manifest_environments(docs: list[dict[str, Any]]) -> list[ContainerEnv]:
+    """Each container's environment from ``env`` and ``envFrom`` (later entries win, as in k8s)."""
+    sources = {
+        (str(d["kind"]), str(d["metadata"]["name"])): _decoded(d)
+        for d in docs
+        if d.get("kind") in ("ConfigMap", "Secret")
+    }
+    found = []
+    for deployment in (d for d in docs if d.get("kind") == "Deployment"):
+        for container in deployment["spec"]["template"]["spec"].get("containers", []):
+            values: dict[str, str] = {}
+            external: list[str] = []
+            for ref in container.get("envFrom") or []:
+                for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                    if key not in ref:
+                        continue
+                    source = sources.get((kind, ref[key]["name"]))
+                    if source is None:
+                        external.append(ref[key]["name"])
+                    else:
+                        values |= {ref.get("prefix", "") + k: v for k, v in source.items()}
+            for env in container.get("env") or []:
+                if "value" in env:
+                    values[str(env["name"])] = str(env["value"])
+            found.append(
+                ContainerEnv(
+                    where=f"Deployment {deployment['metadata']['name']}/{container['name']}",
+                    role=_deployment_role(deployment, container),
+                    values=values,
+                    external_secrets=tuple(external),
+                )
+            )
     return found
 
 

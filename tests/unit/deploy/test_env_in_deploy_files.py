@@ -6,14 +6,17 @@ pydantic-settings ignores unknown variables, so a misspelt one in compose.yaml, 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.support.deploy_env import (
     compose_settings,
+    dockerfile_settings,
     dotenv_settings,
     load_compose,
+    manifest_environments,
     manifest_settings,
     problems,
 )
@@ -28,6 +31,30 @@ COMPOSE_FILES = sorted(
     ]
 )
 DOTENV_FILES = sorted(ROOT.glob(".env.example"))
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+K8S_README = ROOT / "deploy" / "k8s" / "README.md"
+
+# The Secrets an operator creates for prod (deploy/k8s/README.md), with stand-in values of the
+# shape the README asks for: the services must start on them and the overlay's ConfigMaps.
+OPERATOR_SECRETS: dict[str, dict[str, str]] = {
+    "reelhouse-database": {
+        "REELHOUSE_DATABASE_URL": "postgresql+asyncpg://reelhouse:pw@postgresql:5432/reelhouse"
+    },
+    "reelhouse-signing": {
+        "REELHOUSE_SIGNING__KEYS": '{"k1": "0123456789abcdef0123456789abcdef"}',
+        "REELHOUSE_SIGNING__ACTIVE_KEY_ID": "k1",
+    },
+    "reelhouse-s3": {
+        "REELHOUSE_STORAGE__S3__ACCESS_KEY": "reelhouse",
+        "REELHOUSE_STORAGE__S3__SECRET_KEY": "a-minio-password",
+    },
+    "reelhouse-providers": {
+        "REELHOUSE_PROVIDERS__REPLICATE__API_TOKEN": "r8_token",
+        "REELHOUSE_PROVIDERS__FAL__KEY": "key-id:secret",
+        "REELHOUSE_PROVIDERS__REPLICATE__WEBHOOK_SECRET": "whsec_c2VjcmV0",
+    },
+    "reelhouse-bootstrap": {"REELHOUSE_BOOTSTRAP_API_KEY": "a-long-bootstrap-api-key"},
+}
 
 # Settings other branches of issue 8 add: the downloader's HTTP server (health and metrics on
 # 8003) and the HTTP port file. Tolerated only until they land, then this test says to drop them.
@@ -54,6 +81,36 @@ def test_every_variable_a_kubernetes_overlay_sets_is_read_by_its_service(overlay
     found = manifest_settings(load(render(overlay)), f"deploy/k8s/overlays/{overlay.name}")
     assert {s.role for s in found} >= {"gateway", "dispatcher", "downloader", "media"}
     assert problems(found, pending=PENDING) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=[p.name for p in OVERLAYS])
+def test_every_service_starts_on_the_settings_an_overlay_gives_it(
+    overlay: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # values too: a JSON list that does not parse, `s4` for a backend, a key too short
+    for container in manifest_environments(load(render(overlay))):
+        assert container.role is not None, container.where
+        undocumented = set(container.external_secrets) - set(OPERATOR_SECRETS)
+        assert not undocumented, f"{container.where} reads Secrets deploy/k8s/README.md omits"
+        env = {k: v for ref in container.external_secrets for k, v in OPERATOR_SECRETS[ref].items()}
+        with monkeypatch.context() as patch:
+            for name in [n for n in os.environ if n.upper().startswith("REELHOUSE_")]:
+                patch.delenv(name)
+            for name, value in (env | container.values).items():
+                patch.setenv(name, value)
+            settings_class(container.role)()  # a ValidationError names the field
+
+
+def test_the_kubernetes_readme_tells_how_to_create_every_operator_secret() -> None:
+    text = K8S_README.read_text()
+    for secret, variables in OPERATOR_SECRETS.items():
+        assert f"create secret generic {secret}" in text
+        assert all(variable in text for variable in variables)
+
+
+@pytest.mark.skipif(not DOCKERFILE.exists(), reason="no deploy/Dockerfile yet")
+def test_every_variable_the_dockerfile_sets_is_read_by_every_role() -> None:
+    assert problems(dockerfile_settings(DOCKERFILE, ROOT), pending=PENDING) == []
 
 
 @pytest.mark.skipif(not COMPOSE_FILES, reason="no compose.yaml yet")
