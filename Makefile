@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 # venv's interpreter and would otherwise rebuild .venv on every `make` (under running tests)
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run test lint typecheck unit format sync clean system-deps bench-media check-members
+.PHONY: run test lint typecheck unit format sync clean system-deps bench-media check-members docs k8s-validate
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -80,6 +80,19 @@ unit: sync
 format: sync
 	$(UV) run --no-sync ruff format .
 	$(UV) run --no-sync ruff check --fix .
+
+## make docs: rewrite README.md's configuration reference from the settings models
+docs: sync
+	$(UV) run --no-sync python -m tests.support.config_reference README.md
+
+## make k8s-validate: render every Kubernetes overlay and validate it offline (also part of `make test`)
+K8S_OVERLAYS = $(wildcard deploy/k8s/overlays/*)
+k8s-validate: sync
+	@for overlay in $(K8S_OVERLAYS); do \
+	  echo "== $$overlay"; \
+	  $(UV) run --no-sync kubectl kustomize $$overlay > .k8s-rendered.yaml || exit 1; \
+	  $(UV) run --no-sync kubernetes-validate --strict --quiet -k 1.30.0 .k8s-rendered.yaml || exit 1; \
+	done; rm -f .k8s-rendered.yaml
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

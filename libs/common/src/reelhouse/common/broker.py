@@ -49,6 +49,7 @@ def jetstream(settings: NatsSettings) -> JStream:
         discard=config.discard,
         max_age=config.max_age,
         duplicate_window=config.duplicate_window or 0,
+        num_replicas=config.num_replicas or 1,
     )
 
 
