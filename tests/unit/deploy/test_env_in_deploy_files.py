@@ -56,6 +56,7 @@ OPERATOR_SECRETS: dict[str, dict[str, str]] = {
     "reelhouse-bootstrap": {"REELHOUSE_BOOTSTRAP_API_KEY": "a-long-bootstrap-api-key"},
 }
 
+
 @pytest.mark.parametrize("overlay", OVERLAYS, ids=[p.name for p in OVERLAYS])
 def test_every_variable_a_kubernetes_overlay_sets_is_read_by_its_service(overlay: Path) -> None:
     found = manifest_settings(load(render(overlay)), f"deploy/k8s/overlays/{overlay.name}")
