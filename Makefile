@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 # venv's interpreter and would otherwise rebuild .venv on every `make` (under running tests)
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: run test lint typecheck unit format sync clean system-deps bench-media compose-up compose-down
+.PHONY: run test lint typecheck unit format sync clean system-deps bench-media check-members docs k8s-validate compose-up compose-down
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,10 +30,10 @@ define pytest_run
 endef
 
 # directories to type-check; bench/ joins once it holds Python (mypy rejects an empty directory)
-TYPED_DIRS = libs services tests $(if $(wildcard bench/*.py bench/**/*.py),bench)
+TYPED_DIRS = libs services tests scripts $(if $(wildcard bench/*.py bench/**/*.py),bench)
 
-## make test: lint, type-check and the whole test suite
-test: sync system-deps lint typecheck
+## make test: lint, type-check, every member installed alone, and the whole test suite
+test: sync system-deps lint typecheck check-members
 	$(call pytest_run,tests)
 
 # Debian packages the tests need: chromium for tests/browser (Playwright drives it by its path and
@@ -79,12 +79,31 @@ lint: sync
 typecheck: sync
 	$(UV) run --no-sync mypy $(TYPED_DIRS)
 
+## make check-members: each workspace member synced alone (no dev groups) into
+## .tools/members/<name>, every one of its modules imported, its imports checked against what it
+## declares; an undeclared dependency fails here before it fails in an image
+check-members: sync
+	$(UV) run --no-sync python scripts/check_members.py --uv $(UV)
+
 unit: sync
 	$(call pytest_run,tests/unit)
 
 format: sync
 	$(UV) run --no-sync ruff format .
 	$(UV) run --no-sync ruff check --fix .
+
+## make docs: rewrite README.md's configuration reference from the settings models
+docs: sync
+	$(UV) run --no-sync python -m tests.support.config_reference README.md
+
+## make k8s-validate: render every Kubernetes overlay and validate it offline (also part of `make test`)
+K8S_OVERLAYS = $(wildcard deploy/k8s/overlays/*)
+k8s-validate: sync
+	@for overlay in $(K8S_OVERLAYS); do \
+	  echo "== $$overlay"; \
+	  $(UV) run --no-sync kubectl kustomize $$overlay > .k8s-rendered.yaml || exit 1; \
+	  $(UV) run --no-sync kubernetes-validate --strict --quiet -k 1.30.0 .k8s-rendered.yaml || exit 1; \
+	done; rm -f .k8s-rendered.yaml
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

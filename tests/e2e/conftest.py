@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ class EmbeddedSystem:
     dispatcher: str
     downloader: str
     process: ServiceProcess | None = None
+
+    @property
+    def launcher(self) -> ServiceProcess:
+        assert self.process is not None, "the system was never started"
+        return self.process
+
+    def part_pids(self) -> dict[str, int]:
+        """The current pid of every part, from the launcher's ``embedded.started`` lines."""
+        return {r["part"]: r["pid"] for r in self.launcher.records("embedded.started")}
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.env['REELHOUSE_EMBEDDED__NATS_PORT']}"
 
     @property
     def api_key(self) -> str:
@@ -79,11 +93,14 @@ def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
     )
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
-    """One running system shared by a module's tests (start-up costs seconds)."""
+@contextmanager
+def running_system(
+    tmp_path_factory: pytest.TempPathFactory, **env: str
+) -> Iterator[EmbeddedSystem]:
+    """``make run`` on free ports (``env`` added to its environment), stopped afterwards."""
     runner = ServiceRunner(tmp_path_factory.mktemp("e2e-logs"))
     running = embedded_system(runner, tmp_path_factory.mktemp("reelhouse-data"))
+    running.env.update(env)
     try:
         running.start()
         yield running
@@ -92,3 +109,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]
         raise
     finally:
         runner.stop_all()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
+    """One running system shared by a module's tests (start-up costs seconds)."""
+    with running_system(tmp_path_factory) as running:
+        yield running

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def stop_gracefully(proc: subprocess.Popen[bytes], *, timeout: float) -> int:
@@ -23,3 +25,13 @@ def log_tail(path: Path, lines: int) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
+
+
+def log_records(path: Path, event: str) -> list[dict[str, Any]]:
+    """The JSON log records named ``event`` in the log at ``path``, oldest first."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    records = (json.loads(line) for line in lines if line.startswith("{") and f'"{event}"' in line)
+    return [record for record in records if record.get("event") == event]

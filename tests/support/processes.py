@@ -10,10 +10,11 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.support.lifecycle import log_tail, stop_gracefully
+from tests.support.lifecycle import log_records, log_tail, stop_gracefully
 
 STOP_TIMEOUT = 10.0
 
@@ -113,6 +114,26 @@ class ServiceProcess:
 
     def log_tail(self, lines: int = 60) -> str:
         return log_tail(self.log_path, lines)
+
+    def records(self, event: str) -> list[dict[str, Any]]:
+        """Its JSON log records named ``event`` (``REELHOUSE_LOG__JSON=true``), oldest first."""
+        return log_records(self.log_path, event)
+
+    def wait_logged(self, event: str, *, timeout: float, **fields: object) -> dict[str, Any]:
+        """The first ``event`` record carrying ``fields``, once logged (the process must live)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for record in self.records(event):
+                if all(record.get(name) == value for name, value in fields.items()):
+                    return record
+            if not self.running:
+                raise AssertionError(f"{self.role} exited before logging {event} {fields}")
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.role} logged no {event} {fields} in {timeout:.0f}s;"
+                    f" log:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
 
 
 class ServiceRunner:

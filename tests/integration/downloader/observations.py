@@ -1,4 +1,4 @@
-"""What the downloader tests look at: events in the REELHOUSE stream and objects in storage.
+"""What the downloader tests look at: events in the stream and objects in storage.
 
 Events are read back from the stream itself (message by message), so a test sees exactly
 what the broker kept, after its de-duplication, not what a publisher attempted.
@@ -15,7 +15,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from reelhouse.common.events import STREAM_NAME, Event, parse_event
+from reelhouse.common.events import Event, parse_event
 from reelhouse.common.settings import NatsSettings, StorageSettings
 from reelhouse.common.streams import ensure_stream
 
@@ -27,14 +27,15 @@ POLL_SECONDS = 0.1
 class JetStreamEvents:
     """Publish job events the way services do, and read back what the stream holds."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, stream: str) -> None:
         self.client = client
+        self.stream = stream
         self.js: JetStreamContext = client.jetstream()
 
     @classmethod
     async def connect(cls, settings: NatsSettings) -> JetStreamEvents:
         client = await nats.connect(settings.url, connect_timeout=5, max_reconnect_attempts=0)
-        events = cls(client)
+        events = cls(client, settings.stream)
         await ensure_stream(events.js, settings)
         return events
 
@@ -44,18 +45,18 @@ class JetStreamEvents:
     async def publish(self, event: Event) -> None:
         headers = {**event.ce_headers("test"), "content-type": "application/json"}
         await self.js.publish(
-            event.subject, event.model_dump_json().encode(), headers=headers, stream=STREAM_NAME
+            event.subject, event.model_dump_json().encode(), headers=headers, stream=self.stream
         )
 
     async def publish_raw(self, subject: str, body: bytes) -> None:
-        await self.js.publish(subject, body, stream=STREAM_NAME)
+        await self.js.publish(subject, body, stream=self.stream)
 
     async def events(self, subject: str, job_id: str | None = None) -> list[Event]:
-        info = await self.js.stream_info(STREAM_NAME)
+        info = await self.js.stream_info(self.stream)
         found: list[Event] = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
-                msg = await self.js.get_msg(STREAM_NAME, seq)
+                msg = await self.js.get_msg(self.stream, seq)
             except NotFoundError:
                 continue
             if msg.subject != subject or msg.data is None:
@@ -79,7 +80,7 @@ class JetStreamEvents:
         async with asyncio.timeout(WAIT_SECONDS):
             while True:
                 try:
-                    info = await self.js.consumer_info(STREAM_NAME, consumer)
+                    info = await self.js.consumer_info(self.stream, consumer)
                 except NotFoundError:
                     info = None
                 if info is not None and info.num_pending == 0 and info.num_ack_pending == 0:

@@ -144,12 +144,13 @@ async def running_gateway(
 @asynccontextmanager
 async def event_publisher(nats_url: str) -> AsyncIterator[Callable[[Event], Awaitable[None]]]:
     """Publish events by hand, as the dispatcher and downloader would."""
-    broker = build_broker(NatsSettings(url=nats_url), name="test-publisher")
+    nats = NatsSettings(url=nats_url)
+    broker = build_broker(nats, name="test-publisher")
     await broker.connect()
     try:
 
         async def publish(event: Event) -> None:
-            await publish_event(broker, event, source="test")
+            await publish_event(broker, event, source="test", stream=nats.stream)
 
         yield publish
     finally:

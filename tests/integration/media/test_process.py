@@ -78,8 +78,8 @@ async def test_the_service_serves_ranges_and_logs_each_request_as_json(tmp_path:
         ({"REELHOUSE_STORAGE__BACKEND": "s3"}, "REELHOUSE_STORAGE__S3__ACCESS_KEY"),
         # local-disk objects have no address to redirect to
         ({"REELHOUSE_DELIVERY__MODE": "redirect"}, "REELHOUSE_DELIVERY__MODE"),
-        ({"REELHOUSE_DELIVERY__MODE": "cdn"}, "delivery.mode"),
-        ({"REELHOUSE_CORS__ALLOWED_ORIGINS": "not json"}, "cors"),
+        ({"REELHOUSE_DELIVERY__MODE": "cdn"}, "REELHOUSE_DELIVERY__MODE"),
+        ({"REELHOUSE_CORS__ALLOWED_ORIGINS": "not json"}, "REELHOUSE_CORS__ALLOWED_ORIGINS"),
     ],
 )
 def test_a_bad_configuration_fails_at_start_naming_the_variable(

@@ -4,7 +4,7 @@ from reelhouse.common.streams import stream_config
 
 
 def test_faststream_declares_the_same_stream_ensure_stream_applies() -> None:
-    settings = NatsSettings(stream="TESTSTREAM", duplicate_window_seconds=42)
+    settings = NatsSettings(stream="TESTSTREAM", duplicate_window_seconds=42, stream_replicas=3)
     stream = jetstream(settings)
     declared = stream.config
     applied = stream_config(settings)
@@ -13,6 +13,8 @@ def test_faststream_declares_the_same_stream_ensure_stream_applies() -> None:
     assert declared.duplicate_window == applied.duplicate_window == 42
     assert declared.max_age == applied.max_age
     assert declared.retention == applied.retention
+    # a NATS cluster keeps as many copies as asked for, and a restart does not shrink it back
+    assert declared.num_replicas == applied.num_replicas == 3
 
 
 def test_consumers_are_durable_and_explicitly_acknowledged() -> None:

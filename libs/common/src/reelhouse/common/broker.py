@@ -11,7 +11,7 @@ from faststream.types import BrokerMiddleware
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
-from reelhouse.common.events import STREAM_NAME, Event
+from reelhouse.common.events import Event
 from reelhouse.common.settings import NatsSettings
 from reelhouse.common.streams import stream_config
 
@@ -49,6 +49,7 @@ def jetstream(settings: NatsSettings) -> JStream:
         discard=config.discard,
         max_age=config.max_age,
         duplicate_window=config.duplicate_window or 0,
+        num_replicas=config.num_replicas or 1,
     )
 
 
@@ -71,10 +72,12 @@ def consumer_config(
     )
 
 
-async def publish_event(
-    broker: NatsBroker, event: Event, *, source: str, stream: str = STREAM_NAME
-) -> None:
-    """Publish to JetStream and wait for the broker's acknowledgement (de-duplicated by id)."""
+async def publish_event(broker: NatsBroker, event: Event, *, source: str, stream: str) -> None:
+    """Publish to JetStream and wait for the broker's acknowledgement (de-duplicated by id).
+
+    ``stream`` is ``settings.nats.stream`` (``REELHOUSE_NATS__STREAM``), always passed: a
+    default here would publish to a stream that does not exist when an operator renames it.
+    """
     headers = {**event.ce_headers(source), "content-type": "application/json"}
     await broker.publish(
         event.model_dump_json().encode(), subject=event.subject, headers=headers, stream=stream

@@ -22,6 +22,7 @@ def stream_config(settings: NatsSettings) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=MAX_AGE_SECONDS,
         duplicate_window=settings.duplicate_window_seconds,
+        num_replicas=settings.stream_replicas,
     )
 
 

@@ -46,7 +46,9 @@ log = structlog.get_logger(__name__)
 SERVICE = "dispatcher"
 
 
-def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> HttpMetricsMiddleware:
+def build_app(
+    settings: Settings, *, tracer_provider: TracerProvider | None = None
+) -> HttpMetricsMiddleware:
     """The dispatcher; ``tracer_provider`` replaces the one ``settings.tracing`` would make."""
     owns_tracing = tracer_provider is None
     tracing = (

@@ -8,9 +8,6 @@ final, so it has unbounded deliveries and the deadline inside the message bounds
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated
 
@@ -20,7 +17,7 @@ from faststream.nats import NatsMessage, NatsRouter, PullSub
 from pydantic import ValidationError
 
 from reelhouse.common.broker import consumer_config, jetstream
-from reelhouse.common.delivery import DeliveryPolicy, settle
+from reelhouse.common.delivery import DeliveryPolicy, heartbeats, settle
 from reelhouse.common.events import (
     CancelRequested,
     Event,
@@ -50,25 +47,6 @@ async def _decode(msg: NatsMessage) -> Event | None:
         log.error("dispatch.undecodable", subject=msg.raw_message.subject, error=str(exc)[:500])
         await msg.reject()
         return None
-
-
-@contextlib.asynccontextmanager
-async def _heartbeat(msg: NatsMessage, *, every: float) -> AsyncIterator[None]:
-    """Keep JetStream from redelivering the message while this delivery is busy."""
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(every)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def build_router(settings: Settings) -> NatsRouter:
@@ -126,7 +104,7 @@ def build_router(settings: Settings) -> NatsRouter:
             await msg.reject()
             return
         with job_context(event.job_id, provider_request_id=event.provider_request_id):
-            async with _heartbeat(msg, every=policy.heartbeat_seconds):
+            async with heartbeats(msg, every=policy.heartbeat_seconds):
                 try:
                     delay = await service.poll(event)
                 except Exception as exc:

@@ -25,46 +25,82 @@ from reelhouse.common.streams import MAX_AGE_SECONDS
 class ProviderSettings(BaseModel):
     """One provider endpoint speaking Replicate's HTTP protocol."""
 
-    base_url: str
-    # None: the provider is not configured and jobs for it fail with a clear reason
-    api_token: SecretStr | None = None
-    # bound on one provider call, client-side retries included; keep it under nats.ack_wait_seconds
-    timeout_seconds: float = Field(default=20.0, gt=0)
-    # Standard-Webhooks secret (``whsec_...``); None: fetched from ``/v1/webhooks/default/secret``
-    webhook_secret: SecretStr | None = None
+    base_url: str = Field(description="the provider's API address")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="the API token; unset: the provider is not configured and its jobs fail "
+        "with a clear reason",
+    )
+    timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="bound on one provider call, client retries included (keep it under "
+        "REELHOUSE_NATS__ACK_WAIT_SECONDS)",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="the Standard-Webhooks signing secret (`whsec_…`); unset: fetched from "
+        "the provider",
+    )
 
 
 # One class per provider so that setting a single variable (say only the base URL)
 # keeps the other defaults of that provider.
 class SandboxProviderSettings(ProviderSettings):
-    base_url: str = "http://127.0.0.1:8010"
-    api_token: SecretStr | None = SecretStr("sandbox")
+    base_url: str = Field(
+        default="http://127.0.0.1:8010", description="the sandbox provider's Replicate API"
+    )
+    api_token: SecretStr | None = Field(
+        default=SecretStr("sandbox"), description="the token the sandbox expects"
+    )
 
 
 class ReplicateProviderSettings(ProviderSettings):
-    base_url: str = "https://api.replicate.com"
-    api_token: SecretStr | None = None
+    base_url: str = Field(default="https://api.replicate.com", description="Replicate's API")
+    api_token: SecretStr | None = Field(
+        default=None, description="your Replicate API token (`r8_…`): enables Replicate models"
+    )
 
 
 class FalProviderSettings(BaseModel):
     """One provider endpoint speaking fal's queue protocol."""
 
-    # where submissions go; the client then follows the URLs the queue answers with
-    queue_url: str = "https://queue.fal.run"
-    # None: the provider is not configured
-    key: SecretStr | None = None
-    # Ed25519 public keys that sign fal's webhooks
-    jwks_url: str = "https://rest.alpha.fal.ai/.well-known/jwks.json"
-    jwks_ttl_seconds: float = Field(default=24 * 3600.0, gt=0)
-    # extra CA certificates to trust (PEM); None: the system store (or SSL_CERT_FILE)
-    ca_file: Path | None = None
-    timeout_seconds: float = Field(default=20.0, gt=0)
+    queue_url: str = Field(
+        default="https://queue.fal.run",
+        description="where submissions go; the client then follows the URLs the queue answers with",
+    )
+    key: SecretStr | None = Field(
+        default=None,
+        description="your fal key (`key_id:secret`); unset: fal is not configured",
+    )
+    jwks_url: str = Field(
+        default="https://rest.alpha.fal.ai/.well-known/jwks.json",
+        description="the Ed25519 public keys that sign fal's webhooks",
+    )
+    jwks_ttl_seconds: float = Field(
+        default=24 * 3600.0, gt=0, description="how long fetched webhook keys are kept"
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description="extra CA certificates to trust (PEM); unset: the system store "
+        "(or SSL_CERT_FILE)",
+    )
+    timeout_seconds: float = Field(
+        default=20.0, gt=0, description="bound on one call to the queue, retries included"
+    )
 
 
 class SandboxFalProviderSettings(FalProviderSettings):
-    queue_url: str = "https://127.0.0.1:8011"
-    key: SecretStr | None = SecretStr("sandbox")
-    jwks_url: str = "https://127.0.0.1:8011/.well-known/jwks.json"
+    queue_url: str = Field(
+        default="https://127.0.0.1:8011", description="the sandbox's fal queue API (HTTPS)"
+    )
+    key: SecretStr | None = Field(
+        default=SecretStr("sandbox"), description="the key the sandbox's fal API expects"
+    )
+    jwks_url: str = Field(
+        default="https://127.0.0.1:8011/.well-known/jwks.json",
+        description="the keys that sign the sandbox's fal webhooks",
+    )
 
 
 class ProvidersSettings(BaseModel):
@@ -77,10 +113,17 @@ class ProvidersSettings(BaseModel):
 class SubmitRetrySettings(BaseModel):
     """Our own retries of a create/submit the provider refused (429, 5xx): nothing was created."""
 
-    attempts: int = Field(default=4, ge=1, le=20)
-    base_delay_seconds: float = Field(default=0.5, ge=0)
-    # a provider's Retry-After longer than this is cut down to it
-    max_delay_seconds: float = Field(default=10.0, ge=0)
+    attempts: int = Field(
+        default=4, ge=1, le=20, description="tries of a submission the provider refused"
+    )
+    base_delay_seconds: float = Field(
+        default=0.5, ge=0, description="first pause between two tries, doubled after each"
+    )
+    max_delay_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="the longest pause; a provider's longer `Retry-After` is cut down to it",
+    )
 
 
 class Settings(BaseSettings):
@@ -89,21 +132,42 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     log: LogSettings = LogSettings()
     tracing: TracingSettings = TracingSettings()
-    # the webhook receiver (and /healthz)
+    # the webhook receiver, health and metrics
     http: HttpSettings = HttpSettings(port=8002)
     providers: ProvidersSettings = ProvidersSettings()
-    # public URL that reaches this dispatcher's HTTP port; None: no webhooks are requested
-    webhook_base_url: str | None = None
-    # how far a webhook's timestamp may be from our clock
-    webhook_tolerance_seconds: float = Field(default=300.0, gt=0)
-    # how long the poll message waits between two looks at the provider
-    poll_interval_seconds: float = Field(default=2.0, gt=0)
-    # the same while webhooks were requested: polling is then only the safety net
-    poll_interval_with_webhooks_seconds: float = Field(default=10.0, gt=0)
-    # time the provider may take to start a job when the request does not say
-    default_start_deadline_seconds: float | None = Field(default=300.0, gt=0)
+    webhook_base_url: str | None = Field(
+        default=None,
+        description="public URL that reaches this dispatcher's HTTP port (providers call "
+        "`/webhooks/…` under it); unset: no webhooks, polling only",
+    )
+    webhook_tolerance_seconds: float = Field(
+        default=300.0, gt=0, description="how far a webhook's timestamp may be from our clock"
+    )
+    poll_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="pause between two looks at the provider (a NATS redelivery)",
+    )
+    poll_interval_with_webhooks_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="the same while webhooks were requested: polling is then the safety net",
+    )
+    default_start_deadline_seconds: float | None = Field(
+        default=300.0,
+        gt=0,
+        description="time a provider may take to start a job when the request does not say",
+    )
     submit_retry: SubmitRetrySettings = SubmitRetrySettings()
-    # JetStream KeyValue bucket remembering job → provider request id (no double submission)
-    dispatch_bucket: str = Field(default="reelhouse_dispatch", pattern=r"^[-\w]+$")
-    # a record must outlive every (re)delivery of its request: as long as the stream keeps it
-    dispatch_record_ttl_seconds: float = Field(default=float(MAX_AGE_SECONDS), gt=0)
+    dispatch_bucket: str = Field(
+        default="reelhouse_dispatch",
+        pattern=r"^[-\w]+$",
+        description="JetStream key-value bucket remembering job → provider request id "
+        "(no double submission)",
+    )
+    dispatch_record_ttl_seconds: float = Field(
+        default=float(MAX_AGE_SECONDS),
+        gt=0,
+        description="how long a dispatch record is kept: as long as the stream keeps the "
+        "request it belongs to",
+    )

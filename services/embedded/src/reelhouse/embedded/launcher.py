@@ -16,12 +16,12 @@ from nats.js.errors import Error as JetStreamError
 
 from reelhouse.common.settings import NatsSettings
 from reelhouse.common.streams import ensure_stream
+from reelhouse.embedded.children import ChildSpec
 from reelhouse.embedded.environment import ROLES, Addresses, Layout, merged, role_environment
 from reelhouse.embedded.natsserver import nats_server_argv, nats_server_binary
 from reelhouse.embedded.readiness import Probe, consumer_pulling, http_ok, jetstream_ok, port_in_use
 from reelhouse.embedded.secrets import EmbeddedSecrets
 from reelhouse.embedded.settings import EmbeddedOptions
-from reelhouse.embedded.supervisor import ChildSpec
 
 log = structlog.get_logger(__name__)
 

@@ -15,23 +15,49 @@ from reelhouse.common.settings import LogSettings, NatsSettings, settings_config
 
 
 class EmbeddedOptions(BaseModel):
-    # everything the embedded system keeps: NATS data, objects, database, secrets
-    data_dir: Path = Path(".reelhouse")
-    host: str = "127.0.0.1"
-    nats_port: int = Field(default=4322, ge=1, le=65535)
-    gateway_port: int = Field(default=8000, ge=1, le=65535)
-    media_port: int = Field(default=8001, ge=1, le=65535)
-    dispatcher_port: int = Field(default=8002, ge=1, le=65535)
-    # the downloader's health and metrics
-    downloader_port: int = Field(default=8003, ge=1, le=65535)
-    sandbox_port: int = Field(default=8010, ge=1, le=65535)
-    # the sandbox's fal queue API (HTTPS with the sandbox's own CA)
-    sandbox_fal_port: int = Field(default=8011, ge=1, le=65535)
-    # the web page the gateway serves, printed in the banner
-    web_path: str = "/"
-    # bound on each part becoming ready, and on each part's graceful stop
-    start_timeout_seconds: float = Field(default=60.0, gt=0)
-    stop_timeout_seconds: float = Field(default=10.0, gt=0)
+    data_dir: Path = Field(
+        default=Path(".reelhouse"),
+        description="everything the embedded system keeps: NATS data, objects, database, secrets",
+    )
+    host: str = Field(default="127.0.0.1", description="the address every part binds")
+    nats_port: int = Field(
+        default=4322,
+        ge=1,
+        le=65535,
+        description="the embedded NATS server (not 4222, so it never meets a system NATS)",
+    )
+    gateway_port: int = Field(default=8000, ge=1, le=65535, description="the gateway's port")
+    media_port: int = Field(default=8001, ge=1, le=65535, description="the media service's port")
+    dispatcher_port: int = Field(
+        default=8002, ge=1, le=65535, description="the dispatcher's port (webhooks)"
+    )
+    downloader_port: int = Field(
+        default=8003, ge=1, le=65535, description="the downloader's port (health and metrics)"
+    )
+    sandbox_port: int = Field(
+        default=8010, ge=1, le=65535, description="the sandbox provider's port"
+    )
+    sandbox_fal_port: int = Field(
+        default=8011,
+        ge=1,
+        le=65535,
+        description="the sandbox's fal queue API (HTTPS with the sandbox's own CA)",
+    )
+    web_path: str = Field(
+        default="/", description="the web page the gateway serves, printed in the banner"
+    )
+    start_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="bound on each part becoming ready"
+    )
+    stop_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="bound on each part's graceful stop"
+    )
+    force_after_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="a second Ctrl-C/SIGTERM forces the stop (SIGKILL) only this long after the "
+        "first: a terminal and `uv run` often deliver the same Ctrl-C twice at once",
+    )
 
 
 class Settings(BaseSettings):

@@ -1,116 +1,42 @@
-"""Child processes of the launcher: start, wait until ready, watch, stop in order.
+"""The launcher's children as a whole: start them in tiers, restart any that dies, stop in order.
 
-Children run in their own process group, so a Ctrl-C in the terminal reaches only the
-launcher, which then stops them in order (workers first, NATS last). On Linux each child
-also gets SIGKILL should the launcher itself die without cleaning up.
+A part that dies while the system runs is started again after a backoff (``RestartPolicy``),
+logged ``embedded.part_restarting`` with the part, its exit code, the attempt and the delay;
+the other parts carry on, and the work it held is redelivered by JetStream once it is back.
+Stopping is tier by tier from the top (workers first, NATS last), the parts of a tier together.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import signal
-import sys
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import structlog
 
-from reelhouse.embedded.readiness import Probe
+from reelhouse.embedded.children import Child, ChildFailedError, ChildSpec
+from reelhouse.embedded.restarts import RestartPolicy
 
 log = structlog.get_logger(__name__)
 
-PR_SET_PDEATHSIG = 1
-PROBE_INTERVAL = 0.2
-
-
-class ChildFailedError(Exception):
-    """A child exited, or did not become ready in time."""
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-@dataclass(slots=True)
-class ChildSpec:
-    name: str
-    argv: Sequence[str]
-    env: Mapping[str, str]
-    ready: Probe
-    # children stop from the highest tier down; NATS is tier 0, the services tier 1
-    tier: int = 1
-
-
-@dataclass(slots=True)
-class Child:
-    spec: ChildSpec
-    process: asyncio.subprocess.Process
-    started_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.returncode
-
-    async def wait_ready(self, within: float) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.process.returncode is not None:
-                raise ChildFailedError(
-                    f"{self.name} exited with code {self.process.returncode} while starting"
-                )
-            if await self.spec.ready():
-                log.info(
-                    "embedded.ready",
-                    part=self.name,
-                    pid=self.process.pid,
-                    seconds=round(time.monotonic() - self.started_at, 2),
-                )
-                return
-            await asyncio.sleep(PROBE_INTERVAL)
-        raise ChildFailedError(f"{self.name} was not ready after {within:.0f} s")
-
-    async def stop(self, grace: float) -> None:
-        """SIGTERM, then SIGKILL once ``grace`` seconds have passed."""
-        if self.process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), grace)
-        except TimeoutError:
-            log.warning("embedded.kill", part=self.name, pid=self.process.pid, after=grace)
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
-        log.info("embedded.stopped", part=self.name, code=self.process.returncode)
-
 
 class Supervisor:
-    def __init__(self, *, start_timeout: float, stop_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        start_timeout: float,
+        stop_timeout: float,
+        restarts: RestartPolicy | None = None,
+    ) -> None:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
+        self.restarts = restarts or RestartPolicy()
+        # the current process of every part, in start order (a restart replaces its entry)
         self.children: list[Child] = []
+        self._spawning: set[asyncio.Task[Child]] = set()
 
     async def start(self, spec: ChildSpec) -> Child:
-        process = await asyncio.create_subprocess_exec(
-            *spec.argv,
-            env=dict(spec.env),
-            stdin=asyncio.subprocess.DEVNULL,
-            # stdout/stderr are inherited: the children's logs go where the launcher's go
-            process_group=0,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        child = Child(spec, process)
+        child = await Child.spawn(spec)
         self.children.append(child)
-        log.info("embedded.started", part=spec.name, pid=process.pid)
         return child
 
     async def start_all(self, specs: Sequence[ChildSpec]) -> None:
@@ -118,19 +44,61 @@ class Supervisor:
         started = [await self.start(spec) for spec in specs]
         await asyncio.gather(*(child.wait_ready(self.start_timeout) for child in started))
 
-    async def watch(self, stop: asyncio.Event) -> Child | None:
-        """Wait until a child exits (returned) or ``stop`` is set (None)."""
-        waiters = {asyncio.ensure_future(c.process.wait()): c for c in self.children}
-        stopper = asyncio.ensure_future(stop.wait())
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set, start again every part that dies."""
+        keepers = [asyncio.create_task(self._keep(index)) for index in range(len(self.children))]
         try:
-            done, _ = await asyncio.wait([*waiters, stopper], return_when=asyncio.FIRST_COMPLETED)
+            await stop.wait()
         finally:
-            for task in [*waiters, stopper]:
-                task.cancel()
-        for task in done:
-            if task in waiters:
-                return waiters[task]
-        return None
+            for keeper in keepers:
+                keeper.cancel()
+            await asyncio.gather(*keepers, return_exceptions=True)
+            # a restart cut short still recorded its process, so stop_all() stops it too
+            await asyncio.gather(*self._spawning, return_exceptions=True)
+
+    async def _keep(self, index: int) -> None:
+        attempt = 0
+        while True:
+            child = self.children[index]
+            await child.process.wait()
+            attempt = self.restarts.next_attempt(attempt, ran_for=child.ran_for)
+            delay = self.restarts.delay_for(attempt)
+            log.warning(
+                "embedded.part_restarting",
+                part=child.name,
+                code=child.returncode,
+                attempt=attempt,
+                delay=delay,
+            )
+            await asyncio.sleep(delay)
+            replacement = await self._respawn(index)
+            try:
+                await replacement.wait_ready(self.start_timeout)
+            except ChildFailedError as exc:
+                log.error(
+                    "embedded.restart_failed", part=child.name, attempt=attempt, error=str(exc)
+                )
+                await replacement.stop(self.stop_timeout)
+                continue
+            log.info(
+                "embedded.part_restarted",
+                part=child.name,
+                pid=replacement.process.pid,
+                attempt=attempt,
+            )
+
+    async def _respawn(self, index: int) -> Child:
+        """Start the part at ``index`` again; shielded, so a stop never loses the new process."""
+
+        async def spawn() -> Child:
+            child = await Child.spawn(self.children[index].spec)
+            self.children[index] = child
+            return child
+
+        task = asyncio.create_task(spawn())
+        self._spawning.add(task)
+        task.add_done_callback(self._spawning.discard)
+        return await asyncio.shield(task)
 
     async def stop_all(self) -> None:
         """Stop every child, tier by tier from the top, the children of a tier together."""
@@ -140,6 +108,4 @@ class Supervisor:
 
     def kill_all(self) -> None:
         for child in self.children:
-            if child.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    child.process.kill()
+            child.kill()

@@ -15,6 +15,7 @@ import structlog
 
 from reelhouse.common.logging import configure_logging
 from reelhouse.common.serving import serve
+from reelhouse.common.settings import load_settings
 from reelhouse.gateway.app import SERVICE, build_app
 from reelhouse.gateway.auth.service import issue_api_key
 from reelhouse.gateway.catalog.loader import CatalogError
@@ -33,7 +34,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
-    settings = Settings()
+    settings = load_settings(Settings, service=SERVICE)
     configure_logging(level=settings.log.level, json=settings.log.json_output, service=SERVICE)
     if args.command == "create-key":
         key = asyncio.run(issue_api_key(settings.database_url, owner_id=args.owner, name=args.name))

@@ -25,12 +25,20 @@ from reelhouse.common.settings import (
 class OutboxSettings(BaseModel):
     """How the relay drains the transactional outbox to JetStream."""
 
-    # the relay wakes on every new job and, at the latest, after this long
-    poll_seconds: float = Field(default=2.0, gt=0)
-    batch_size: int = Field(default=100, ge=1, le=1000)
-    # backoff after a failed publish: base * 2**n, capped
-    retry_base_seconds: float = Field(default=0.5, gt=0)
-    retry_max_seconds: float = Field(default=15.0, gt=0)
+    poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="the relay wakes on every new job and, at the latest, after this long",
+    )
+    batch_size: int = Field(
+        default=100, ge=1, le=1000, description="outbox rows published per round"
+    )
+    retry_base_seconds: float = Field(
+        default=0.5, gt=0, description="backoff after a failed publish: base × 2ⁿ, capped"
+    )
+    retry_max_seconds: float = Field(
+        default=15.0, gt=0, description="the longest backoff between two publish attempts"
+    )
 
 
 class Settings(BaseSettings):
@@ -43,18 +51,44 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     tracing: TracingSettings = TracingSettings()
 
-    database_url: str = "sqlite+aiosqlite:///.reelhouse/reelhouse.db"
-    media_base_url: str = "http://127.0.0.1:8001"
-    # a key for owner ``dev``, created (idempotently) at start when set
-    bootstrap_api_key: SecretStr | None = None
-    default_deadline_seconds: int = Field(default=900, ge=10, le=86_400)
-    max_deadline_seconds: int = Field(default=86_400, ge=10)
-    # how long a provider may take to start before the next route is tried (None: no limit)
-    default_start_deadline_seconds: int | None = Field(default=None, ge=1)
-    # operator catalogue files (JSON, same shape as the shipped one), merged over it in order
-    catalog_paths: list[Path] = Field(default_factory=list)
-    # how long start-up waits for NATS before serving anyway (the outbox holds new jobs)
-    nats_start_timeout_seconds: float = Field(default=10.0, ge=0)
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
+        description="the job store: SQLite or `postgresql+asyncpg://…`; migrations run at start",
+    )
+    media_base_url: str = Field(
+        default="http://127.0.0.1:8001",
+        description="public address of the media service (media URLs start with it)",
+    )
+    bootstrap_api_key: SecretStr | None = Field(
+        default=None,
+        description="an API key for owner `dev`, created (idempotently) at start when set",
+    )
+    default_deadline_seconds: int = Field(
+        default=900,
+        ge=10,
+        le=86_400,
+        description="a job's deadline unless the request sets `deadline_seconds`",
+    )
+    max_deadline_seconds: int = Field(
+        default=86_400, ge=10, description="the longest `deadline_seconds` a request may ask for"
+    )
+    default_start_deadline_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="how long a provider may take to start before the next route is tried, "
+        "unless the request says (unset: no limit)",
+    )
+    catalog_paths: list[Path] = Field(
+        default_factory=list,
+        description="JSON list of operator catalogue files (same shape as the shipped one), "
+        "merged over it in order",
+    )
+    nats_start_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="how long start-up waits for NATS before serving anyway (the outbox "
+        "holds new jobs)",
+    )
 
     @field_validator("bootstrap_api_key")
     @classmethod

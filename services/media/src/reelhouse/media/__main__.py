@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 import structlog
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from reelhouse.common.logging import configure_logging
 from reelhouse.common.serving import serve
+from reelhouse.common.settings import EXIT_BAD_CONFIG, load_settings
 from reelhouse.media.app import build_app
 from reelhouse.media.settings import Settings
 
@@ -17,19 +16,13 @@ log = structlog.get_logger(__name__)
 
 
 def main() -> int:
-    try:
-        settings = Settings()
-    except (ValidationError, SettingsError) as exc:
-        # SettingsError: a value that is not even JSON (REELHOUSE_CORS__ALLOWED_ORIGINS=…)
-        configure_logging(service="media")
-        log.error("media.config_invalid", error=str(exc))
-        return 2
+    settings = load_settings(Settings, service="media")
     configure_logging(level=settings.log.level, json=settings.log.json_output, service="media")
     try:
         app = build_app(settings)
     except ValueError as exc:
         log.error("media.config_invalid", error=str(exc))
-        return 2
+        return EXIT_BAD_CONFIG
     # uvicorn logs through the root logger structlog configured; media.served replaces access logs
     serve(app, settings.http, access_log=False, server_header=False)
     return 0

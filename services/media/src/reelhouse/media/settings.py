@@ -26,25 +26,47 @@ DEFAULT_PORT = 8001
 class DeliverySettings(BaseModel):
     """How bytes reach the client: proxied through this service, or a redirect to S3."""
 
-    # proxy: stream from the object store; redirect: 307 to a short-lived presigned S3 URL
-    mode: Literal["proxy", "redirect"] = "proxy"
-    # lifetime of the presigned URL a redirect points at (never longer than the signed URL's)
-    redirect_ttl_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
-    # the S3 address clients can reach, when it differs from the one this service uses
-    # (``https://media-bucket.example.com``); presigned URLs are signed for this host
-    redirect_endpoint: str | None = None
-    # how long an object's size and ETag are remembered (S3 only; a changed object is noticed
-    # on its next read either way); 0 asks the store on every request
-    metadata_ttl_seconds: float = Field(default=10.0, ge=0)
-    # open connections to S3 at most (slow viewers each hold one while they stream)
-    s3_max_connections: int = Field(default=256, ge=1)
+    mode: Literal["proxy", "redirect"] = Field(
+        default="proxy",
+        description="`proxy` streams from the object store; `redirect` answers `307` to a "
+        "short-lived presigned S3 URL (S3 only)",
+    )
+    redirect_ttl_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="lifetime of the presigned URL a redirect points at (never past the "
+        "signed URL's expiry)",
+    )
+    redirect_endpoint: str | None = Field(
+        default=None,
+        description="the S3 (or CDN) address clients reach, when it differs from the one "
+        "this service uses (`https://media.example.com`); presigned for that host",
+    )
+    metadata_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="how long an S3 object's size and ETag are remembered (a changed object "
+        "is noticed on its next read either way); `0` asks each time",
+    )
+    s3_max_connections: int = Field(
+        default=256,
+        ge=1,
+        description="open connections to S3 at most (each streaming viewer holds one)",
+    )
 
 
 class CorsSettings(BaseModel):
     """Cross-origin access for players on other origins (``["*"]``: any, the URLs are signed)."""
 
-    allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
-    max_age_seconds: int = Field(default=86_400, ge=0)
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="JSON list of origins allowed to read media from scripts (the signed "
+        "URLs themselves are the credential)",
+    )
+    max_age_seconds: int = Field(
+        default=86_400, ge=0, description="how long browsers may cache a preflight answer"
+    )
 
 
 class Settings(BaseSettings):

@@ -19,9 +19,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from reelhouse.common.asgi_tracing import tracing_middleware
 from reelhouse.common.health import Readiness, health_routes
 from reelhouse.common.metrics import HttpMetricsMiddleware
-from reelhouse.common.asgi_tracing import tracing_middleware
 from reelhouse.common.tracing import configure_tracing, shutdown_tracing
 from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
