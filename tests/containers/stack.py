@@ -31,6 +31,8 @@ ENGINE_START_TIMEOUT = 900.0  # apt-get install + debootstrap + plugins, cold
 BUILD_TIMEOUT = 1200.0
 UP_WAIT_SECONDS = 300
 COMMAND_TIMEOUT = 120.0
+# what docker and compose need of the test process's environment
+HOST_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR")
 # the replicas the tier runs: enough to see work spread and to lose one
 SCALE = {"downloader": 3, "dispatcher": 2}
 S3_INTERNAL_PORTS = 7  # SeaweedFS's master, volume, filer and gRPC ports after LOCAL_S3_PORT_BASE
@@ -88,6 +90,12 @@ class Engine:
         for line in exports.splitlines():
             name, _, value = line.removeprefix("export ").partition("=")
             self.env[name] = value
+
+    def docker_env(self) -> dict[str, str]:
+        """What docker commands run with: the engine's socket and plugins, and none of this
+        process's other variables (compose would let them override its env file)."""
+        kept = {name: os.environ[name] for name in HOST_VARIABLES if name in os.environ}
+        return {**kept, **self.env}
 
     def stop(self) -> None:
         """Stop the engine (by its pid, mounts cleaned) if this session started it."""
@@ -184,8 +192,7 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        """What every docker command here runs with: the engine's socket and plugins."""
-        return {**os.environ, **self.engine.env}
+        return self.engine.docker_env()
 
     @property
     def gateway(self) -> str:

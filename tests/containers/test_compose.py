@@ -94,7 +94,7 @@ def test_compose_file_is_ready_for_operators_and_scaling(engine: Engine) -> None
     rendered = run(
         ["docker", "compose", "--env-file", ".env.example", "-f", "compose.yaml", *config],
         timeout=60,
-        env={**os.environ, **engine.env},
+        env=engine.docker_env(),
     )
     services: dict[str, dict[str, Any]] = json.loads(rendered.stdout)["services"]
     ours = ("gateway", "dispatcher", "downloader", "media", "sandbox")
