@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -20,8 +21,6 @@ from typing import Any, TypeVar
 
 import httpx
 from testcontainers.compose import DockerCompose
-
-from tests.support.ports import free_port, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / "deploy" / "local" / "engine.sh"
@@ -35,7 +34,11 @@ COMMAND_TIMEOUT = 120.0
 HOST_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR")
 # the replicas the tier runs: enough to see work spread and to lose one
 SCALE = {"downloader": 3, "dispatcher": 2}
-S3_INTERNAL_PORTS = 7  # SeaweedFS's master, volume, filer and gRPC ports after LOCAL_S3_PORT_BASE
+S3_INTERNAL_PORTS = 7
+# ports for the stack are picked from here up to the ephemeral range
+QUIET_PORTS_FROM = (
+    20000  # SeaweedFS's master, volume, filer and gRPC ports after LOCAL_S3_PORT_BASE
+)
 
 
 T = TypeVar("T")
@@ -124,25 +127,38 @@ class BoundedCompose(DockerCompose):
         )
 
 
-def free_port_block(size: int) -> int:
-    """The first of ``size`` consecutive free loopback ports."""
-    for _ in range(200):
-        base = free_port()
-        if base + size > 65535:
+def ephemeral_ports_start() -> int:
+    """Where the kernel's ephemeral port range starts (outgoing connections, ``bind(0)``)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def quiet_port_block(size: int, taken: set[int]) -> int:
+    """The first of ``size`` consecutive loopback ports that are free now, chosen below the
+    ephemeral range: no outgoing connection and no other test's ``bind(0)`` will take them
+    in the moment between choosing and the containers binding them."""
+    high = ephemeral_ports_start() - size
+    for _ in range(500):
+        base = random.randrange(QUIET_PORTS_FROM, high)
+        block = range(base, base + size)
+        if taken.intersection(block):
             continue
         socks: list[socket.socket] = []
         try:
-            for port in range(base, base + size):
+            for port in block:
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 socks.append(sock)
                 sock.bind(("127.0.0.1", port))
+            taken.update(block)
             return base
         except OSError:
             continue
         finally:
             for sock in socks:
                 sock.close()
-    raise RuntimeError(f"no {size} consecutive free ports found")
+    raise RuntimeError(f"no {size} consecutive free ports found below {high + size}")
 
 
 @dataclass
@@ -160,6 +176,19 @@ class Stack:
     stopped: bool = False
 
     def __post_init__(self) -> None:
+        self.env_file = self.workdir / "compose.env"
+        self.generated = {
+            "POSTGRES_PASSWORD": secrets.token_hex(16),
+            "REELHOUSE_SIGNING__KEYS": "'" + json.dumps({"k1": secrets.token_hex(32)}) + "'",
+        }
+        self.write_env_file()
+        self.compose = BoundedCompose(
+            context=str(ROOT), compose_file_name=COMPOSE_FILES, env_file=str(self.env_file)
+        )
+        self.compose.process_env = self.env
+
+    def write_env_file(self) -> None:
+        """Secrets, and ports free right now (chosen again just before the containers start)."""
         # every port the override takes from a variable (deploy/compose/local.yaml)
         names = (
             "GATEWAY_PORT",
@@ -171,24 +200,19 @@ class Stack:
             "LOCAL_SANDBOX_PORT",
             "LOCAL_SANDBOX_FAL_PORT",
         )
-        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
-        self.ports["LOCAL_S3_PORT_BASE"] = free_port_block(S3_INTERNAL_PORTS)
-        self.env_file = self.workdir / "compose.env"
+        taken: set[int] = set()
+        self.ports = {name: quiet_port_block(1, taken) for name in names}
+        self.ports["LOCAL_S3_PORT_BASE"] = quiet_port_block(S3_INTERNAL_PORTS, taken)
         lines = {
             "COMPOSE_PROJECT_NAME": self.project,
             "COMPOSE_PROFILES": "sandbox",
-            "POSTGRES_PASSWORD": secrets.token_hex(16),
             "MINIO_ROOT_USER": self.s3_access_key,
             "MINIO_ROOT_PASSWORD": self.s3_secret_key,
-            "REELHOUSE_SIGNING__KEYS": "'" + json.dumps({"k1": secrets.token_hex(32)}) + "'",
             "REELHOUSE_BOOTSTRAP_API_KEY": self.api_key,
+            **self.generated,
             **{name: str(port) for name, port in self.ports.items()},
         }
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
-        self.compose = BoundedCompose(
-            context=str(ROOT), compose_file_name=COMPOSE_FILES, env_file=str(self.env_file)
-        )
-        self.compose.process_env = self.env
 
     @property
     def env(self) -> dict[str, str]:
@@ -212,6 +236,8 @@ class Stack:
     def up(self, *, scale: dict[str, int]) -> None:
         """Build the images and start everything, waiting until every service is healthy."""
         self.compose_command("build", timeout=BUILD_TIMEOUT)
+        # the build took a while: ports free before it may not be now
+        self.write_env_file()
         scaling = [arg for role, n in scale.items() for arg in ("--scale", f"{role}={n}")]
         try:
             self.compose_command(
