@@ -77,17 +77,29 @@ class BrokerWatch:
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
         self._up: bool | None = None
+        # probes overlap (the background refresh and /readyz): only the answer of the latest
+        # one started counts, so a round trip sent before an outage and answered late never
+        # reports a broker that has since gone as up
+        self._started = 0
+        self._applied = 0
 
     async def probe(self) -> None:
         """One bounded round trip to JetStream; raises when it does not answer in time."""
+        self._started += 1
+        number = self._started
         try:
             await self._ask()
         except BaseException as exc:  # cancelled by an outer bound too: not answering
-            BROKER_UP.labels(self.service).set(0)
-            self._note(up=False, error=repr(exc))
+            self._record(number, up=False, error=repr(exc))
             raise
-        BROKER_UP.labels(self.service).set(1)
-        self._note(up=True)
+        self._record(number, up=True)
+
+    def _record(self, number: int, *, up: bool, error: str | None = None) -> None:
+        if number < self._applied:
+            return  # a later probe has already said how the broker is
+        self._applied = number
+        BROKER_UP.labels(self.service).set(1 if up else 0)
+        self._note(up=up, error=error)
 
     async def _ask(self) -> None:
         js = connected_client(self.broker).jetstream(timeout=self.timeout)
