@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import EmbeddedSystem, embedded_system
+from tests.e2e.conftest import EmbeddedSystem, running_system
 from tests.e2e.jobs import submit, wait_final
 from tests.support.otlp import OtlpReceiver, ReceivedSpan, otlp_receiver
-from tests.support.processes import ServiceRunner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -48,24 +47,15 @@ def collector() -> Iterator[OtlpReceiver]:
 def traced_system(
     tmp_path_factory: pytest.TempPathFactory, collector: OtlpReceiver
 ) -> Iterator[EmbeddedSystem]:
-    runner = ServiceRunner(tmp_path_factory.mktemp("e2e-trace-logs"))
-    running = embedded_system(runner, tmp_path_factory.mktemp("reelhouse-traced"))
-    running.env.update(
-        {
-            "REELHOUSE_TRACING__ENABLED": "true",
-            "REELHOUSE_TRACING__OTLP_ENDPOINT": collector.endpoint,
-            # the SDK's batch delay, in ms: spans reach the collector soon after they end
-            "OTEL_BSP_SCHEDULE_DELAY": "200",
-        }
-    )
-    try:
-        running.start()
+    # the SDK's batch delay (OTEL_BSP_SCHEDULE_DELAY, in ms): spans reach the collector soon
+    # after they end
+    with running_system(
+        tmp_path_factory,
+        REELHOUSE_TRACING__ENABLED="true",
+        REELHOUSE_TRACING__OTLP_ENDPOINT=collector.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY="200",
+    ) as running:
         yield running
-    except Exception:
-        print(runner.report())
-        raise
-    finally:
-        runner.stop_all()
 
 
 def spans_of_trace(collector: OtlpReceiver, trace_id: str) -> list[ReceivedSpan]:
