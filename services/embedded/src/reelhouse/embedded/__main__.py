@@ -47,9 +47,7 @@ async def _start(supervisor: Supervisor, settings: Settings) -> None:
 
     await supervisor.start_all([nats_plan(options, base_env)])
     await prepare_stream(addresses.nats_url, settings.nats)
-    plans = service_plans(
-        options, secrets, nats=settings.nats, log_level=settings.log.level, base_env=base_env
-    )
+    plans = service_plans(options, secrets, log_level=settings.log.level, base_env=base_env)
     for tier in sorted({plan.tier for plan in plans}):
         await supervisor.start_all([plan for plan in plans if plan.tier == tier])
     # the banner is the launcher's human interface, so it goes to stdout as plain text

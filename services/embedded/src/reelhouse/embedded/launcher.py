@@ -19,17 +19,11 @@ from reelhouse.common.streams import ensure_stream
 from reelhouse.embedded.children import ChildSpec
 from reelhouse.embedded.environment import ROLES, Addresses, Layout, merged, role_environment
 from reelhouse.embedded.natsserver import nats_server_argv, nats_server_binary
-from reelhouse.embedded.readiness import Probe, consumer_pulling, http_ok, jetstream_ok, port_in_use
+from reelhouse.embedded.readiness import http_ok, jetstream_ok, port_in_use
 from reelhouse.embedded.secrets import EmbeddedSecrets
 from reelhouse.embedded.settings import EmbeddedOptions
 
 log = structlog.get_logger(__name__)
-
-# the durable consumers each worker pulls from (docs/CONTRACT.md, "Events and consumers")
-WORKER_CONSUMERS: dict[str, tuple[str, ...]] = {
-    "dispatcher": ("dispatcher", "dispatcher-poll"),
-    "downloader": ("downloader",),
-}
 
 
 class LauncherError(Exception):
@@ -52,19 +46,18 @@ def service_plans(
     options: EmbeddedOptions,
     secrets: EmbeddedSecrets,
     *,
-    nats: NatsSettings,
     log_level: str,
     base_env: Mapping[str, str],
 ) -> list[ChildSpec]:
     addresses = Addresses(options.host, options)
-    probes: dict[str, Probe] = {
-        "sandbox": http_ok(addresses.sandbox + "/healthz"),
-        "media": http_ok(addresses.media + "/healthz"),
-        "gateway": http_ok(addresses.gateway + "/healthz"),
-        **{
-            role: consumer_pulling(addresses.nats_url, nats.stream, durables)
-            for role, durables in WORKER_CONSUMERS.items()
-        },
+    # every part says itself when it is ready: the workers once their consumers are bound
+    # and JetStream answers, the gateway once its database does (GET /readyz)
+    base_urls = {
+        "sandbox": addresses.sandbox,
+        "media": addresses.media,
+        "gateway": addresses.gateway,
+        "dispatcher": addresses.dispatcher,
+        "downloader": addresses.downloader,
     }
     return [
         ChildSpec(
@@ -74,7 +67,7 @@ def service_plans(
                 base_env,
                 role_environment(role, options=options, secrets=secrets, log_level=log_level),
             ),
-            probes[role],
+            http_ok(base_urls[role] + "/readyz"),
             # the sandbox first: it makes the CA and webhook keys the dispatcher reads at start
             tier=1 if role == "sandbox" else 2,
         )

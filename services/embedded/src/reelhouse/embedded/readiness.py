@@ -1,4 +1,4 @@
-"""Probes that tell when a part is ready: an HTTP health check, NATS, a pulling consumer."""
+"""Probes that tell when a part is ready: its HTTP readiness endpoint, or NATS itself."""
 
 from __future__ import annotations
 
@@ -66,26 +66,6 @@ async def _with_nats(url: str, check: Callable[[NatsClient], Awaitable[bool]]) -
 def jetstream_ok(url: str) -> Probe:
     async def check(nc: NatsClient) -> bool:
         await nc.jetstream().account_info()
-        return True
-
-    return lambda: _with_nats(url, check)
-
-
-def consumer_pulling(url: str, stream: str, durables: tuple[str, ...]) -> Probe:
-    """Ready when each durable pull consumer exists and is being pulled from.
-
-    A worker has no HTTP port; a pull request waiting on its consumer shows it is
-    connected and subscribed (a consumer kept from an earlier run exists already, so
-    existence alone proves nothing). A worker busy with a backlog has no pull waiting
-    but messages in flight, which counts too.
-    """
-
-    async def check(nc: NatsClient) -> bool:
-        js = nc.jetstream()
-        for durable in durables:
-            info = await js.consumer_info(stream, durable)
-            if not (info.num_waiting or info.num_ack_pending):
-                return False
         return True
 
     return lambda: _with_nats(url, check)
