@@ -1,16 +1,14 @@
 """The composition root: ``build_app(settings)`` wires broker, providers, handlers and routes.
 
-The dispatcher is one ASGI app: Starlette serves the provider webhooks (and
-``/livez``, ``/readyz``, ``/healthz``, ``/metrics``) and its lifespan runs the FastStream app, so one uvicorn process
-holds both. Nothing connects here; on start-up the broker connects, the
+The dispatcher is one ASGI app: Starlette serves the provider webhooks (and ``/livez``,
+``/readyz``, ``/healthz``, ``/metrics``) and its lifespan runs the FastStream app
+(``worker_lifespan``), so one uvicorn process holds both. Nothing connects here; on start-up the broker connects, the
 dispatch-record bucket is declared, then the consumers start pulling.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 import structlog
 from faststream import FastStream
@@ -19,15 +17,15 @@ from starlette.applications import Starlette
 
 from reelhouse.common.asgi_tracing import tracing_middleware
 from reelhouse.common.broker import build_broker
-from reelhouse.common.brokerwatch import BrokerWatch, subscribers_bound
 from reelhouse.common.consumermetrics import instrument_broker
-from reelhouse.common.health import Readiness, health_routes
+from reelhouse.common.health import health_routes
 from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.common.tracing import (
     configure_tracing,
     nats_middlewares,
     shutdown_tracing,
 )
+from reelhouse.common.worker_lifespan import worker_lifespan
 from reelhouse.dispatcher.handlers import (
     DISPATCH_CONSUMER,
     POLL_CONSUMER,
@@ -96,25 +94,12 @@ def build_app(
             provider=provider, job_id=job_id, request_id=request_id, token=token
         )
 
-    watch = BrokerWatch(
-        broker,
+    readiness, lifespan = worker_lifespan(
+        consumers,
         service=SERVICE,
         stream=settings.nats.stream,
-        consumers=(DISPATCH_CONSUMER, POLL_CONSUMER),
+        durables=(DISPATCH_CONSUMER, POLL_CONSUMER),
     )
-    readiness = Readiness()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await consumers.start()
-        watch.start()
-        readiness.set([watch.check(), subscribers_bound(broker)])
-        try:
-            yield
-        finally:
-            readiness.clear()
-            await watch.stop()
-            await consumers.stop()
 
     routes = [
         *health_routes(readiness),

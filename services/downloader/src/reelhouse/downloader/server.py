@@ -10,16 +10,12 @@ finishes, or goes back to JetStream unacknowledged and is redelivered.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from faststream import FastStream
-from faststream.nats import NatsBroker
 from starlette.applications import Starlette
 
-from reelhouse.common.brokerwatch import BrokerWatch, subscribers_bound
-from reelhouse.common.health import Readiness, health_routes
+from reelhouse.common.health import health_routes
 from reelhouse.common.metrics import HttpMetricsMiddleware
+from reelhouse.common.worker_lifespan import worker_lifespan
 from reelhouse.downloader.app import build_app
 from reelhouse.downloader.handlers import DURABLE
 from reelhouse.downloader.settings import Settings
@@ -31,24 +27,11 @@ def build_server(
     settings: Settings, *, consumers: FastStream | None = None
 ) -> HttpMetricsMiddleware:
     """The downloader as one ASGI app; ``consumers`` replaces ``build_app(settings)`` in tests."""
-    worker = consumers or build_app(settings)
-    broker = worker.broker
-    assert isinstance(broker, NatsBroker)
-    watch = BrokerWatch(broker, service=SERVICE, stream=settings.nats.stream, consumers=(DURABLE,))
-    readiness = Readiness()
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with worker.lifespan_context():
-            await worker.start()
-            watch.start()
-            readiness.set([watch.check(), subscribers_bound(broker)])
-            try:
-                yield
-            finally:
-                readiness.clear()
-                await watch.stop()
-                await worker.stop()
-
+    readiness, lifespan = worker_lifespan(
+        consumers or build_app(settings),
+        service=SERVICE,
+        stream=settings.nats.stream,
+        durables=(DURABLE,),
+    )
     app = Starlette(routes=health_routes(readiness), lifespan=lifespan)
     return HttpMetricsMiddleware(app, service=SERVICE)
