@@ -26,11 +26,32 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     # API problems
     ErrorCode("unauthorized", 401, False, "A valid API key is required."),
     ErrorCode("forbidden", 403, False, "This API key may not do that."),
+    ErrorCode(
+        "insufficient_scope", 403, False, "This API key lacks the scope this operation needs."
+    ),
     ErrorCode("not_found", 404, False, "No such resource."),
     ErrorCode("method_not_allowed", 405, False, "This resource does not support that method."),
     ErrorCode("validation_error", 422, False, "The request is not valid."),
     ErrorCode("unknown_model", 422, False, "This deployment does not offer that model."),
     ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
+    ErrorCode(
+        "idempotency_key_invalid",
+        400,
+        False,
+        "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
+    ),
+    ErrorCode(
+        "idempotency_key_reused",
+        422,
+        False,
+        "This Idempotency-Key was already used with a different request body.",
+    ),
+    ErrorCode(
+        "idempotency_key_in_flight",
+        409,
+        True,
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+    ),
     ErrorCode("job_final", 409, False, "The job has already finished; it can no longer change."),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),

@@ -1,13 +1,14 @@
 """``python -m reelhouse.gateway``: the only place that reads the environment.
 
 python -m reelhouse.gateway                                  # serve the API
-python -m reelhouse.gateway create-key --owner alice         # print a new API key once
+python -m reelhouse.gateway keys create --owner alice        # print a new API key once
+python -m reelhouse.gateway keys list [--owner alice]        # keys, never the keys themselves
+python -m reelhouse.gateway keys revoke <id>                 # the key stops working at once
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ from reelhouse.common.logging import configure_logging
 from reelhouse.common.serving import serve
 from reelhouse.common.settings import load_settings
 from reelhouse.gateway.app import SERVICE, build_app
-from reelhouse.gateway.auth.service import issue_api_key
+from reelhouse.gateway.auth import cli as key_cli
 from reelhouse.gateway.catalog.loader import CatalogError
 from reelhouse.gateway.settings import Settings
 
@@ -26,9 +27,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m reelhouse.gateway")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the API (the default)")
-    create_key = commands.add_parser("create-key", help="create an API key and print it once")
-    create_key.add_argument("--owner", required=True, help="the owner every query is scoped to")
-    create_key.add_argument("--name", default="cli", help="a label to tell keys apart")
+    key_cli.add_commands(commands)
     return parser.parse_args(argv)
 
 
@@ -36,9 +35,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
     settings = load_settings(Settings, service=SERVICE)
     configure_logging(level=settings.log.level, json=settings.log.json_output, service=SERVICE)
-    if args.command == "create-key":
-        key = asyncio.run(issue_api_key(settings.database_url, owner_id=args.owner, name=args.name))
-        sys.stdout.write(key + "\n")
+    if args.command in ("keys", "create-key"):
+        code = key_cli.run(args, database_url=settings.database_url, out=sys.stdout, err=sys.stderr)
+        if code:
+            raise SystemExit(code)
         return
     try:
         app = build_app(settings)

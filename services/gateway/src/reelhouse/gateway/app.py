@@ -28,6 +28,7 @@ from reelhouse.common.tracing import (
     nats_middlewares,
     shutdown_tracing,
 )
+from reelhouse.gateway.auth import routes as key_routes
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
@@ -156,6 +157,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
         openapi_tags=[
             {"name": "generations", "description": "Generation jobs"},
             {"name": "models", "description": "The model catalogue"},
+            {"name": "keys", "description": "API keys and their scopes (admin)"},
             {"name": "operations", "description": "Probes"},
         ],
     )
@@ -164,6 +166,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(key_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)
     install_openapi(app)

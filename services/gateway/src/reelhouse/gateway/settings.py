@@ -41,6 +41,28 @@ class OutboxSettings(BaseModel):
     )
 
 
+class IdempotencySettings(BaseModel):
+    """How long ``Idempotency-Key`` claims on ``POST /v1/generations`` are kept."""
+
+    ttl_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="how long a key is remembered after its first use; later it may be reused",
+    )
+    lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how long an in-flight claim blocks its key (409) before a retry may take "
+        "it over (the first request crashed)",
+    )
+    cleanup_batch: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="expired keys deleted, at most, by each keyed submit",
+    )
+
+
 class Settings(BaseSettings):
     model_config = settings_config()
 
@@ -50,6 +72,7 @@ class Settings(BaseSettings):
     signing: SigningSettings = SigningSettings()
     outbox: OutboxSettings = OutboxSettings()
     tracing: TracingSettings = TracingSettings()
+    idempotency: IdempotencySettings = IdempotencySettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
@@ -61,7 +84,8 @@ class Settings(BaseSettings):
     )
     bootstrap_api_key: SecretStr | None = Field(
         default=None,
-        description="an API key for owner `dev`, created (idempotently) at start when set",
+        description="an API key for owner `dev` with every scope (`generate`, `read`, `admin`), "
+        "created (idempotently) at start when set",
     )
     default_deadline_seconds: int = Field(
         default=900,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.gateway.db.models import ApiKey
+from reelhouse.gateway.jobs.cursor import Cursor
 
 
 async def get_active_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
+    """The key with this hash unless revoked (expiry is the caller's to judge)."""
     result = await session.execute(
         select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
@@ -18,6 +22,43 @@ async def get_active_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | N
 async def get_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
     result = await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
     return result.scalar_one_or_none()
+
+
+async def get_by_id(session: AsyncSession, key_id: str) -> ApiKey | None:
+    result = await session.execute(select(ApiKey).where(ApiKey.id == key_id))
+    return result.scalar_one_or_none()
+
+
+async def list_keys(
+    session: AsyncSession, *, owner_id: str | None, limit: int, after: Cursor | None
+) -> list[ApiKey]:
+    """Newest first, of one owner or of all; ``after`` continues below ``(created_at, id)``."""
+    query = select(ApiKey)
+    if owner_id is not None:
+        query = query.where(ApiKey.owner_id == owner_id)
+    if after is not None:
+        query = query.where(
+            or_(
+                ApiKey.created_at < after.created_at,
+                and_(ApiKey.created_at == after.created_at, ApiKey.id < after.job_id),
+            )
+        )
+    query = query.order_by(ApiKey.created_at.desc(), ApiKey.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def touch_last_used(
+    session: AsyncSession, key_id: str, *, now: datetime, stale_before: datetime
+) -> None:
+    """Set ``last_used_at`` unless another request did since ``stale_before``."""
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale_before),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def add(session: AsyncSession, key: ApiKey) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -77,6 +78,35 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # what the key may do (auth/scopes.py); keys from before scopes existed get generate+read
+    scopes: Mapped[list[str]] = mapped_column(
+        JsonColumn, server_default=text('\'["generate", "read"]\'')
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # refreshed at most once a minute per key, not on every request
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """A claimed ``Idempotency-Key`` of an owner: in flight (leased) or completed (a job)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner_id", "key"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the canonical JSON body, hex
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # who holds the claim while in flight; a request finishes only a claim it still holds
+    token: Mapped[str] = mapped_column(String(32))
+    # None while in flight; the job and the status code once the request completed
+    job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # an in-flight claim past its lease may be taken over (its request crashed)
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class Job(Base):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from reelhouse.common.logging import job_context
-from reelhouse.gateway.auth.dependencies import CurrentOwner
+from reelhouse.gateway.auth.dependencies import GenerateScope, ReadScope
+from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.dependencies import (
     CatalogDep,
     MediaUrlsDep,
@@ -16,6 +17,8 @@ from reelhouse.gateway.dependencies import (
     SessionDep,
     SettingsDep,
 )
+from reelhouse.gateway.idempotency import service as idempotency
+from reelhouse.gateway.idempotency.service import BeforeCommit
 from reelhouse.gateway.jobs import cancel, service
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
 from reelhouse.gateway.jobs.schemas import (
@@ -56,36 +59,84 @@ def links_for(request: Request) -> LinksFor:
     summary="Ask for a generation",
     description=(
         "Accepts the job at once (202) and works on it behind the broker. Poll the job "
-        "(`links.self`) until `status` is `succeeded`, `failed` or `canceled`."
+        "(`links.self`) until `status` is `succeeded`, `failed` or `canceled`.\n\n"
+        "With an `Idempotency-Key` header, repeating the request (same key, same body) makes "
+        "no second job: it answers with the same job and status code and the header "
+        "`Idempotent-Replayed: true`. The same key with another body is 422 "
+        "`idempotency_key_reused`; while the first request is still being processed, 409 "
+        "`idempotency_key_in_flight`. Keys belong to the key's owner and are kept 24 h; a "
+        "request that is refused (4xx) does not use up its key."
     ),
-    responses=problem_responses("unauthorized", "validation_error", "unknown_model"),
+    responses={
+        **problem_responses(
+            "unauthorized",
+            "insufficient_scope",
+            "validation_error",
+            "unknown_model",
+            "idempotency_key_invalid",
+            "idempotency_key_reused",
+            "idempotency_key_in_flight",
+        ),
+        status.HTTP_202_ACCEPTED: {
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "`true` when this answers a repeated Idempotency-Key",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            }
+        },
+    },
 )
 async def create_generation(
     body: GenerationCreate,
     request: Request,
     response: Response,
     session: SessionDep,
-    owner: CurrentOwner,
+    owner: GenerateScope,
     catalog: CatalogDep,
     settings: SettingsDep,
     media_urls: MediaUrlsDep,
     relay: RelayDep,
-) -> Generation:
-    job = await service.submit_generation(
-        session=session,
-        catalog=catalog,
-        owner=owner,
-        request=body,
-        deadlines=DeadlineLimits(
-            default_seconds=settings.default_deadline_seconds,
-            max_seconds=settings.max_deadline_seconds,
-            default_start_seconds=settings.default_start_deadline_seconds,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="1 to 255 printable ASCII characters, unique per request you mean once "
+            "(a UUID); a repeat with the same body gets the same job",
         ),
+    ] = None,
+) -> Generation:
+    async def submit(before_commit: BeforeCommit | None) -> Job:
+        return await service.submit_generation(
+            session=session,
+            catalog=catalog,
+            owner=owner,
+            request=body,
+            deadlines=DeadlineLimits(
+                default_seconds=settings.default_deadline_seconds,
+                max_seconds=settings.max_deadline_seconds,
+                default_start_seconds=settings.default_start_deadline_seconds,
+            ),
+            before_commit=before_commit,
+        )
+
+    submitted = await idempotency.submit_once(
+        session=session,
+        owner=owner,
+        header=idempotency_key,
+        body=await request.body(),
+        settings=settings.idempotency,
+        submit=submit,
     )
-    relay.wake()
-    view = generation_view(
-        JobWithOutputs(job=job, outputs=[]), media_urls=media_urls, links=links_for(request)
-    )
+    if submitted.replayed:
+        item = await service.get_generation(session=session, owner=owner, job_id=submitted.job_id)
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        assert submitted.job is not None
+        item = JobWithOutputs(job=submitted.job, outputs=[])
+        relay.wake()
+    response.status_code = submitted.status_code
+    view = generation_view(item, media_urls=media_urls, links=links_for(request))
     response.headers["Location"] = view.links.self_
     return view
 
@@ -94,13 +145,15 @@ async def create_generation(
     "/{job_id}",
     response_model=Generation,
     summary="Read one generation",
-    responses=problem_responses("unauthorized", "not_found", "validation_error"),
+    responses=problem_responses(
+        "unauthorized", "insufficient_scope", "not_found", "validation_error"
+    ),
 )
 async def get_generation(
     job_id: str,
     request: Request,
     session: SessionDep,
-    owner: CurrentOwner,
+    owner: ReadScope,
     media_urls: MediaUrlsDep,
 ) -> Generation:
     with job_context(job_id):
@@ -112,12 +165,14 @@ async def get_generation(
     "",
     response_model=GenerationPage,
     summary="List generations, newest first",
-    responses=problem_responses("unauthorized", "validation_error", "invalid_cursor"),
+    responses=problem_responses(
+        "unauthorized", "insufficient_scope", "validation_error", "invalid_cursor"
+    ),
 )
 async def list_generations(
     request: Request,
     session: SessionDep,
-    owner: CurrentOwner,
+    owner: ReadScope,
     media_urls: MediaUrlsDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -136,10 +191,12 @@ async def list_generations(
     "/{job_id}/events",
     response_model=GenerationEventList,
     summary="A generation's event history, oldest first",
-    responses=problem_responses("unauthorized", "not_found", "validation_error"),
+    responses=problem_responses(
+        "unauthorized", "insufficient_scope", "not_found", "validation_error"
+    ),
 )
 async def list_generation_events(
-    job_id: str, session: SessionDep, owner: CurrentOwner
+    job_id: str, session: SessionDep, owner: ReadScope
 ) -> GenerationEventList:
     with job_context(job_id):
         events = await service.list_generation_events(session=session, owner=owner, job_id=job_id)
@@ -157,13 +214,15 @@ async def list_generation_events(
         "(`succeeded` or `failed` — never both). Repeating the request changes nothing. "
         "A job that already succeeded or failed answers 409 (code `job_final`)."
     ),
-    responses=problem_responses("unauthorized", "not_found", "job_final", "validation_error"),
+    responses=problem_responses(
+        "unauthorized", "insufficient_scope", "not_found", "job_final", "validation_error"
+    ),
 )
 async def cancel_generation(
     job_id: str,
     request: Request,
     session: SessionDep,
-    owner: CurrentOwner,
+    owner: GenerateScope,
     media_urls: MediaUrlsDep,
     relay: RelayDep,
 ) -> Generation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +85,11 @@ async def submit_generation(
     owner: Principal,
     request: GenerationCreate,
     deadlines: DeadlineLimits,
+    before_commit: Callable[[Job], Awaitable[None]] | None = None,
 ) -> Job:
-    """Validate against the catalogue, then write the job, its first event and the outbox row."""
+    """Validate against the catalogue, then write the job, its first event and the outbox row.
+
+    ``before_commit`` joins the job's transaction (the Idempotency-Key claim is completed so)."""
     model = catalog.get(request.model)
     if model is None:
         raise ProblemError(
@@ -140,6 +144,8 @@ async def submit_generation(
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
     outbox.add(session, event, now=now)
+    if before_commit is not None:
+        await before_commit(job)
     await session.commit()
     observe_accepted(model.id)
     with job_context(job_id):
