@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from reelhouse.gateway.auth.service import issue_api_key
+from reelhouse.gateway.auth.cli import issue_api_key
 from reelhouse.gateway.db.models import ApiKey
 from tests.integration.gateway.harness import BOOTSTRAP_KEY, Gateway, running_gateway
 
@@ -84,7 +84,8 @@ async def test_the_bootstrap_key_is_ensured_once_across_restarts(gateway: Gatewa
 async def test_an_operator_issued_key_works_for_its_owner_only(gateway: Gateway) -> None:
     job_id = (await gateway.submit("dev's job"))["id"]
 
-    key = await issue_api_key(gateway.settings.database_url, owner_id="alice", name="ops")
+    issued = await issue_api_key(gateway.settings.database_url, owner_id="alice", name="ops")
+    key = issued.key
 
     assert key.startswith("rh_")
     listing = await gateway.client.get("/v1/generations", headers=gateway.auth(key))

@@ -23,7 +23,7 @@ def test_submit_is_documented_as_202_with_the_job(document: dict[str, Any]) -> N
 
     ok = post["responses"]["202"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/Generation"}
-    assert set(post["responses"]) == {"202", "401", "422"}
+    assert set(post["responses"]) == {"202", "400", "401", "403", "409", "422"}
 
 
 def test_errors_are_documented_as_problem_json(document: dict[str, Any]) -> None:
@@ -68,7 +68,7 @@ def test_cancel_is_documented_as_202_with_the_job_and_409_for_a_final_one(
 
     ok = post["responses"]["202"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/Generation"}
-    assert set(post["responses"]) == {"202", "401", "404", "409", "422"}
+    assert set(post["responses"]) == {"202", "401", "403", "404", "409", "422"}
     assert "job_final" in post["responses"]["409"]["description"]
 
 
@@ -112,3 +112,31 @@ def test_probes_and_metrics_are_documented(document: dict[str, Any]) -> None:
     assert set(document["paths"]["/livez"]["get"]["responses"]) == {"200"}
     metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]
     assert "text/plain" in metrics["content"]
+
+
+def test_submit_documents_the_idempotency_key_and_its_problems(document: dict[str, Any]) -> None:
+    post = document["paths"]["/v1/generations"]["post"]
+
+    headers = {p["name"] for p in post["parameters"] if p["in"] == "header"}
+    assert "Idempotency-Key" in headers
+    assert "Idempotent-Replayed" in post["responses"]["202"]["headers"]
+    assert "idempotency_key_invalid" in post["responses"]["400"]["description"]
+    assert "idempotency_key_in_flight" in post["responses"]["409"]["description"]
+    assert "idempotency_key_reused" in post["responses"]["422"]["description"]
+    assert "insufficient_scope" in post["responses"]["403"]["description"]
+
+
+def test_the_keys_api_is_documented(document: dict[str, Any]) -> None:
+    keys = document["paths"]["/v1/keys"]
+    revoke = document["paths"]["/v1/keys/{key_id}"]["delete"]
+    created = document["components"]["schemas"]["KeyCreated"]["properties"]
+    listed = document["components"]["schemas"]["KeyOut"]["properties"]
+
+    assert set(keys["post"]["responses"]) == {"201", "401", "403", "422"}
+    assert set(keys["get"]["responses"]) == {"200", "401", "403", "422"}
+    assert set(revoke["responses"]) == {"204", "401", "403", "404", "422"}
+    assert {"id", "key", "owner", "scopes", "expires_at", "name", "prefix"} <= set(created)
+    assert "key" not in listed
+    assert {"prefix", "name", "owner", "scopes", "created_at", "last_used_at", "expires_at"} <= set(
+        listed
+    )

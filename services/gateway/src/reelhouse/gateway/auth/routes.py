@@ -99,7 +99,9 @@ async def list_keys(
         "The key stops working at once: the next request with it is 401. Revoking a revoked "
         "key is 204 again."
     ),
-    responses=problem_responses("unauthorized", "insufficient_scope", "not_found"),
+    responses=problem_responses(
+        "unauthorized", "insufficient_scope", "not_found", "validation_error"
+    ),
 )
 async def revoke_key(key_id: str, session: SessionDep, admin: AdminScope) -> Response:
     row = await service.revoke_api_key(session, key_id) if len(key_id) <= _KEY_ID_MAX else None
