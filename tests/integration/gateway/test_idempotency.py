@@ -30,7 +30,9 @@ async def post(
     )
 
 
-async def count(gateway: Gateway, model: type[Job] | type[OutboxMessage] | type[IdempotencyKey]) -> int:
+async def count(
+    gateway: Gateway, model: type[Job] | type[OutboxMessage] | type[IdempotencyKey]
+) -> int:
     async with gateway.sessions() as session:
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
@@ -73,7 +75,11 @@ async def test_the_same_json_written_differently_is_the_same_request(gateway: Ga
     again = await gateway.client.post(
         "/v1/generations",
         content="  " + reordered + "\n",
-        headers={**gateway.auth(), "Idempotency-Key": "order-2", "Content-Type": "application/json"},
+        headers={
+            **gateway.auth(),
+            "Idempotency-Key": "order-2",
+            "Content-Type": "application/json",
+        },
     )
 
     assert again.status_code == 202
@@ -95,7 +101,9 @@ async def test_keys_belong_to_their_owner(gateway: Gateway) -> None:
 
     mine = await post(gateway, "shared-name")
     theirs = await post(gateway, "shared-name", api_key=other_owner)
-    theirs_changed = await post(gateway, "shared-name", {**BODY, "model": "x/y"}, api_key=other_owner)
+    theirs_changed = await post(
+        gateway, "shared-name", {**BODY, "model": "x/y"}, api_key=other_owner
+    )
 
     assert theirs.status_code == 202
     assert theirs.json()["id"] != mine.json()["id"]
@@ -178,7 +186,9 @@ async def test_a_refused_request_does_not_use_up_its_key(gateway: Gateway) -> No
 async def test_concurrent_repeats_make_exactly_one_job(gateway: Gateway) -> None:
     responses = await asyncio.gather(*(post(gateway, "burst") for _ in range(6)))
 
-    created = [r for r in responses if r.status_code == 202 and "idempotent-replayed" not in r.headers]
+    created = [
+        r for r in responses if r.status_code == 202 and "idempotent-replayed" not in r.headers
+    ]
     assert len(created) == 1
     for response in responses:
         assert response.status_code in (202, 409), response.text

@@ -83,9 +83,7 @@ async def test_an_admin_key_made_through_the_api_can_make_keys(gateway: Gateway)
     )
     admin = created.json()["key"]
 
-    made = await gateway.client.post(
-        "/v1/keys", json={"owner": "zoe"}, headers=gateway.auth(admin)
-    )
+    made = await gateway.client.post("/v1/keys", json={"owner": "zoe"}, headers=gateway.auth(admin))
     jobs = await gateway.client.get("/v1/generations", headers=gateway.auth(admin))
 
     assert made.status_code == 201
