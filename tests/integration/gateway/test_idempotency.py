@@ -129,8 +129,8 @@ async def test_malformed_keys_are_400(gateway: Gateway, header: str) -> None:
         "/v1/generations",
         json=BODY,
         headers=[
-            ("Authorization", f"Bearer {BOOTSTRAP_KEY}"),
-            ("Idempotency-Key", header.encode("latin-1")),
+            (b"Authorization", f"Bearer {BOOTSTRAP_KEY}".encode()),
+            (b"Idempotency-Key", header.encode("latin-1")),
         ],
     )
 
@@ -177,8 +177,10 @@ async def test_a_refused_request_does_not_use_up_its_key(gateway: Gateway) -> No
     invalid = await post(gateway, "fix-and-retry", {**BODY, "input": {"duration": 999}})
     fixed = await post(gateway, "fix-and-retry")
 
-    assert refused.status_code == 422 and refused.json()["code"] == "unknown_model"
-    assert invalid.status_code == 422 and invalid.json()["code"] == "validation_error"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "unknown_model"
+    assert invalid.status_code == 422
+    assert invalid.json()["code"] == "validation_error"
     assert fixed.status_code == 202
     assert await count(gateway, IdempotencyKey) == 1
 

@@ -40,7 +40,8 @@ async def test_an_admin_creates_a_key_and_sees_it_once(gateway: Gateway) -> None
     assert created["name"] == "web app"
     assert created["scopes"] == ["generate", "read"]
     assert datetime.fromisoformat(created["expires_at"]) == expires
-    assert created["last_used_at"] is None and created["revoked_at"] is None
+    assert created["last_used_at"] is None
+    assert created["revoked_at"] is None
     listed = (await listing(gateway, owner="alice"))["data"]
     assert [k["id"] for k in listed] == [created["id"]]
     assert "key" not in listed[0]
@@ -54,7 +55,8 @@ async def test_the_new_key_works_for_its_owner_only(gateway: Gateway) -> None:
     mine = await gateway.client.get("/v1/generations", headers=gateway.auth(key))
     theirs = await gateway.client.get(f"/v1/generations/{dev_job['id']}", headers=gateway.auth(key))
 
-    assert mine.status_code == 200 and mine.json()["data"] == []
+    assert mine.status_code == 200
+    assert mine.json()["data"] == []
     assert theirs.status_code == 404
 
 
@@ -74,7 +76,8 @@ async def test_a_revoked_key_is_401_on_its_next_request(gateway: Gateway) -> Non
     after = await gateway.client.get("/v1/generations", headers=gateway.auth(created["key"]))
     again = await gateway.client.delete(f"/v1/keys/{created['id']}", headers=gateway.auth())
 
-    assert revoked.status_code == 204 and revoked.content == b""
+    assert revoked.status_code == 204
+    assert revoked.content == b""
     assert after.status_code == 401
     assert after.json()["code"] == "unauthorized"
     assert again.status_code == 204
@@ -135,7 +138,8 @@ async def test_the_list_filters_by_owner_and_pages(gateway: Gateway) -> None:
     assert second["next_cursor"] is None
     assert {k["owner"] for k in everyone["data"]} == {"dev", "bob", "carol"}
     bad = await gateway.client.get("/v1/keys?cursor=garbage", headers=gateway.auth())
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_cursor"
 
 
 async def test_last_used_is_recorded_at_most_once_a_minute(gateway: Gateway) -> None:

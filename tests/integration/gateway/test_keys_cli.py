@@ -35,7 +35,8 @@ async def test_create_list_and_revoke_from_the_command_line(gateway: Gateway) ->
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    assert key.startswith("rh_") and "\n" not in key
+    assert key.startswith("rh_")
+    assert "\n" not in key
     reads = await gateway.client.get("/v1/generations", headers=gateway.auth(key))
     submits = await gateway.client.post(
         "/v1/generations", json={"model": "sandbox/text-to-video"}, headers=gateway.auth(key)
@@ -77,5 +78,7 @@ async def test_mistakes_are_reported_with_a_non_zero_exit(gateway: Gateway) -> N
 
     assert unknown.returncode == 1
     assert "no API key with id" in unknown.stderr
-    assert bad_scope.returncode == 2 and "generate,read,admin" in bad_scope.stderr
-    assert past.returncode == 2 and "future" in past.stderr
+    assert bad_scope.returncode == 2
+    assert "generate,read,admin" in bad_scope.stderr
+    assert past.returncode == 2
+    assert "future" in past.stderr
