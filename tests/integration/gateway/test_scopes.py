@@ -107,3 +107,29 @@ async def test_the_bootstrap_key_has_every_scope_even_when_it_predates_scopes(
     assert response.status_code == 200
     dev = [k for k in response.json()["data"] if k["owner"] == BOOTSTRAP_OWNER]
     assert dev[0]["scopes"] == ["generate", "read", "admin"]
+
+
+async def test_another_owners_key_gets_nothing_from_the_keys_api(gateway: Gateway) -> None:
+    alice = await key_with(gateway, "generate", "read", owner="alice")
+    async with gateway.sessions() as session:
+        alice_id = (
+            await session.execute(select(ApiKey.id).where(ApiKey.owner_id == "alice"))
+        ).scalar_one()
+    mallory = await key_with(gateway, "generate", "read", owner="mallory")
+
+    for method, path, body in (
+        ("GET", "/v1/keys", None),
+        ("GET", "/v1/keys?owner=alice", None),
+        ("POST", "/v1/keys", {"owner": "alice", "scopes": ["admin"]}),
+        ("DELETE", f"/v1/keys/{alice_id}", None),
+    ):
+        response = await gateway.client.request(
+            method, path, json=body, headers=gateway.auth(mallory)
+        )
+        assert_insufficient(response.status_code, response.json(), "admin")
+        # a problem document, nothing else: no key, no owner, no listing
+        assert set(response.json()) <= {"type", "title", "status", "detail", "code", "instance"}
+        assert "rh_" not in response.text
+
+    still = await gateway.client.get("/v1/generations", headers=gateway.auth(alice))
+    assert still.status_code == 200
