@@ -31,6 +31,13 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode("validation_error", 422, False, "The request is not valid."),
     ErrorCode("unknown_model", 422, False, "This deployment does not offer that model."),
     ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
+    ErrorCode(
+        "unknown_last_event_id",
+        400,
+        False,
+        "Last-Event-ID names no event of this stream; reconnect without it.",
+    ),
+    ErrorCode("too_many_streams", 429, True, "Too many open event streams; close one first."),
     ErrorCode("job_final", 409, False, "The job has already finished; it can no longer change."),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),
