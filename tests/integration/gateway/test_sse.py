@@ -94,9 +94,7 @@ async def test_last_event_id_resumes_right_after_that_event(
     history = [e["id"] for e in await gateway.events(job["id"])]
 
     by_header = await read_all(
-        await _stream(
-            gateway, f"/v1/generations/{job['id']}/events", {"Last-Event-ID": history[1]}
-        )
+        await _stream(gateway, f"/v1/generations/{job['id']}/events", {"Last-Event-ID": history[1]})
     )
     by_query = await read_all(
         await _stream(gateway, f"/v1/generations/{job['id']}/events?last_event_id={history[2]}")

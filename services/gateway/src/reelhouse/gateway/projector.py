@@ -38,6 +38,7 @@ from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record_attempt
 from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
+from reelhouse.gateway.live import reader
 from reelhouse.gateway.metrics import Transition, observe_transition
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,9 @@ async def apply_event(
     try:
         async with sessions.begin() as session:
             if await repository.event_recorded(session, event.event_id):
+                # committed already — by submit or cancel (the outbox relays their events
+                # here) or by another gateway: streams may not have heard of it yet
+                await _notify_recorded(session, event, notify)
                 return Outcome.DUPLICATE
             job = await repository.get_job_for_update(session, event.job_id)
             if job is None:
@@ -113,6 +117,16 @@ async def apply_event(
             EventProjected(job_id=event.job_id, owner_id=owner_id, event_id=event.event_id)
         )
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
+
+
+async def _notify_recorded(session: AsyncSession, event: Event, notify: Notify | None) -> None:
+    if notify is None:
+        return
+    owner_id = await reader.owner_of(session, event.job_id)
+    if owner_id is not None:
+        await notify(
+            EventProjected(job_id=event.job_id, owner_id=owner_id, event_id=event.event_id)
+        )
 
 
 async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Event) -> Transition:

@@ -86,11 +86,7 @@ async def job_events_after(
 async def events_by_pk(session: AsyncSession, pks: Sequence[int]) -> list[LiveEvent]:
     if not pks:
         return []
-    query = (
-        select(JobEvent, _status_after())
-        .where(JobEvent.id.in_(pks))
-        .order_by(JobEvent.id)
-    )
+    query = select(JobEvent, _status_after()).where(JobEvent.id.in_(pks)).order_by(JobEvent.id)
     return _live([(row, status) for row, status in (await session.execute(query)).all()])
 
 
@@ -125,3 +121,10 @@ async def find_event(session: AsyncSession, *, owner_id: str, event_id: str) -> 
 async def newest_pk(session: AsyncSession) -> int:
     newest: int | None = (await session.execute(select(func.max(JobEvent.id)))).scalar_one()
     return newest or 0
+
+
+async def owner_of(session: AsyncSession, job_id: str) -> str | None:
+    owner: str | None = (
+        await session.execute(select(Job.owner_id).where(Job.id == job_id))
+    ).scalar_one_or_none()
+    return owner
