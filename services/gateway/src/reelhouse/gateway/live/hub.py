@@ -42,6 +42,9 @@ class Listener:
 
     async def wait(self, seconds: float) -> bool:
         """Until woken or ``seconds`` pass; True when woken. Clears the flag."""
+        if self._woken.is_set():
+            self._woken.clear()
+            return True
         try:
             await asyncio.wait_for(self._woken.wait(), timeout=max(seconds, 0.0))
         except TimeoutError:
