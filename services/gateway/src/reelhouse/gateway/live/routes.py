@@ -39,10 +39,10 @@ MAX_EVENT_ID_LENGTH = 200
 
 EVENT_STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "With `Accept: text/event-stream`: the events as server-sent events "
-        "(`id:` the event id, `event:` its type, `data:` JSON with `job_id`, `status` — "
+        "description": "Server-sent events (a job's `/events` answers them to `Accept: "
+        "text/event-stream`, its JSON list otherwise): `id:` the event id, `event:` its type, `data:` JSON with `job_id`, `status` — "
         "the job's status after the event — and the event's fields such as `queue_position`, "
-        "`percent`, `logs`), `: keep-alive` comments and a `retry:` hint.",
+        "`percent`, `logs`; `: keep-alive` comments and a `retry:` hint.",
         "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
     },
 }
@@ -168,7 +168,10 @@ def resume_id(header: str | None, query: str | None) -> str | None:
         "`: keep-alive` comments keep idle connections open."
     ),
     response_class=StreamingResponse,
-    responses={**EVENT_STREAM_RESPONSE, **problem_responses(*STREAM_PROBLEMS)},
+    responses={
+        **EVENT_STREAM_RESPONSE,
+        **problem_responses("validation_error", *STREAM_PROBLEMS),
+    },
 )
 async def stream_owner_events(
     session: SessionDep,
