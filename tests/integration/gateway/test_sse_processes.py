@@ -181,6 +181,16 @@ async def test_a_stream_on_one_gateway_follows_transitions_the_other_projected(
     assert gw2.process.records("projector.event")
 
 
+async def _eventually_accepted(client: httpx.AsyncClient, url: str) -> None:
+    async with asyncio.timeout(STEP):
+        while True:
+            async with client.stream("GET", url, headers=SSE) as response:
+                if response.status_code == 200:
+                    return
+                assert response.status_code == 429
+            await asyncio.sleep(0.1)
+
+
 async def _drain(stream: RawStream) -> AsyncIterator[Received]:
     while (event := await stream.next_event(within=STEP)) is not None:
         yield event
@@ -207,6 +217,8 @@ async def test_owner_stream_shows_every_job_and_resumes_without_gaps_or_repeats(
                 refused = await client.get(f"{gw1.base_url}/v1/events", headers=SSE)
                 assert refused.status_code == 429
                 assert refused.json()["code"] == "too_many_streams"
+            # a client that went away gave its slot back
+            await _eventually_accepted(client, f"{gw1.base_url}/v1/events")
 
         # disconnected: more happens meanwhile, some of it for both jobs
         for n in (1, 2):
