@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 from reelhouse.common.events import Event, GenerationProgressed
+from reelhouse.gateway.auth.service import create_api_key
+from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
 from tests.integration.gateway.harness import BOOTSTRAP_KEY, event_publisher
 from tests.integration.gateway.job_events import stored, submitted
 from tests.support.nats import NatsServer
@@ -133,7 +135,7 @@ async def _expect(stream: RawStream) -> Received:
 
 
 async def test_a_stream_on_one_gateway_follows_transitions_the_other_projected(
-    gateways: tuple[GatewayProcess, GatewayProcess], nats_server: NatsServer
+    gateways: tuple[GatewayProcess, GatewayProcess], nats_server: NatsServer, database_url: str
 ) -> None:
     gw1, gw2 = gateways
     async with (
@@ -177,8 +179,27 @@ async def test_a_stream_on_one_gateway_follows_transitions_the_other_projected(
             rest = [event.id async for event in _drain(resumed)]
         assert rest == history[2:]
 
+        # another owner: the job does not exist for them, on either gateway
+        bob = {"Authorization": f"Bearer {await _key_for('bob', database_url)}"}
+        for gateway in (gw1, gw2):
+            response = await client.get(
+                f"{gateway.base_url}/v1/generations/{job_id}/events",
+                headers={**bob, "Accept": "text/event-stream"},
+            )
+            assert response.status_code == 404
+            assert response.json()["code"] == "not_found"
+
     assert gw1.process.records("projector.event") == []
     assert gw2.process.records("projector.event")
+
+
+async def _key_for(owner_id: str, database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            return await create_api_key(session, owner_id=owner_id, name="test")
+    finally:
+        await engine.dispose()
 
 
 async def _eventually_accepted(client: httpx.AsyncClient, url: str) -> None:
