@@ -140,3 +140,14 @@ def test_the_keys_api_is_documented(document: dict[str, Any]) -> None:
     assert {"prefix", "name", "owner", "scopes", "created_at", "last_used_at", "expires_at"} <= set(
         listed
     )
+
+def test_event_streams_are_documented_as_text_event_stream(document: dict[str, Any]) -> None:
+    for path in ("/v1/events", "/v1/generations/{job_id}/events"):
+        get = document["paths"][path]["get"]
+        assert "text/event-stream" in get["responses"]["200"]["content"]
+        assert {"400", "401", "422", "429"} <= set(get["responses"])
+        headers = {p["name"] for p in get["parameters"] if p["in"] == "header"}
+        assert "Last-Event-ID" in headers
+    job_events = document["paths"]["/v1/generations/{job_id}/events"]["get"]["responses"]
+    assert "application/json" in job_events["200"]["content"]
+    assert {"204", "404"} <= set(job_events)

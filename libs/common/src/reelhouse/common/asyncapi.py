@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from reelhouse.common.events import JOB_EVENTS, STREAM_NAME, Event
+from reelhouse.common.events import JOB_EVENTS, STREAM_NAME, Event, EventProjected
 
 _HEADERS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -58,6 +58,7 @@ def build_document() -> dict[str, Any]:
             "action": "receive",
             "channel": {"$ref": f"#/channels/{name}"},
         }
+    _add_core_notice(channels, operations, messages)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -74,6 +75,29 @@ def build_document() -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages},
     }
+
+
+def _add_core_notice(
+    channels: dict[str, Any], operations: dict[str, Any], messages: dict[str, Any]
+) -> None:
+    """``gateway.projected.v1``: core NATS (not the stream), between gateway processes."""
+    name = EventProjected.__name__
+    doc = (EventProjected.__doc__ or "").strip()
+    messages[name] = {
+        "name": EventProjected.subject,
+        "title": name,
+        "summary": doc.splitlines()[0],
+        "description": doc,
+        "contentType": "application/json",
+        "payload": EventProjected.model_json_schema(mode="serialization"),
+    }
+    channels[name] = {
+        "address": EventProjected.subject,
+        "description": "Core NATS subject (not in the JetStream stream); at most once.",
+        "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+    }
+    operations[f"on{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{name}"}}
+    operations[f"send{name}"] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
 
 
 def render() -> str:

@@ -248,6 +248,23 @@ JOB_EVENTS: tuple[type[Event], ...] = (
     GenerationCanceled,
 )
 
+
+class EventProjected(BaseModel):
+    """A gateway committed an event to a job's history (every gateway → every gateway).
+
+    A wake-up call on core NATS, not stored in the stream: a gateway's live streams read
+    the database when one arrives (and at a bounded interval when none does).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subject: ClassVar[str] = "gateway.projected.v1"
+
+    job_id: str
+    owner_id: str
+    event_id: str = Field(description="the event's id, as in the job's `/events` list")
+
+
 EVENTS_BY_SUBJECT: dict[str, type[Event]] = {e.subject: e for e in JOB_EVENTS}
 EVENTS_BY_SUBJECT[PollPrediction.subject] = PollPrediction
 

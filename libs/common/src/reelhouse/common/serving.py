@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -45,9 +46,16 @@ def bound_address(sockets: list[socket.socket]) -> tuple[str, int]:
 class ReportingServer(uvicorn.Server):
     """A uvicorn server that reports the address it really bound."""
 
-    def __init__(self, config: uvicorn.Config, *, port_file: Path | None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        port_file: Path | None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.port_file = port_file
+        self.on_shutdown = on_shutdown
         self.bound: tuple[str, int] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -61,6 +69,12 @@ class ReportingServer(uvicorn.Server):
             write_port_file(self.port_file, port)
         log.info("http.listening", host=host, port=port, port_file=_display(self.port_file))
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # before uvicorn waits for open connections: long-lived responses must end first
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        await super().shutdown(sockets=sockets)
+
 
 def _display(path: Path | None) -> str | None:
     return None if path is None else str(path)
@@ -70,8 +84,17 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     sys.exit(0)
 
 
-def serve(app: Any, http: HttpSettings, **options: Any) -> None:
+def serve(
+    app: Any,
+    http: HttpSettings,
+    *,
+    on_shutdown: Callable[[], None] | None = None,
+    **options: Any,
+) -> None:
     """Serve ``app`` on ``http.host``/``http.port`` until a signal stops it (like uvicorn.run).
+
+    ``on_shutdown`` is called once the server starts shutting down, before it waits for open
+    connections to finish (the gateway ends its event streams there).
 
     ``options`` are uvicorn ``Config`` arguments (``ws``, ``access_log``, ``proxy_headers``…);
     uvicorn's own logging config is never installed: its lines go through our structlog setup.
@@ -80,7 +103,7 @@ def serve(app: Any, http: HttpSettings, **options: Any) -> None:
     # it found: make that one a clean exit (status 0) for supervisors and orchestrators
     signal.signal(signal.SIGTERM, _exit_cleanly)
     config = uvicorn.Config(app, host=http.host, port=http.port, log_config=None, **options)
-    server = ReportingServer(config, port_file=http.port_file)
+    server = ReportingServer(config, port_file=http.port_file, on_shutdown=on_shutdown)
     # a second Ctrl-C while shutting down: uvicorn.run ignores it too
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CatalogError as exc:
         structlog.get_logger(__name__).error("gateway.catalog_invalid", error=str(exc))
         raise SystemExit(f"reelhouse gateway: {exc}") from exc
-    serve(app, settings.http, proxy_headers=True)
+    # SSE streams end as soon as the server starts to shut down, so it never waits on them
+    serve(app, settings.http, proxy_headers=True, on_shutdown=app.state.live_hub.close)
 
 
 if __name__ == "__main__":

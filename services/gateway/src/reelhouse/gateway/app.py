@@ -39,6 +39,9 @@ from reelhouse.gateway.dependencies import Services
 from reelhouse.gateway.health import router as health_router
 from reelhouse.gateway.jobs import routes as job_routes
 from reelhouse.gateway.json_body import JsonBodyMiddleware
+from reelhouse.gateway.live import routes as live_routes
+from reelhouse.gateway.live.hub import LiveHub
+from reelhouse.gateway.live.notices import NoticePublisher, register_notices
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.openapi import install_openapi
 from reelhouse.gateway.outbox.relay import OutboxRelay
@@ -85,6 +88,8 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     signer = UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
     # a broken operator catalogue file fails here, naming the file (CatalogError)
     catalog = load_catalog(settings.catalog_paths)
+    # SSE streams; closed when the server starts shutting down (``serve(on_shutdown=…)``)
+    hub = LiveHub(max_streams_per_owner=settings.sse.max_streams_per_owner)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,7 +109,14 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 )
 
             bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
-            register_projector(bus.broker, sessions=sessions, nats=settings.nats)
+            register_notices(bus.broker, hub)
+            if settings.projector_enabled:
+                register_projector(
+                    bus.broker,
+                    sessions=sessions,
+                    nats=settings.nats,
+                    notify=NoticePublisher(bus.broker),
+                )
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
@@ -136,6 +148,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 bus=bus,
                 relay=relay,
                 watch=watch,
+                hub=hub,
             )
             log.info(
                 "gateway.started",
@@ -145,6 +158,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             )
             yield
             log.info("gateway.stopping")
+            hub.close()
 
     app = FastAPI(
         title="reelhouse gateway",
@@ -165,11 +179,13 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
+    app.include_router(live_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(key_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)
     install_openapi(app)
+    app.state.live_hub = hub
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(
             app,

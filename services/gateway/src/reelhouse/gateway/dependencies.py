@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from reelhouse.common.brokerwatch import BrokerWatch
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog.loader import Catalog
+from reelhouse.gateway.live.hub import LiveHub
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.settings import Settings
@@ -30,6 +31,8 @@ class Services:
     relay: OutboxRelay
     # NATS's state by a bounded round trip, and the projector's lag (gauges)
     watch: BrokerWatch
+    # this process's open SSE streams, woken by NATS notices
+    hub: LiveHub
 
 
 def get_services(request: Request) -> Services:

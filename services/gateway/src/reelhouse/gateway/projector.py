@@ -10,6 +10,7 @@ event on a subject this gateway does not know yet (a newer version, a new kind).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 import structlog
@@ -21,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.common.broker import consumer_config
 from reelhouse.common.delivery import DeliveryPolicy, settle
-from reelhouse.common.events import Event, GenerationFailed, JobError, parse_event, utcnow
+from reelhouse.common.events import (
+    Event,
+    EventProjected,
+    GenerationFailed,
+    JobError,
+    parse_event,
+    utcnow,
+)
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
@@ -30,6 +38,7 @@ from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record_attempt
 from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
+from reelhouse.gateway.live import reader
 from reelhouse.gateway.metrics import Transition, observe_transition
 
 log = structlog.get_logger(__name__)
@@ -40,6 +49,9 @@ FILTER_SUBJECTS = ["gen.>"]
 FETCH_BATCH = 1
 FETCH_TIMEOUT_SECONDS = 1.0
 
+# told once an event is committed (the live streams of every gateway wake on it)
+Notify = Callable[[EventProjected], Awaitable[None]]
+
 
 class Outcome(StrEnum):
     APPLIED = "applied"  # the job moved
@@ -48,18 +60,27 @@ class Outcome(StrEnum):
     UNKNOWN_JOB = "unknown_job"
 
 
-async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) -> Outcome:
-    """Record ``event`` and apply it to its job, in one transaction; idempotent on event id."""
+async def apply_event(
+    sessions: async_sessionmaker[AsyncSession], event: Event, *, notify: Notify | None = None
+) -> Outcome:
+    """Record ``event`` and apply it to its job, in one transaction; idempotent on event id.
+
+    ``notify`` hears of the recorded event once the transaction has committed.
+    """
     if not is_job_id(event.job_id) or "\x00" in event.event_id:
         return Outcome.UNKNOWN_JOB
     transition: Transition | None = None
     try:
         async with sessions.begin() as session:
             if await repository.event_recorded(session, event.event_id):
+                # committed already — by submit or cancel (the outbox relays their events
+                # here) or by another gateway: streams may not have heard of it yet
+                await _notify_recorded(session, event, notify)
                 return Outcome.DUPLICATE
             job = await repository.get_job_for_update(session, event.job_id)
             if job is None:
                 return Outcome.UNKNOWN_JOB
+            owner_id = job.owner_id
             change = project(JobStatus(job.status), event)
             now = utcnow()
             if change.provider_request_id and job.provider_request_id is None:
@@ -91,7 +112,21 @@ async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) 
         return Outcome.DUPLICATE
     if transition is not None:  # counted once committed
         observe_transition(transition)
+    if notify is not None:
+        await notify(
+            EventProjected(job_id=event.job_id, owner_id=owner_id, event_id=event.event_id)
+        )
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
+
+
+async def _notify_recorded(session: AsyncSession, event: Event, notify: Notify | None) -> None:
+    if notify is None:
+        return
+    owner_id = await reader.owner_of(session, event.job_id)
+    if owner_id is not None:
+        await notify(
+            EventProjected(job_id=event.job_id, owner_id=owner_id, event_id=event.event_id)
+        )
 
 
 async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Event) -> Transition:
@@ -109,8 +144,15 @@ async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Eve
 
 
 class Projector:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        nats: NatsSettings,
+        notify: Notify | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._notify = notify
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -134,7 +176,7 @@ class Projector:
             )
 
     async def _project(self, event: Event) -> None:
-        outcome = await apply_event(self._sessions, event)
+        outcome = await apply_event(self._sessions, event, notify=self._notify)
         if outcome is Outcome.UNKNOWN_JOB:
             log.warning("projector.unknown_job")
         else:
@@ -146,16 +188,20 @@ class Projector:
             event_id=f"{event.job_id}:projector-failed", job_id=event.job_id, error=error
         )
         try:
-            await apply_event(self._sessions, failed)
+            await apply_event(self._sessions, failed, notify=self._notify)
         except Exception as exc:
             log.error("projector.give_up_failed", error=repr(exc))
 
 
 def register_projector(
-    broker: NatsBroker, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings
+    broker: NatsBroker,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    nats: NatsSettings,
+    notify: Notify | None = None,
 ) -> Projector:
     """Subscribe the projector on ``broker`` (the subscription starts with the broker)."""
-    projector = Projector(sessions=sessions, nats=nats)
+    projector = Projector(sessions=sessions, nats=nats, notify=notify)
     broker.subscriber(
         FILTER_SUBJECTS[0],
         stream=JStream(nats.stream, declare=False),

@@ -62,6 +62,37 @@ class IdempotencySettings(BaseModel):
         description="expired keys deleted, at most, by each keyed submit",
     )
 
+class SseSettings(BaseModel):
+    """Server-sent event streams (``/v1/events``, ``/v1/generations/{id}/events``)."""
+
+    keepalive_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="a `: keep-alive` comment after this much silence"
+    )
+    poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="a stream re-reads the database at least this often, even without a NATS "
+        "notification (the safety net when one is lost)",
+    )
+    retry_ms: int = Field(
+        default=3000, ge=0, le=600_000, description="the `retry:` reconnect hint sent to clients"
+    )
+    max_streams_per_owner: int = Field(
+        default=10,
+        ge=1,
+        description="open streams one owner may hold on one gateway process; beyond it `429` "
+        "`too_many_streams`",
+    )
+    gap_grace_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="`/v1/events` waits this long for an event id still being committed before "
+        "passing it by (PostgreSQL commits ids out of order)",
+    )
+    batch_size: int = Field(default=200, ge=1, le=5000, description="rows read per query")
+
 
 class Settings(BaseSettings):
     model_config = settings_config()
@@ -73,6 +104,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     tracing: TracingSettings = TracingSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
+    sse: SseSettings = SseSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
@@ -112,6 +144,11 @@ class Settings(BaseSettings):
         ge=0,
         description="how long start-up waits for NATS before serving anyway (the outbox "
         "holds new jobs)",
+    )
+    projector_enabled: bool = Field(
+        default=True,
+        description="run the projector here (off: this process serves the API and streams, "
+        "other gateways project events)",
     )
 
     @field_validator("bootstrap_api_key")

@@ -14,6 +14,7 @@ from reelhouse.gateway.dependencies import (
     CatalogDep,
     MediaUrlsDep,
     RelayDep,
+    ServicesDep,
     SessionDep,
     SettingsDep,
 )
@@ -32,6 +33,8 @@ from reelhouse.gateway.jobs.schemas import (
 )
 from reelhouse.gateway.jobs.service import JobWithOutputs
 from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view
+from reelhouse.gateway.live import routes as live
+from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import problem_responses
 
 log = structlog.get_logger(__name__)
@@ -190,15 +193,38 @@ async def list_generations(
 @router.get(
     "/{job_id}/events",
     response_model=GenerationEventList,
-    summary="A generation's event history, oldest first",
-    responses=problem_responses(
-        "unauthorized", "insufficient_scope", "not_found", "validation_error"
+    summary="A generation's event history, oldest first (or live, as server-sent events)",
+    description=(
+        "JSON by default. With `Accept: text/event-stream`: the recorded events, then every "
+        "new one as it happens, closing after the final state (`succeeded`, `failed`, "
+        "`canceled`); `Last-Event-ID` resumes right after that event."
     ),
+    responses={
+        **live.EVENT_STREAM_RESPONSE,
+        **live.RESUMED_AFTER_FINAL,
+        **problem_responses("not_found", "validation_error", *live.STREAM_PROBLEMS),
+    },
 )
 async def list_generation_events(
-    job_id: str, session: SessionDep, owner: ReadScope
-) -> GenerationEventList:
+    job_id: str,
+    request: Request,
+    session: SessionDep,
+    owner: ReadScope,
+    services: ServicesDep,
+    last_event_id_header: live.LastEventIdHeader = None,
+    last_event_id: live.LastEventIdQuery = None,
+) -> GenerationEventList | Response:
     with job_context(job_id):
+        if wants_event_stream(request.headers.get("accept")):
+            return await live.open_job_stream(
+                session=session,
+                sessions=services.sessions,
+                hub=services.hub,
+                settings=services.settings.sse,
+                owner=owner,
+                job_id=job_id,
+                last_event_id=live.resume_id(last_event_id_header, last_event_id),
+            )
         events = await service.list_generation_events(session=session, owner=owner, job_id=job_id)
         return GenerationEventList(data=[event_view(event) for event in events])
 
