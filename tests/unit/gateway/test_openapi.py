@@ -141,6 +141,7 @@ def test_the_keys_api_is_documented(document: dict[str, Any]) -> None:
         listed
     )
 
+
 def test_event_streams_are_documented_as_text_event_stream(document: dict[str, Any]) -> None:
     for path in ("/v1/events", "/v1/generations/{job_id}/events"):
         get = document["paths"][path]["get"]

@@ -52,6 +52,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         True,
         "A request with this Idempotency-Key is still being processed; retry shortly.",
     ),
+    ErrorCode(
         "unknown_last_event_id",
         400,
         False,

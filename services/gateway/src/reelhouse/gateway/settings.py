@@ -62,6 +62,7 @@ class IdempotencySettings(BaseModel):
         description="expired keys deleted, at most, by each keyed submit",
     )
 
+
 class SseSettings(BaseModel):
     """Server-sent event streams (``/v1/events``, ``/v1/generations/{id}/events``)."""
 
