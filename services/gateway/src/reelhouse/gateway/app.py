@@ -45,6 +45,8 @@ from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.web.routes import router as web_router
+from reelhouse.gateway.webhooks import routes as webhook_routes
+from reelhouse.gateway.webhooks.lifecycle import start_webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -102,8 +104,18 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                     name="bootstrap",
                 )
 
+            media_urls = MediaUrls(
+                signer=signer,
+                base_url=settings.media_base_url,
+                ttl_seconds=settings.signing.url_ttl_seconds,
+            )
+            webhooks = await start_webhooks(
+                stack, settings=settings, sessions=sessions, media_urls=media_urls
+            )
             bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
-            register_projector(bus.broker, sessions=sessions, nats=settings.nats)
+            register_projector(
+                bus.broker, sessions=sessions, nats=settings.nats, webhooks=webhooks.recorder
+            )
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
@@ -127,14 +139,12 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 engine=engine,
                 sessions=sessions,
                 catalog=catalog,
-                media_urls=MediaUrls(
-                    signer=signer,
-                    base_url=settings.media_base_url,
-                    ttl_seconds=settings.signing.url_ttl_seconds,
-                ),
+                media_urls=media_urls,
                 bus=bus,
                 relay=relay,
                 watch=watch,
+                webhook_box=webhooks.box,
+                webhook_worker=webhooks.worker,
             )
             log.info(
                 "gateway.started",
@@ -156,6 +166,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
         openapi_tags=[
             {"name": "generations", "description": "Generation jobs"},
             {"name": "models", "description": "The model catalogue"},
+            {"name": "webhooks", "description": "Signed webhooks to your endpoint"},
             {"name": "operations", "description": "Probes"},
         ],
     )
@@ -163,6 +174,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
+    app.include_router(webhook_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)

@@ -15,6 +15,8 @@ from reelhouse.gateway.catalog.loader import Catalog
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.settings import Settings
+from reelhouse.gateway.webhooks.secret_store import SecretBox
+from reelhouse.gateway.webhooks.worker import DeliveryWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,9 @@ class Services:
     relay: OutboxRelay
     # NATS's state by a bounded round trip, and the projector's lag (gauges)
     watch: BrokerWatch
+    # signed webhooks: the owners' secrets (encrypted at rest) and this process's sender
+    webhook_box: SecretBox
+    webhook_worker: DeliveryWorker
 
 
 def get_services(request: Request) -> Services:

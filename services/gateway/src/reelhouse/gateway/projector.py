@@ -31,6 +31,7 @@ from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record
 from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
 from reelhouse.gateway.metrics import Transition, observe_transition
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -48,11 +49,20 @@ class Outcome(StrEnum):
     UNKNOWN_JOB = "unknown_job"
 
 
-async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) -> Outcome:
-    """Record ``event`` and apply it to its job, in one transaction; idempotent on event id."""
+async def apply_event(
+    sessions: async_sessionmaker[AsyncSession],
+    event: Event,
+    *,
+    webhooks: DeliveryRecorder | None = None,
+) -> Outcome:
+    """Record ``event`` and apply it to its job, in one transaction; idempotent on event id.
+
+    The job's webhook deliveries for the event (``webhooks``) are written in that transaction.
+    """
     if not is_job_id(event.job_id) or "\x00" in event.event_id:
         return Outcome.UNKNOWN_JOB
     transition: Transition | None = None
+    deliveries = 0
     try:
         async with sessions.begin() as session:
             if await repository.event_recorded(session, event.event_id):
@@ -86,11 +96,17 @@ async def apply_event(sessions: async_sessionmaker[AsyncSession], event: Event) 
             repository.add_event(
                 session, event_row(event, status=change.status, applied=change.applied)
             )
+            if webhooks is not None:
+                deliveries = await webhooks.record(
+                    session, job, event=event, moved_to=change.status, now=now
+                )
     except IntegrityError:
         # a replica recorded the same event id at the same moment
         return Outcome.DUPLICATE
     if transition is not None:  # counted once committed
         observe_transition(transition)
+    if deliveries and webhooks is not None:
+        webhooks.committed()
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
 
 
@@ -109,8 +125,15 @@ async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Eve
 
 
 class Projector:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        nats: NatsSettings,
+        webhooks: DeliveryRecorder | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._webhooks = webhooks
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -134,7 +157,7 @@ class Projector:
             )
 
     async def _project(self, event: Event) -> None:
-        outcome = await apply_event(self._sessions, event)
+        outcome = await apply_event(self._sessions, event, webhooks=self._webhooks)
         if outcome is Outcome.UNKNOWN_JOB:
             log.warning("projector.unknown_job")
         else:
@@ -146,16 +169,20 @@ class Projector:
             event_id=f"{event.job_id}:projector-failed", job_id=event.job_id, error=error
         )
         try:
-            await apply_event(self._sessions, failed)
+            await apply_event(self._sessions, failed, webhooks=self._webhooks)
         except Exception as exc:
             log.error("projector.give_up_failed", error=repr(exc))
 
 
 def register_projector(
-    broker: NatsBroker, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings
+    broker: NatsBroker,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    nats: NatsSettings,
+    webhooks: DeliveryRecorder | None = None,
 ) -> Projector:
     """Subscribe the projector on ``broker`` (the subscription starts with the broker)."""
-    projector = Projector(sessions=sessions, nats=nats)
+    projector = Projector(sessions=sessions, nats=nats, webhooks=webhooks)
     broker.subscriber(
         FILTER_SUBJECTS[0],
         stream=JStream(nats.stream, declare=False),

@@ -30,6 +30,7 @@ from reelhouse.gateway.jobs.schemas import (
 from reelhouse.gateway.jobs.service import JobWithOutputs
 from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view
 from reelhouse.gateway.problems import problem_responses
+from reelhouse.gateway.webhooks.subscription import subscription_of
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +59,13 @@ def links_for(request: Request) -> LinksFor:
         "Accepts the job at once (202) and works on it behind the broker. Poll the job "
         "(`links.self`) until `status` is `succeeded`, `failed` or `canceled`."
     ),
-    responses=problem_responses("unauthorized", "validation_error", "unknown_model"),
+    responses=problem_responses(
+        "unauthorized",
+        "validation_error",
+        "unknown_model",
+        "invalid_webhook_url",
+        "invalid_webhook_events",
+    ),
 )
 async def create_generation(
     body: GenerationCreate,
@@ -81,6 +88,7 @@ async def create_generation(
             max_seconds=settings.max_deadline_seconds,
             default_start_seconds=settings.default_start_deadline_seconds,
         ),
+        webhook=subscription_of(body, settings.webhooks),
     )
     relay.wake()
     view = generation_view(

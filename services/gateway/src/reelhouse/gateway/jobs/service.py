@@ -25,6 +25,7 @@ from reelhouse.gateway.jobs.schemas import GenerationCreate
 from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
 from reelhouse.gateway.problems import FieldError, ProblemError
+from reelhouse.gateway.webhooks.subscription import WebhookSubscription
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +85,7 @@ async def submit_generation(
     owner: Principal,
     request: GenerationCreate,
     deadlines: DeadlineLimits,
+    webhook: WebhookSubscription | None = None,
 ) -> Job:
     """Validate against the catalogue, then write the job, its first event and the outbox row."""
     model = catalog.get(request.model)
@@ -137,6 +139,8 @@ async def submit_generation(
         start_deadline_seconds=start_deadline,
         cancel_requested_at=None,
         attempts=[],
+        webhook_url=webhook.url if webhook else None,
+        webhook_events=list(webhook.events) if webhook else None,
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
     outbox.add(session, event, now=now)
