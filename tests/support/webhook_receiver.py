@@ -37,7 +37,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802  # the http.server naming
+            def do_POST(self) -> None:  # the http.server naming
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 with receiver._lock:
@@ -57,7 +57,7 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # stdlib name
+            def log_message(self, format: str, *args: Any) -> None:  # stdlib name
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
