@@ -64,7 +64,10 @@ class WebhookSettings(BaseModel):
         description="how long a delivery is retried (from when it was created) before it fails",
     )
     retry_base_seconds: float = Field(
-        default=5.0, gt=0, description="first retry delay; doubles per attempt, with full jitter"
+        default=5.0,
+        gt=0,
+        description="first retry delay; doubles per attempt (each delay is random between "
+        "half and all of it)",
     )
     retry_max_seconds: float = Field(
         default=3600.0, gt=0, description="the longest delay between two attempts of a delivery"
