@@ -7,6 +7,7 @@ loopback address is refused when sending, and the receiver hears nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -52,6 +53,7 @@ async def post_job(gateway: Gateway, **fields: Any) -> tuple[int, dict[str, Any]
         "http://user:pw@example.com/hook",
         "not a url",
         "http://",
+        "https://example.com/" + "é" * 1500,
     ],
 )
 async def test_a_webhook_url_the_guard_refuses_is_422_invalid_webhook_url(
@@ -61,6 +63,24 @@ async def test_a_webhook_url_the_guard_refuses_is_422_invalid_webhook_url(
 
     assert status == 422, body
     assert body["code"] == "invalid_webhook_url"
+
+
+async def test_a_lone_surrogate_in_the_webhook_url_is_a_problem_not_a_500(
+    strict_gateway: Gateway,
+) -> None:
+    body = {
+        "model": "sandbox/text-to-video",
+        "input": {"prompt": "a fox"},
+        "webhook_url": "https://example.com/\ud800",
+    }
+    response = await strict_gateway.client.post(
+        "/v1/generations",
+        content=json.dumps(body),  # ASCII escapes: the client sends what a JSON encoder would
+        headers={**strict_gateway.auth(), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_https_is_the_only_scheme_by_default(gateway: Gateway) -> None:
@@ -75,6 +95,7 @@ async def test_https_is_the_only_scheme_by_default(gateway: Gateway) -> None:
         {"webhook_url": "https://example.com/hook", "webhook_events": ["finished"]},
         {"webhook_url": "https://example.com/hook", "webhook_events": ["succeeded", "x" * 500]},
         {"webhook_events": ["succeeded"]},
+        {"webhook_url": "https://example.com/hook", "webhook_events": []},
     ],
 )
 async def test_unknown_or_orphan_webhook_events_are_422_invalid_webhook_events(

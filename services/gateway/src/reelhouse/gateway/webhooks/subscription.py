@@ -22,6 +22,8 @@ from reelhouse.gateway.webhooks.events import (
 )
 
 QUOTED_CHARS = 40
+DETAIL_CHARS = 200
+MAX_URL_CHARS = 2000  # the column's width, after normalisation (percent-encoding may grow it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +42,8 @@ def webhook_guard(settings: WebhookSettings) -> UrlGuard:
     )
 
 
-def _short(value: str) -> str:
-    return value if len(value) <= QUOTED_CHARS else value[:QUOTED_CHARS] + "…"
+def _short(value: str, chars: int = QUOTED_CHARS) -> str:
+    return value if len(value) <= chars else value[:chars] + "…"
 
 
 def subscription_of(
@@ -65,6 +67,12 @@ def subscription_of(
             f"Unknown webhook event {names}; known: {', '.join(WEBHOOK_EVENTS)}.",
             errors=[FieldError(path="webhook_events", message="unknown event name")],
         ) from exc
+    if not events:
+        raise ProblemError(
+            "invalid_webhook_events",
+            "webhook_events may not be empty; leave it out for the default (the final events).",
+            errors=[FieldError(path="webhook_events", message="empty")],
+        )
     try:
         url = httpx.URL(request.webhook_url)
         if url.userinfo:
@@ -81,7 +89,13 @@ def subscription_of(
     except PermanentError as exc:
         raise ProblemError(
             "invalid_webhook_url",
-            exc.message,
+            _short(exc.message, DETAIL_CHARS),
             errors=[FieldError(path="webhook_url", message="refused by the SSRF guard")],
         ) from exc
+    if len(str(url)) > MAX_URL_CHARS:
+        raise ProblemError(
+            "invalid_webhook_url",
+            f"The webhook URL is longer than {MAX_URL_CHARS} characters once encoded.",
+            errors=[FieldError(path="webhook_url", message="too long")],
+        )
     return WebhookSubscription(url=str(url), events=tuple(events))
