@@ -234,3 +234,29 @@ async def test_redeliver_sends_a_delivered_webhook_again(
         resent = (await received(receiver, 3))[2]
         assert resent.headers["webhook-id"] == failed["id"]
         assert resent.json()["type"] == "generation.failed"
+
+
+async def test_two_gateway_processes_send_each_delivery_once(
+    start_gateway: Callable[..., ServiceProcess],
+    gateway_env: dict[str, str],
+    nats_server: NatsServer,
+    receiver: WebhookReceiver,
+) -> None:
+    start_gateway()
+    second_port = free_port()
+    start_gateway(
+        REELHOUSE_HTTP__PORT=str(second_port),
+        REELHOUSE_PUBLIC_BASE_URL=f"http://127.0.0.1:{second_port}",
+    )
+    jobs = 8
+    async with httpx.AsyncClient(base_url=base_url(gateway_env), timeout=10) as client:
+        ids = [(await submit(client, webhook_url=receiver.url))["id"] for _ in range(jobs)]
+        for job_id in ids:
+            await fail(nats_server.url, job_id)
+        requests = await received(receiver, jobs)
+        for job_id in ids:
+            await wait_delivered(client, job_id)
+
+    assert len(receiver.received) == jobs
+    assert sorted(r.json()["data"]["id"] for r in requests) == sorted(ids)
+    assert len({r.headers["webhook-id"] for r in requests}) == jobs
