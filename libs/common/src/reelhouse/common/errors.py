@@ -59,6 +59,18 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         "Last-Event-ID names no event of this stream; reconnect without it.",
     ),
     ErrorCode("too_many_streams", 429, True, "Too many open event streams; close one first."),
+    ErrorCode(
+        "invalid_webhook_url",
+        422,
+        False,
+        "The webhook URL is not one we may deliver to (scheme, host or address).",
+    ),
+    ErrorCode(
+        "invalid_webhook_events",
+        422,
+        False,
+        "The webhook events are not valid (unknown name, or no webhook URL).",
+    ),
     ErrorCode("job_final", 409, False, "The job has already finished; it can no longer change."),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),

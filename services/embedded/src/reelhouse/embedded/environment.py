@@ -160,6 +160,10 @@ def role_environment(
                 "REELHOUSE_DATABASE_URL": f"sqlite+aiosqlite:///{layout.database}",
                 "REELHOUSE_MEDIA_BASE_URL": addresses.media,
                 "REELHOUSE_BOOTSTRAP_API_KEY": secrets.dev_api_key,
+                "REELHOUSE_PUBLIC_BASE_URL": addresses.gateway,
+                # a developer's webhook receiver runs on this machine, often over plain http
+                "REELHOUSE_WEBHOOKS__ALLOW_LOOPBACK": "true",
+                "REELHOUSE_WEBHOOKS__ALLOWED_SCHEMES": json.dumps(["http", "https"]),
             }
         case _:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

@@ -49,6 +49,8 @@ from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.web.routes import router as web_router
+from reelhouse.gateway.webhooks import routes as webhook_routes
+from reelhouse.gateway.webhooks.lifecycle import start_webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +110,14 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                     name="bootstrap",
                 )
 
+            media_urls = MediaUrls(
+                signer=signer,
+                base_url=settings.media_base_url,
+                ttl_seconds=settings.signing.url_ttl_seconds,
+            )
+            webhooks = await start_webhooks(
+                stack, settings=settings, sessions=sessions, media_urls=media_urls
+            )
             bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
             register_notices(bus.broker, hub)
             if settings.projector_enabled:
@@ -116,6 +126,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                     sessions=sessions,
                     nats=settings.nats,
                     notify=NoticePublisher(bus.broker),
+                    webhooks=webhooks.recorder,
                 )
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
@@ -140,15 +151,13 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 engine=engine,
                 sessions=sessions,
                 catalog=catalog,
-                media_urls=MediaUrls(
-                    signer=signer,
-                    base_url=settings.media_base_url,
-                    ttl_seconds=settings.signing.url_ttl_seconds,
-                ),
+                media_urls=media_urls,
                 bus=bus,
                 relay=relay,
                 watch=watch,
                 hub=hub,
+                webhook_box=webhooks.box,
+                webhook_worker=webhooks.worker,
             )
             log.info(
                 "gateway.started",
@@ -172,6 +181,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             {"name": "generations", "description": "Generation jobs"},
             {"name": "models", "description": "The model catalogue"},
             {"name": "keys", "description": "API keys and their scopes (admin)"},
+            {"name": "webhooks", "description": "Signed webhooks to your endpoint"},
             {"name": "operations", "description": "Probes"},
         ],
     )
@@ -180,6 +190,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(live_routes.router)
+    app.include_router(webhook_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(key_routes.router)
     app.include_router(health_router)

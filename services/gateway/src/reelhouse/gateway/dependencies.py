@@ -16,6 +16,8 @@ from reelhouse.gateway.live.hub import LiveHub
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.settings import Settings
+from reelhouse.gateway.webhooks.secret_store import SecretBox
+from reelhouse.gateway.webhooks.worker import DeliveryWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,9 @@ class Services:
     watch: BrokerWatch
     # this process's open SSE streams, woken by NATS notices
     hub: LiveHub
+    # signed webhooks: the owners' secrets (encrypted at rest) and this process's sender
+    webhook_box: SecretBox
+    webhook_worker: DeliveryWorker
 
 
 def get_services(request: Request) -> Services:

@@ -79,3 +79,21 @@ def observe_transition(transition: Transition) -> None:
 def observe_backlog(pending: int, oldest: datetime | None, *, now: datetime) -> None:
     OUTBOX_PENDING.set(pending)
     OUTBOX_OLDEST_AGE.set(0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+
+
+WEBHOOK_ATTEMPTS = Counter(
+    "reelhouse_webhook_deliveries_attempted_total",
+    "HTTP attempts to deliver a webhook, by event type",
+    ["type"],
+)
+WEBHOOK_SUCCEEDED = Counter(
+    "reelhouse_webhook_deliveries_succeeded_total",
+    "Webhook deliveries the endpoint accepted (2xx), by event type",
+    ["type"],
+)
+WEBHOOK_FAILED = Counter(
+    "reelhouse_webhook_deliveries_failed_total",
+    "Failed webhook attempts, by event type and whether the delivery was given up "
+    "(final=true: 410, refused by the SSRF guard, or retried past its deadline)",
+    ["type", "final"],
+)

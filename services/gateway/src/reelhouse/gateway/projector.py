@@ -40,6 +40,7 @@ from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
 from reelhouse.gateway.live import reader
 from reelhouse.gateway.metrics import Transition, observe_transition
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -61,15 +62,21 @@ class Outcome(StrEnum):
 
 
 async def apply_event(
-    sessions: async_sessionmaker[AsyncSession], event: Event, *, notify: Notify | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    event: Event,
+    *,
+    notify: Notify | None = None,
+    webhooks: DeliveryRecorder | None = None,
 ) -> Outcome:
     """Record ``event`` and apply it to its job, in one transaction; idempotent on event id.
 
+    The job's webhook deliveries for the event (``webhooks``) are written in that transaction;
     ``notify`` hears of the recorded event once the transaction has committed.
     """
     if not is_job_id(event.job_id) or "\x00" in event.event_id:
         return Outcome.UNKNOWN_JOB
     transition: Transition | None = None
+    deliveries = 0
     try:
         async with sessions.begin() as session:
             if await repository.event_recorded(session, event.event_id):
@@ -107,6 +114,10 @@ async def apply_event(
             repository.add_event(
                 session, event_row(event, status=change.status, applied=change.applied)
             )
+            if webhooks is not None:
+                deliveries = await webhooks.record(
+                    session, job, event=event, moved_to=change.status, now=now
+                )
     except IntegrityError:
         # a replica recorded the same event id at the same moment
         return Outcome.DUPLICATE
@@ -116,6 +127,8 @@ async def apply_event(
         await notify(
             EventProjected(job_id=event.job_id, owner_id=owner_id, event_id=event.event_id)
         )
+    if deliveries and webhooks is not None:
+        webhooks.committed()
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
 
 
@@ -150,9 +163,11 @@ class Projector:
         sessions: async_sessionmaker[AsyncSession],
         nats: NatsSettings,
         notify: Notify | None = None,
+        webhooks: DeliveryRecorder | None = None,
     ) -> None:
         self._sessions = sessions
         self._notify = notify
+        self._webhooks = webhooks
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -176,7 +191,9 @@ class Projector:
             )
 
     async def _project(self, event: Event) -> None:
-        outcome = await apply_event(self._sessions, event, notify=self._notify)
+        outcome = await apply_event(
+            self._sessions, event, notify=self._notify, webhooks=self._webhooks
+        )
         if outcome is Outcome.UNKNOWN_JOB:
             log.warning("projector.unknown_job")
         else:
@@ -188,7 +205,7 @@ class Projector:
             event_id=f"{event.job_id}:projector-failed", job_id=event.job_id, error=error
         )
         try:
-            await apply_event(self._sessions, failed, notify=self._notify)
+            await apply_event(self._sessions, failed, notify=self._notify, webhooks=self._webhooks)
         except Exception as exc:
             log.error("projector.give_up_failed", error=repr(exc))
 
@@ -199,9 +216,10 @@ def register_projector(
     sessions: async_sessionmaker[AsyncSession],
     nats: NatsSettings,
     notify: Notify | None = None,
+    webhooks: DeliveryRecorder | None = None,
 ) -> Projector:
     """Subscribe the projector on ``broker`` (the subscription starts with the broker)."""
-    projector = Projector(sessions=sessions, nats=nats, notify=notify)
+    projector = Projector(sessions=sessions, nats=nats, notify=notify, webhooks=webhooks)
     broker.subscriber(
         FILTER_SUBJECTS[0],
         stream=JStream(nats.stream, declare=False),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from reelhouse.common.settings import (
@@ -95,6 +95,73 @@ class SseSettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=5000, description="rows read per query")
 
 
+class WebhookSettings(BaseModel):
+    """Signed webhooks to the client: where they may go, how they are retried and signed."""
+
+    allowed_schemes: list[str] = Field(
+        default_factory=lambda: ["https"],
+        description="JSON list of schemes a `webhook_url` may use; the embedded mode sets "
+        '`["http", "https"]`',
+    )
+    allow_loopback: bool = Field(
+        default=False,
+        description="let webhooks reach loopback addresses (127.0.0.0/8, ::1): embedded mode "
+        "and tests only",
+    )
+    allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description='JSON list of private ranges webhooks may reach on purpose, e.g. `["10.0.0.0/8"]`',
+    )
+    max_age_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="how long a delivery is retried (from when it was created) before it fails",
+    )
+    retry_base_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="first retry delay; doubles per attempt (each delay is random between "
+        "half and all of it)",
+    )
+    retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="the longest delay between two attempts of a delivery"
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often the delivery worker looks for due deliveries"
+    )
+    lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a claimed delivery is left to its gateway process this long (then another "
+        "may take it)",
+    )
+    batch_size: int = Field(default=20, ge=1, le=500, description="deliveries claimed per round")
+    connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="seconds to connect to a webhook URL"
+    )
+    timeout_seconds: float = Field(
+        default=15.0, gt=0, description="cap on one delivery attempt (connect, send, response)"
+    )
+    rotation_overlap_seconds: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="after a secret rotation, deliveries are signed with the old secret too "
+        "for this long",
+    )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="key that encrypts the owners' webhook secrets at rest (any string of 32+ "
+        "characters); unset: a key derived from the active URL-signing key",
+    )
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _secrets_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("REELHOUSE_WEBHOOKS__SECRETS_KEY must be at least 32 characters long")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = settings_config()
 
@@ -106,10 +173,16 @@ class Settings(BaseSettings):
     tracing: TracingSettings = TracingSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
     sse: SseSettings = SseSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
         description="the job store: SQLite or `postgresql+asyncpg://…`; migrations run at start",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the gateway's public address, for links in webhook bodies (sent without "
+        "a request to take them from)",
     )
     media_base_url: str = Field(
         default="http://127.0.0.1:8001",

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 Scope = Literal["generate", "read", "admin"]
 
 ALL_SCOPES: tuple[Scope, ...] = get_args(Scope)
-# keys made without naming scopes, and keys from before scopes existed (see migration r0005)
+# keys made without naming scopes, and keys from before scopes existed (see migration 0003)
 DEFAULT_SCOPES: tuple[Scope, ...] = ("generate", "read")
 
 

@@ -132,6 +132,9 @@ class Job(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # one entry per provider attempt, in order (see jobs/attempts.py)
     attempts: Mapped[list[dict[str, Any]]] = mapped_column(JsonColumn, server_default=text("'[]'"))
+    # where the owner wants to hear about it, and which events (see webhooks/events.py)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    webhook_events: Mapped[list[str] | None] = mapped_column(JsonColumn, nullable=True)
 
 
 class JobEvent(Base):
@@ -190,3 +193,64 @@ class OutboxMessage(Base):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WebhookSecret(Base):
+    """An owner's webhook signing secret, encrypted (``webhooks/secrets.py``); newest version signs.
+
+    A rotated-out version keeps signing until ``expires_at`` (the rotation overlap).
+    """
+
+    __tablename__ = "webhook_secrets"
+    __table_args__ = (UniqueConstraint("owner_id", "version"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One webhook message for one job event; its id is the stable ``webhook-id``."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(50))
+    url: Mapped[str] = mapped_column(String(2000))
+    # the exact body sent on every attempt (the job as it was when the event was projected)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # retried until then; a redelivery moves it
+    give_up_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # a gateway process holds the delivery until then (several may run the worker)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: when, the response code or the error."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -36,6 +36,7 @@ from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view
 from reelhouse.gateway.live import routes as live
 from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import problem_responses
+from reelhouse.gateway.webhooks.subscription import subscription_of
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +77,8 @@ def links_for(request: Request) -> LinksFor:
             "insufficient_scope",
             "validation_error",
             "unknown_model",
+            "invalid_webhook_url",
+            "invalid_webhook_events",
             "idempotency_key_invalid",
             "idempotency_key_reused",
             "idempotency_key_in_flight",
@@ -121,6 +124,7 @@ async def create_generation(
                 default_start_seconds=settings.default_start_deadline_seconds,
             ),
             before_commit=before_commit,
+            webhook=subscription_of(body, settings.webhooks),
         )
 
     submitted = await idempotency.submit_once(

@@ -51,6 +51,26 @@ class GenerationCreate(BaseModel):
             "must be less than the deadline"
         ),
     )
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "Where to POST signed webhooks about this job (Standard Webhooks; see "
+            "`GET /v1/webhooks/secret`). Must pass the deployment's SSRF guard: allowed scheme, "
+            "no private or loopback address (code `invalid_webhook_url`)"
+        ),
+        examples=["https://example.com/hooks/reelhouse"],
+    )
+    webhook_events: list[str] | None = Field(
+        default=None,
+        max_length=5,
+        description=(
+            "Which events to send: any of `status`, `progress`, `succeeded`, `failed`, "
+            "`canceled` (default: `succeeded`, `failed`, `canceled`; code "
+            "`invalid_webhook_events`)"
+        ),
+        examples=[["succeeded", "failed", "canceled"]],
+    )
 
 
 class JobErrorOut(BaseModel):
@@ -118,6 +138,10 @@ class Generation(BaseModel):
     start_deadline_seconds: int | None
     created_at: datetime
     updated_at: datetime
+    webhook_url: str | None = Field(default=None, description="Where webhooks about it go")
+    webhook_events: list[str] | None = Field(
+        default=None, description="The events sent to `webhook_url` (None without one)"
+    )
     links: GenerationLinks
 
 

@@ -26,6 +26,7 @@ from reelhouse.gateway.jobs.schemas import GenerationCreate
 from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
 from reelhouse.gateway.problems import FieldError, ProblemError
+from reelhouse.gateway.webhooks.subscription import WebhookSubscription
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +87,7 @@ async def submit_generation(
     request: GenerationCreate,
     deadlines: DeadlineLimits,
     before_commit: Callable[[Job], Awaitable[None]] | None = None,
+    webhook: WebhookSubscription | None = None,
 ) -> Job:
     """Validate against the catalogue, then write the job, its first event and the outbox row.
 
@@ -141,6 +143,8 @@ async def submit_generation(
         start_deadline_seconds=start_deadline,
         cancel_requested_at=None,
         attempts=[],
+        webhook_url=webhook.url if webhook else None,
+        webhook_events=list(webhook.events) if webhook else None,
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
     outbox.add(session, event, now=now)

@@ -88,6 +88,8 @@ def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: Links
         start_deadline_seconds=job.start_deadline_seconds,
         created_at=job.created_at,
         updated_at=job.updated_at,
+        webhook_url=job.webhook_url,
+        webhook_events=job.webhook_events,
         links=links(job.id),
     )
 

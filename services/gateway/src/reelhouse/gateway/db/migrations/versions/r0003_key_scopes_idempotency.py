@@ -3,7 +3,7 @@
 Keys that existed before scopes get ``generate`` and ``read`` (not ``admin``); the
 bootstrap key is given every scope when the gateway starts.
 
-Revision ID: r0005
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "r0005"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
