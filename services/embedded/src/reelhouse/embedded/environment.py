@@ -160,6 +160,9 @@ def role_environment(
                 "REELHOUSE_DATABASE_URL": f"sqlite+aiosqlite:///{layout.database}",
                 "REELHOUSE_MEDIA_BASE_URL": addresses.media,
                 "REELHOUSE_BOOTSTRAP_API_KEY": secrets.dev_api_key,
+                # inputs may point at the local machine's plain-http servers (development);
+                # the providers it has are read from the dispatcher's variables it inherits
+                "REELHOUSE_INPUT_ALLOW_HTTP_URIS": "true",
             }
         case _:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

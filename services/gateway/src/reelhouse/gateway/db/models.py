@@ -81,7 +81,15 @@ class ApiKey(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_owner_id_created_at_id", "owner_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        # list filters (jobs/filters.py): by status for one owner, or across owners (admin)
+        Index("ix_jobs_owner_id_status_created_at", "owner_id", "status", "created_at"),
+        Index("ix_jobs_status_created_at", "status", "created_at"),
+        Index("ix_jobs_error_code", "error_code"),
+        # one retry per job (jobs/retry.py)
+        Index("ix_jobs_retry_of", "retry_of", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(64))
@@ -102,6 +110,11 @@ class Job(Base):
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # one entry per provider attempt, in order (see jobs/attempts.py)
     attempts: Mapped[list[dict[str, Any]]] = mapped_column(JsonColumn, server_default=text("'[]'"))
+    # ``error["code"]`` of a failed job, as a column so lists can filter on it
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the job this one retries, and the job that retried this one (jobs/retry.py)
+    retry_of: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    retried_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class JobEvent(Base):

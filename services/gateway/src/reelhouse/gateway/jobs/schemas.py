@@ -72,6 +72,11 @@ class AttemptOut(BaseModel):
     )
     status: Literal["running", "failed", "succeeded", "canceled"]
     error: JobErrorOut | None = Field(description="Why this attempt failed, when it did")
+    redownload_of: str | None = Field(
+        default=None,
+        description="Set on a retry that re-downloads instead of generating again: the job "
+        "whose provider output (this provider request) is fetched once more",
+    )
 
 
 class OutputOut(BaseModel):
@@ -99,6 +104,7 @@ class GenerationLinks(BaseModel):
     self_: str = Field(alias="self")
     events: str
     cancel: str = Field(description="POST here to cancel the job")
+    retry: str = Field(description="POST here to retry the job once it failed or was canceled")
 
 
 class Generation(BaseModel):
@@ -118,6 +124,12 @@ class Generation(BaseModel):
     start_deadline_seconds: int | None
     created_at: datetime
     updated_at: datetime
+    retry_of: str | None = Field(
+        default=None, description="The job this one retries (`POST …/{id}/retry`)"
+    )
+    retried_by: str | None = Field(
+        default=None, description="The job that retries this one, once it was retried"
+    )
     links: GenerationLinks
 
 
