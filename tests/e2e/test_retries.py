@@ -25,7 +25,9 @@ def retry(client: httpx.Client, job_id: str) -> dict[str, Any]:
 
 
 def failed_with(client: httpx.Client, fault: str, code: str) -> dict[str, Any]:
-    job = submit(client, "sandbox/text-to-video", {"prompt": fault, **SMALL, "sandbox_fault": fault})
+    job = submit(
+        client, "sandbox/text-to-video", {"prompt": fault, **SMALL, "sandbox_fault": fault}
+    )
     final, _ = wait_final(client, job["id"], timeout=120)
     assert final["status"] == "failed", final
     assert final["error"]["code"] == code

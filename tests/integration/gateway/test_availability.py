@@ -44,9 +44,7 @@ async def test_a_model_with_one_configured_route_is_available(settings: Settings
     async with running_gateway(only_fal) as gateway:
         models = {
             m["id"]: m
-            for m in (await gateway.client.get("/v1/models", headers=gateway.auth())).json()[
-                "data"
-            ]
+            for m in (await gateway.client.get("/v1/models", headers=gateway.auth())).json()["data"]
         }
     assert models["sandbox/text-to-video-fallback"]["available"] is True
     assert models["sandbox/text-to-video"]["available"] is False
@@ -73,9 +71,7 @@ async def test_submitting_to_an_unavailable_model_is_refused_before_anything_is_
     "value",
     ["https://images.example.com/first.png", PNG_DATA_URI],
 )
-async def test_uri_inputs_take_https_urls_and_small_data_uris(
-    gateway: Gateway, value: str
-) -> None:
+async def test_uri_inputs_take_https_urls_and_small_data_uris(gateway: Gateway, value: str) -> None:
     job = await gateway.submit_to("kwaivgi/kling-v2.1", {"prompt": "x", "start_image": value})
 
     assert job["input"]["start_image"] == value
@@ -114,7 +110,10 @@ async def test_data_uris_over_the_limit_and_http_when_allowed(settings: Settings
         async def submit(value: str) -> Any:
             return await gateway.client.post(
                 "/v1/generations",
-                json={"model": "kwaivgi/kling-v2.1", "input": {"prompt": "x", "start_image": value}},
+                json={
+                    "model": "kwaivgi/kling-v2.1",
+                    "input": {"prompt": "x", "start_image": value},
+                },
                 headers=gateway.auth(),
             )
 

@@ -124,7 +124,9 @@ async def serve_file(request: Request) -> Response:
         location = f"http://{plan.redirect_to}{resource}?{request.url.query}"
         log.info("files.redirected", to_host=plan.redirect_to)
         return Response(status_code=302, headers={"Location": location})
-    first_requests = prediction is not None and prediction.activity.files <= plan.html_first_requests
+    first_requests = (
+        prediction is not None and prediction.activity.files <= plan.html_first_requests
+    )
     if plan.file_body == "html" or first_requests:
         log.info("files.html_instead_of_media")
         return Response(HTML_ERROR_PAGE, media_type=content_type_for(name))
