@@ -61,7 +61,9 @@ def links_for(request: Request) -> LinksFor:
         "Accepts the job at once (202) and works on it behind the broker. Poll the job "
         "(`links.self`) until `status` is `succeeded`, `failed` or `canceled`."
     ),
-    responses=problem_responses("unauthorized", "validation_error", "unknown_model"),
+    responses=problem_responses(
+        "unauthorized", "validation_error", "unknown_model", "model_unavailable"
+    ),
 )
 async def create_generation(
     body: GenerationCreate,
