@@ -69,7 +69,7 @@ async def test_submitting_to_an_unavailable_model_is_refused_before_anything_is_
 
 @pytest.mark.parametrize(
     "value",
-    ["https://images.example.com/first.png", PNG_DATA_URI],
+    ["https://images.example.com/first.png", PNG_DATA_URI, PNG_DATA_URI + "A" * 4000],
 )
 async def test_uri_inputs_take_https_urls_and_small_data_uris(gateway: Gateway, value: str) -> None:
     job = await gateway.submit_to("kwaivgi/kling-v2.1", {"prompt": "x", "start_image": value})
