@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -198,3 +199,22 @@ async def test_another_owners_job_cannot_be_retried(gateway: Gateway, publish: P
 
     assert response.status_code == 404
     assert (await gateway.job(old_id))["retried_by"] is None
+
+
+async def test_two_concurrent_retries_make_one_new_job(gateway: Gateway, publish: Publish) -> None:
+    old_id = await failed_job(gateway, publish, MODEL_ERROR)
+
+    answers = await asyncio.gather(
+        *(
+            gateway.client.post(f"/v1/generations/{old_id}/retry", headers=gateway.auth())
+            for _ in range(2)
+        )
+    )
+
+    assert sorted(a.status_code for a in answers) == [202, 409]
+    [won] = [a.json() for a in answers if a.status_code == 202]
+    [lost] = [a.json() for a in answers if a.status_code == 409]
+    assert lost["code"] == "already_retried"
+    assert (await gateway.job(old_id))["retried_by"] == won["id"]
+    listed = (await gateway.client.get("/v1/generations", headers=gateway.auth())).json()["data"]
+    assert [job["retry_of"] for job in listed].count(old_id) == 1
