@@ -34,6 +34,7 @@ BOOTSTRAP_KEY = "rh_integration-test-bootstrap-key"
 SIGNING_KEYS = {"k1": SecretStr("gateway-test-secret")}
 MEDIA_BASE_URL = "http://media.test"
 WAIT_SECONDS = 15.0
+ALL_PROVIDERS = ("sandbox", "sandbox-fal", "replicate", "fal")
 
 T = TypeVar("T")
 
@@ -46,6 +47,8 @@ def gateway_settings(*, database_url: str, nats_url: str) -> Settings:
         media_base_url=MEDIA_BASE_URL,
         bootstrap_api_key=SecretStr(BOOTSTRAP_KEY),
         outbox=OutboxSettings(poll_seconds=0.5, retry_base_seconds=0.1, retry_max_seconds=0.5),
+        # every shipped model can be submitted; tests of availability narrow this
+        configured_providers=list(ALL_PROVIDERS),
     )
 
 

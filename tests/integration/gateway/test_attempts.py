@@ -59,12 +59,14 @@ async def test_a_failed_attempt_then_success_on_the_next_route_are_recorded_in_o
             "provider_request_id": "pred-1",
             "status": "failed",
             "error": NOT_STARTED.model_dump(mode="json"),
+            "redownload_of": None,
         },
         {
             "provider": "sandbox-fal",
             "provider_request_id": "fal-req-2",
             "status": "succeeded",
             "error": None,
+            "redownload_of": None,
         },
     ]
     history = {e["id"]: e for e in await gateway.events(job_id)}

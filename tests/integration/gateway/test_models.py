@@ -33,6 +33,8 @@ async def test_the_listing_shows_routes_schema_defaults_and_price(gateway: Gatew
         "input_schema",
         "defaults",
         "price",
+        "available",
+        "unavailable_reason",
     }
     assert video["kind"] == "text-to-video"
     assert video["providers"] == [

@@ -118,5 +118,6 @@ def test_cancel_is_seen_by_the_provider(client: Client, sandbox: RunningSandbox)
         "poll": 0,
         "cancel": 1,
         "result": 0,
+        "files": 0,
         "throttled_submits": 0,
     }

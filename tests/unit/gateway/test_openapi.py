@@ -88,6 +88,7 @@ def test_the_job_schema_shows_cancel_attempts_and_deadlines(document: dict[str, 
         "provider_request_id",
         "status",
         "error",
+        "redownload_of",
     }
     assert "provider_detail" in schemas["JobErrorOut"]["properties"]
     assert "cancel" in schemas["GenerationLinks"]["properties"]

@@ -72,6 +72,26 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         "The webhook events are not valid (unknown name, or no webhook URL).",
     ),
     ErrorCode("job_final", 409, False, "The job has already finished; it can no longer change."),
+    # retries (POST /v1/generations/{id}/retry) and the catalogue's availability
+    ErrorCode(
+        "job_not_final",
+        409,
+        False,
+        "The job is still in progress; only a finished job can be retried.",
+    ),
+    ErrorCode("job_not_retryable", 409, False, "Only a failed or canceled job can be retried."),
+    ErrorCode(
+        "already_retried",
+        409,
+        False,
+        "The job was retried already; retry its newest retry instead.",
+    ),
+    ErrorCode(
+        "model_unavailable",
+        422,
+        False,
+        "No provider of this model is configured on this deployment.",
+    ),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),
     ErrorCode("database_unavailable", 503, True, "The database is unreachable; try again shortly."),

@@ -164,6 +164,9 @@ def role_environment(
                 # a developer's webhook receiver runs on this machine, often over plain http
                 "REELHOUSE_WEBHOOKS__ALLOW_LOOPBACK": "true",
                 "REELHOUSE_WEBHOOKS__ALLOWED_SCHEMES": json.dumps(["http", "https"]),
+                # inputs may point at the local machine's plain-http servers (development);
+                # the providers it has are read from the dispatcher's variables it inherits
+                "REELHOUSE_INPUT_ALLOW_HTTP_URIS": "true",
             }
         case _:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

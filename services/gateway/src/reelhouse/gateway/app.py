@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -32,11 +33,14 @@ from reelhouse.gateway.auth import routes as key_routes
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
+from reelhouse.gateway.catalog.availability import configured_providers
 from reelhouse.gateway.catalog.loader import load_catalog
+from reelhouse.gateway.catalog.uris import UriPolicy
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
 from reelhouse.gateway.db.migrate import run_migrations
 from reelhouse.gateway.dependencies import Services
 from reelhouse.gateway.health import router as health_router
+from reelhouse.gateway.jobs import admin_routes, retry_routes
 from reelhouse.gateway.jobs import routes as job_routes
 from reelhouse.gateway.json_body import JsonBodyMiddleware
 from reelhouse.gateway.live import routes as live_routes
@@ -89,7 +93,13 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     )
     signer = UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
     # a broken operator catalogue file fails here, naming the file (CatalogError)
-    catalog = load_catalog(settings.catalog_paths)
+    catalog = load_catalog(settings.catalog_paths).configured(
+        providers=configured_providers(settings.configured_providers, os.environ),
+        uri_policy=UriPolicy(
+            data_uri_max_bytes=settings.input_data_uri_max_bytes,
+            allow_http=settings.input_allow_http_uris,
+        ),
+    )
     # SSE streams; closed when the server starts shutting down (``serve(on_shutdown=…)``)
     hub = LiveHub(max_streams_per_owner=settings.sse.max_streams_per_owner)
 
@@ -191,6 +201,8 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(job_routes.router)
     app.include_router(live_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(retry_routes.router)
+    app.include_router(admin_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(key_routes.router)
     app.include_router(health_router)

@@ -99,6 +99,7 @@ async def apply_event(
                 job.updated_at = now
                 if change.error is not None:
                     job.error = without_nul(change.error.model_dump(mode="json"))
+                    job.error_code = change.error.code[:64]
                 # only a job that reached succeeded gets outputs (never a canceled one)
                 if change.assets:
                     await repository.replace_outputs(session, job.id, change.assets)

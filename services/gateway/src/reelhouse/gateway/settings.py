@@ -162,6 +162,30 @@ class WebhookSettings(BaseModel):
         return value
 
 
+class RetrySettings(BaseModel):
+    """Retrying failed jobs (``POST /v1/generations/{id}/retry`` and the admin bulk retry)."""
+
+    redownload_window_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="a job that failed while downloading is re-downloaded (not generated "
+        "again) when its provider output is younger than this and its URLs' own expiry, if "
+        "stated, has not passed; 0 turns re-downloads off",
+    )
+    redownload_margin_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="a provider URL must stay valid at least this long to be re-downloaded",
+    )
+    bulk_max_jobs: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="the most jobs one admin bulk retry or cancel acts on (`limit` default and "
+        "maximum)",
+    )
+
+
 class Settings(BaseSettings):
     model_config = settings_config()
 
@@ -174,6 +198,7 @@ class Settings(BaseSettings):
     idempotency: IdempotencySettings = IdempotencySettings()
     sse: SseSettings = SseSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    retry: RetrySettings = RetrySettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
@@ -212,6 +237,25 @@ class Settings(BaseSettings):
         default_factory=list,
         description="JSON list of operator catalogue files (same shape as the shipped one), "
         "merged over it in order",
+    )
+    configured_providers: list[str] | None = Field(
+        default=None,
+        description="JSON list of the provider names the dispatcher has credentials for; "
+        "models with no configured provider are listed `available: false` and refused "
+        "(`model_unavailable`). Unset: read from the dispatcher's own variables in this "
+        "environment (`sandbox`/`sandbox-fal` unless REELHOUSE_PROVIDERS__SANDBOX__API_TOKEN "
+        "is set empty, `replicate` when REELHOUSE_PROVIDERS__REPLICATE__API_TOKEN is set, "
+        "`fal` when REELHOUSE_PROVIDERS__FAL__KEY is set)",
+    )
+    input_data_uri_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description='the longest `data:` URI accepted for an input declared `"format": "uri"`',
+    )
+    input_allow_http_uris: bool = Field(
+        default=False,
+        description='accept plain `http://` URLs for inputs declared `"format": "uri"` '
+        "(development; the embedded mode turns it on)",
     )
     nats_start_timeout_seconds: float = Field(
         default=10.0,

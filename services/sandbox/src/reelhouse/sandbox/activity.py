@@ -44,6 +44,8 @@ class Activity:
     poll: int = 0
     cancel: int = 0
     result: int = 0
+    # requests for the prediction's output files (signature checked)
+    files: int = 0
     # identical submits answered 429 before this prediction was created
     throttled_submits: int = 0
     webhooks: list[WebhookDelivery] = field(default_factory=list)
@@ -55,6 +57,7 @@ class Activity:
                 "poll": self.poll,
                 "cancel": self.cancel,
                 "result": self.result,
+                "files": self.files,
                 "throttled_submits": self.throttled_submits,
             },
             "webhooks": [

@@ -62,6 +62,8 @@ class FaultPlan:
     model_error: str | None = None
     # what the output URL serves
     file_body: FileBody = "media"
+    # the first this many requests for an output file get the HTML page, later ones the file
+    html_first_requests: int = 0
     # output URL lifetime after completion, instead of the server's output_ttl_seconds
     url_ttl_seconds: float | None = None
     # the queue lasts this many times longer; fal's queue_position starts below this depth
@@ -119,6 +121,7 @@ FAULTS: dict[str, FaultEffect] = {
     "bad_signature": _set(webhook_bad_signature=True),
     "html_instead_of_media": _set(file_body="html"),
     "truncated": _set(file_body="truncated"),
+    "html_once": _set(html_first_requests=1),
     "expire_url": _expire_url,
     "cancel_race": _set(complete_on_cancel=True),
     "expired_url": _set(url_ttl_seconds=EXPIRED_URL_TTL_SECONDS),

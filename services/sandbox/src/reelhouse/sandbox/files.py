@@ -118,11 +118,16 @@ async def serve_file(request: Request) -> Response:
         return s3_error(403, "AccessDenied", "The request signature is not valid", resource)
     prediction = context.store.get(prediction_id)
     plan = prediction.plan if prediction is not None else FaultPlan()
+    if prediction is not None:
+        prediction.activity.files += 1
     if plan.redirect_to is not None:
         location = f"http://{plan.redirect_to}{resource}?{request.url.query}"
         log.info("files.redirected", to_host=plan.redirect_to)
         return Response(status_code=302, headers={"Location": location})
-    if plan.file_body == "html":
+    first_requests = (
+        prediction is not None and prediction.activity.files <= plan.html_first_requests
+    )
+    if plan.file_body == "html" or first_requests:
         log.info("files.html_instead_of_media")
         return Response(HTML_ERROR_PAGE, media_type=content_type_for(name))
     try:

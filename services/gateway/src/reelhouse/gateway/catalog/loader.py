@@ -9,6 +9,7 @@ start-up with a message naming the file and the problem, never the first request
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from reelhouse.common.events import ProviderRoute
 from reelhouse.gateway.catalog.entries import CatalogFile, Kind, ModelEntry, OutputKind, PriceEntry
+from reelhouse.gateway.catalog.uris import UriPolicy, uri_errors
 from reelhouse.gateway.catalog.validation import (
     InvalidInputError,
     input_errors,
@@ -55,6 +57,8 @@ class CatalogModel:
     # where the entry came from (the shipped catalogue or an operator's file)
     source: str
     _validator: Draft202012Validator = field(repr=False, compare=False)
+    # what ``"format": "uri"`` inputs may be (set by ``Catalog.configured``)
+    uri_policy: UriPolicy = field(default_factory=UriPolicy, compare=False)
 
     @property
     def output(self) -> OutputKind:
@@ -79,6 +83,7 @@ class CatalogModel:
         prepared = with_defaults(self.input_schema, raw)
         found = {err for e in self._validator.iter_errors(prepared) for err in input_errors(e)}
         found.update(nul_errors(prepared))
+        found.update(uri_errors(self.input_schema, prepared, self.uri_policy))
         errors = sorted(found, key=lambda e: (e.path, e.message))
         if errors:
             raise InvalidInputError(errors)
@@ -86,15 +91,37 @@ class CatalogModel:
 
 
 class Catalog:
-    def __init__(self, models: Iterable[CatalogModel]) -> None:
+    """The models on offer; ``providers`` are the configured ones (None: assume all are)."""
+
+    def __init__(
+        self, models: Iterable[CatalogModel], *, providers: frozenset[str] | None = None
+    ) -> None:
         self._models = {m.id: m for m in models}
+        self._providers = providers
 
     def get(self, model_id: str) -> CatalogModel | None:
         return self._models.get(model_id)
 
     def merged(self, other: Catalog) -> Catalog:
         """This catalogue with ``other``'s entries on top (same id replaces, in place)."""
-        return Catalog([*self._models.values(), *other._models.values()])
+        return Catalog([*self._models.values(), *other._models.values()], providers=self._providers)
+
+    def configured(self, *, providers: frozenset[str], uri_policy: UriPolicy) -> Catalog:
+        """The same models, knowing the deployment's providers and what input URIs it takes."""
+        return Catalog(
+            (dataclasses.replace(m, uri_policy=uri_policy) for m in self._models.values()),
+            providers=providers,
+        )
+
+    def unavailable_reason(self, model: CatalogModel) -> str | None:
+        """Why ``model`` cannot run here, or None when one of its routes' providers can."""
+        if self._providers is None or any(r.provider in self._providers for r in model.routes):
+            return None
+        names = sorted({r.provider for r in model.routes})
+        return (
+            f"provider not configured: {', '.join(names)} (this deployment has no credentials "
+            "for it)"
+        )
 
     def __iter__(self) -> Iterator[CatalogModel]:
         return iter(self._models.values())

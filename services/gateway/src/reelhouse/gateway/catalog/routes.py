@@ -19,7 +19,12 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
     responses=problem_responses("unauthorized", "insufficient_scope"),
 )
 async def list_models(catalog: CatalogDep, owner: ReadScope) -> ModelList:
-    return ModelList(data=[ModelOut.of(model) for model in catalog])
+    return ModelList(
+        data=[
+            ModelOut.of(model, unavailable_reason=catalog.unavailable_reason(model))
+            for model in catalog
+        ]
+    )
 
 
 @router.get(
@@ -34,4 +39,4 @@ async def get_model(model_id: str, catalog: CatalogDep, owner: ReadScope) -> Mod
     model = catalog.get(model_id)
     if model is None:
         raise ProblemError("not_found", f"No model {model_id!r} in this deployment.")
-    return ModelOut.of(model)
+    return ModelOut.of(model, unavailable_reason=catalog.unavailable_reason(model))

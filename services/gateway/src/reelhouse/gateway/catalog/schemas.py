@@ -38,9 +38,16 @@ class ModelOut(BaseModel):
         description="Values used for the `input` fields a request leaves out"
     )
     price: PriceOut
+    available: bool = Field(
+        description="Whether this deployment can run the model (one of its providers is "
+        "configured); submitting to an unavailable model is a 422 `model_unavailable`"
+    )
+    unavailable_reason: str | None = Field(
+        default=None, description="Why the model cannot run here, when `available` is false"
+    )
 
     @classmethod
-    def of(cls, model: CatalogModel) -> ModelOut:
+    def of(cls, model: CatalogModel, *, unavailable_reason: str | None = None) -> ModelOut:
         return cls(
             id=model.id,
             kind=model.kind,
@@ -52,6 +59,8 @@ class ModelOut(BaseModel):
             input_schema=dict(model.input_schema),
             defaults=model.defaults,
             price=PriceOut(unit=model.price.unit, usd=model.price.usd, note=model.price.note),
+            available=unavailable_reason is None,
+            unavailable_reason=unavailable_reason,
         )
 
 

@@ -111,7 +111,15 @@ class IdempotencyKey(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_owner_id_created_at_id", "owner_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        # list filters (jobs/filters.py): by status for one owner, or across owners (admin)
+        Index("ix_jobs_owner_id_status_created_at", "owner_id", "status", "created_at"),
+        Index("ix_jobs_status_created_at", "status", "created_at"),
+        Index("ix_jobs_error_code", "error_code"),
+        # one retry per job (jobs/retry.py)
+        Index("ix_jobs_retry_of", "retry_of", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(64))
@@ -135,6 +143,11 @@ class Job(Base):
     # where the owner wants to hear about it, and which events (see webhooks/events.py)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     webhook_events: Mapped[list[str] | None] = mapped_column(JsonColumn, nullable=True)
+    # ``error["code"]`` of a failed job, as a column so lists can filter on it
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the job this one retries, and the job that retried this one (jobs/retry.py)
+    retry_of: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    retried_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class JobEvent(Base):

@@ -44,6 +44,8 @@ class Attempt(BaseModel):
     provider_request_id: str | None = None
     status: AttemptStatus
     error: JobError | None = None
+    # set on a retry that re-downloads: the job whose provider output this attempt reuses
+    redownload_of: str | None = None
 
 
 def load_attempts(raw: Sequence[dict[str, Any]] | None) -> list[Attempt]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.common.events import Asset
 from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
 from reelhouse.gateway.jobs.cursor import Cursor
+from reelhouse.gateway.jobs.filters import JobFilter
 
 
 def add(session: AsyncSession, job: Job, first_event: JobEvent) -> None:
@@ -40,10 +41,10 @@ async def get_owned_job_for_update(
 
 
 async def list_jobs(
-    session: AsyncSession, *, owner_id: str, limit: int, after: Cursor | None
+    session: AsyncSession, *, filters: JobFilter, limit: int, after: Cursor | None
 ) -> list[Job]:
     """Newest first; ``after`` continues strictly below the cursor's ``(created_at, id)``."""
-    query = select(Job).where(Job.owner_id == owner_id)
+    query = select(Job).where(*filters.conditions())
     if after is not None:
         query = query.where(
             or_(
@@ -119,3 +120,40 @@ async def list_events(session: AsyncSession, job_id: str) -> list[JobEvent]:
         select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id)
     )
     return list(result.scalars())
+
+
+async def count_jobs(
+    session: AsyncSession, *, filters: JobFilter, extra: Sequence[ColumnElement[bool]] = ()
+) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(Job).where(*filters.conditions(), *extra)
+    )
+    return int(result.scalar_one())
+
+
+async def list_job_ids(
+    session: AsyncSession,
+    *,
+    filters: JobFilter,
+    limit: int,
+    extra: Sequence[ColumnElement[bool]] = (),
+) -> list[str]:
+    """Ids of matching jobs, oldest first (bulk operations work through a backlog in order)."""
+    result = await session.execute(
+        select(Job.id)
+        .where(*filters.conditions(), *extra)
+        .order_by(Job.created_at, Job.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def first_event_on(session: AsyncSession, job_id: str, subject: str) -> JobEvent | None:
+    """The job's first recorded event on ``subject`` (e.g. its provider output)."""
+    result = await session.execute(
+        select(JobEvent)
+        .where(JobEvent.job_id == job_id, JobEvent.subject == subject)
+        .order_by(JobEvent.id)
+        .limit(1)
+    )
+    return result.scalar_one_or_none()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.auth.dependencies import GenerateScope, ReadScope
@@ -22,6 +22,7 @@ from reelhouse.gateway.idempotency import service as idempotency
 from reelhouse.gateway.idempotency.service import BeforeCommit
 from reelhouse.gateway.jobs import cancel, service
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
+from reelhouse.gateway.jobs.filters import JobFilter, list_filter
 from reelhouse.gateway.jobs.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -36,6 +37,7 @@ from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view
 from reelhouse.gateway.live import routes as live
 from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import problem_responses
+from reelhouse.gateway.query import reject_unknown_query
 from reelhouse.gateway.webhooks.subscription import subscription_of
 
 log = structlog.get_logger(__name__)
@@ -50,6 +52,7 @@ def links_for(request: Request) -> LinksFor:
                 "self": str(request.url_for("get_generation", job_id=job_id)),
                 "events": str(request.url_for("list_generation_events", job_id=job_id)),
                 "cancel": str(request.url_for("cancel_generation", job_id=job_id)),
+                "retry": str(request.url_for("retry_generation", job_id=job_id)),
             }
         )
 
@@ -77,6 +80,7 @@ def links_for(request: Request) -> LinksFor:
             "insufficient_scope",
             "validation_error",
             "unknown_model",
+            "model_unavailable",
             "invalid_webhook_url",
             "invalid_webhook_events",
             "idempotency_key_invalid",
@@ -172,20 +176,27 @@ async def get_generation(
     "",
     response_model=GenerationPage,
     summary="List generations, newest first",
+    description=(
+        "Filters: `status`, `model`, `error_code` (each repeatable or comma-separated), "
+        "`created_after` (inclusive) and `created_before` (exclusive), RFC 3339 with a zone. "
+        "`next_cursor` continues the same filtered list. An unknown query parameter is a 422."
+    ),
     responses=problem_responses(
         "unauthorized", "insufficient_scope", "validation_error", "invalid_cursor"
     ),
+    dependencies=[Depends(reject_unknown_query)],
 )
 async def list_generations(
     request: Request,
     session: SessionDep,
     owner: ReadScope,
     media_urls: MediaUrlsDep,
+    filters: Annotated[JobFilter, Depends(list_filter)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> GenerationPage:
     items, next_cursor = await service.list_generations(
-        session=session, owner=owner, limit=limit, cursor=cursor
+        session=session, owner=owner, limit=limit, cursor=cursor, filters=filters
     )
     links = links_for(request)
     return GenerationPage(

@@ -92,6 +92,11 @@ class AttemptOut(BaseModel):
     )
     status: Literal["running", "failed", "succeeded", "canceled"]
     error: JobErrorOut | None = Field(description="Why this attempt failed, when it did")
+    redownload_of: str | None = Field(
+        default=None,
+        description="Set on a retry that re-downloads instead of generating again: the job "
+        "whose provider output (this provider request) is fetched once more",
+    )
 
 
 class OutputOut(BaseModel):
@@ -119,6 +124,7 @@ class GenerationLinks(BaseModel):
     self_: str = Field(alias="self")
     events: str
     cancel: str = Field(description="POST here to cancel the job")
+    retry: str = Field(description="POST here to retry the job once it failed or was canceled")
 
 
 class Generation(BaseModel):
@@ -141,6 +147,12 @@ class Generation(BaseModel):
     webhook_url: str | None = Field(default=None, description="Where webhooks about it go")
     webhook_events: list[str] | None = Field(
         default=None, description="The events sent to `webhook_url` (None without one)"
+    )
+    retry_of: str | None = Field(
+        default=None, description="The job this one retries (`POST …/{id}/retry`)"
+    )
+    retried_by: str | None = Field(
+        default=None, description="The job that retries this one, once it was retried"
     )
     links: GenerationLinks
 

@@ -16,12 +16,13 @@ from reelhouse.common.events import Event, GenerationRequested, utcnow
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.auth.dependencies import Principal
-from reelhouse.gateway.catalog.loader import Catalog
+from reelhouse.gateway.catalog.loader import Catalog, CatalogModel
 from reelhouse.gateway.catalog.validation import InvalidInputError
 from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
+from reelhouse.gateway.jobs.filters import JobFilter
 from reelhouse.gateway.jobs.schemas import GenerationCreate
 from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
@@ -99,6 +100,7 @@ async def submit_generation(
             f"This deployment does not offer {request.model!r}; see GET /v1/models.",
             errors=[FieldError(path="model", message="unknown model")],
         )
+    ensure_available(catalog, model)
     try:
         prepared = model.prepare_input(request.input)
     except InvalidInputError as exc:
@@ -164,6 +166,17 @@ async def submit_generation(
     return job
 
 
+def ensure_available(catalog: Catalog, model: CatalogModel) -> None:
+    """422 ``model_unavailable`` when none of the model's providers is configured here."""
+    reason = catalog.unavailable_reason(model)
+    if reason is not None:
+        raise ProblemError(
+            "model_unavailable",
+            f"{model.id!r} cannot run on this deployment: {reason}; see GET /v1/models.",
+            errors=[FieldError(path="model", message="model unavailable")],
+        )
+
+
 async def get_generation(*, session: AsyncSession, owner: Principal, job_id: str) -> JobWithOutputs:
     job = await owned_job(session, owner, job_id)
     outputs = await repository.outputs_of(session, [job.id])
@@ -171,9 +184,18 @@ async def get_generation(*, session: AsyncSession, owner: Principal, job_id: str
 
 
 async def list_generations(
-    *, session: AsyncSession, owner: Principal, limit: int, cursor: str | None
+    *,
+    session: AsyncSession,
+    owner: Principal,
+    limit: int,
+    cursor: str | None,
+    filters: JobFilter,
 ) -> tuple[list[JobWithOutputs], str | None]:
-    """One page, newest first, and the cursor of the next page (None on the last)."""
+    """One page of the owner's jobs matching ``filters``, newest first, and the next cursor.
+
+    The cursor is a position in the ``(created_at, id)`` order, so it stays valid with any
+    filter (pass the same filters with it to continue the same list).
+    """
     try:
         after = decode_cursor(cursor) if cursor else None
         if after is not None and not is_job_id(after.job_id):
@@ -183,7 +205,7 @@ async def list_generations(
             "invalid_cursor", errors=[FieldError(path="query.cursor", message="invalid cursor")]
         ) from exc
     jobs = await repository.list_jobs(
-        session, owner_id=owner.owner_id, limit=limit + 1, after=after
+        session, filters=filters.for_owner(owner.owner_id), limit=limit + 1, after=after
     )
     page, more = jobs[:limit], len(jobs) > limit
     outputs = await repository.outputs_of(session, [job.id for job in page])

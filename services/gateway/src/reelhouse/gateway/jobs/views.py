@@ -28,7 +28,8 @@ _PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
     "gen.cancel.v1": (),
     "gen.submitted.v1": ("provider", "provider_request_id"),
     "gen.progress.v1": ("provider_status", "running", "queue_position", "percent", "logs"),
-    "gen.output.v1": ("provider",),
+    # ``redownload_of``: recorded by a retry that fetches an earlier job's output again
+    "gen.output.v1": ("provider", "redownload_of"),
     "gen.attempt_failed.v1": (
         "attempt",
         "provider",
@@ -66,6 +67,7 @@ def attempt_view(attempt: Attempt) -> AttemptOut:
         provider_request_id=attempt.provider_request_id,
         status=attempt.status,
         error=JobErrorOut.model_validate(attempt.error.model_dump()) if attempt.error else None,
+        redownload_of=attempt.redownload_of,
     )
 
 
@@ -90,6 +92,8 @@ def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: Links
         updated_at=job.updated_at,
         webhook_url=job.webhook_url,
         webhook_events=job.webhook_events,
+        retry_of=job.retry_of,
+        retried_by=job.retried_by,
         links=links(job.id),
     )
 

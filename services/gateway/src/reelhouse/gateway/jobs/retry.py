@@ -1,0 +1,257 @@
+"""Retrying a finished job: a new job with the same model and input, linked both ways.
+
+Rules (README "Retrying failed jobs"):
+
+- only a ``failed`` or ``canceled`` job can be retried; one still in progress is a 409
+  ``job_not_final``, a ``succeeded`` one a 409 ``job_not_retryable``;
+- a job is retried at most once (``retried_by``); retrying it again is a 409
+  ``already_retried`` naming the retry — retry the newest job of the chain instead. A
+  unique index on ``retry_of`` keeps this true under concurrent requests;
+- the model must still be in the catalogue and available, and the input must still fit
+  its schema (``unknown_model``, ``model_unavailable``, ``validation_error``);
+- a job that failed while downloading, whose provider output is still fresh (see
+  ``redownload_outputs``), is re-downloaded: the new job starts in ``downloading`` with a
+  ``gen.output.v1`` carrying the same provider URLs, so the downloader fetches them again
+  and no provider is asked to generate again. Otherwise the new job is generated afresh
+  (``gen.requested.v1``), exactly like a new submit.
+
+The new job, its first event, the outbox row and the old job's ``retried_by`` are written
+in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelhouse.common.events import (
+    Event,
+    GenerationOutputReady,
+    GenerationRequested,
+    OutputFile,
+    utcnow,
+)
+from reelhouse.common.jobstate import JobStatus, is_final
+from reelhouse.common.logging import job_context
+from reelhouse.gateway.catalog.loader import Catalog, CatalogModel
+from reelhouse.gateway.catalog.validation import InvalidInputError
+from reelhouse.gateway.db.models import Job
+from reelhouse.gateway.jobs import repository
+from reelhouse.gateway.jobs.attempts import Attempt, dump_attempts
+from reelhouse.gateway.jobs.service import ensure_available, event_row, is_job_id, new_job_id
+from reelhouse.gateway.metrics import observe_accepted
+from reelhouse.gateway.outbox import repository as outbox
+from reelhouse.gateway.problems import FieldError, ProblemError
+from reelhouse.gateway.settings import RetrySettings
+
+log = structlog.get_logger(__name__)
+
+RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELED})
+# download failures a second fetch of the same URL cannot fix
+_NOT_REFETCHABLE = frozenset({"output_url_expired", "download_blocked"})
+
+
+def redownload_outputs(
+    job: Job, output_payload: dict[str, Any] | None, *, policy: RetrySettings, now: datetime
+) -> GenerationOutputReady | None:
+    """The old job's provider output when fetching it again may work, else None.
+
+    Only for a job that failed in the download stage (not because the URL expired or was
+    blocked), within ``redownload_window_seconds`` of the output event, with every URL's
+    stated expiry at least ``redownload_margin_seconds`` away.
+    """
+    error = job.error or {}
+    if (
+        job.status != JobStatus.FAILED.value
+        or error.get("stage") != "download"
+        or error.get("code") in _NOT_REFETCHABLE
+        or output_payload is None
+        or policy.redownload_window_seconds <= 0
+    ):
+        return None
+    try:
+        output = GenerationOutputReady.model_validate(output_payload)
+    except ValidationError:
+        return None
+    margin = timedelta(seconds=policy.redownload_margin_seconds)
+    window = timedelta(seconds=policy.redownload_window_seconds)
+    if not output.outputs or output.occurred_at + window < now + margin:
+        return None
+    if any(o.expires_at is not None and o.expires_at < now + margin for o in output.outputs):
+        return None
+    return output
+
+
+def _retry_model(catalog: Catalog, job: Job) -> tuple[CatalogModel, dict[str, Any]]:
+    model = catalog.get(job.model)
+    if model is None:
+        raise ProblemError(
+            "unknown_model",
+            f"This deployment no longer offers {job.model!r}; the job cannot be retried.",
+        )
+    ensure_available(catalog, model)
+    try:
+        prepared = model.prepare_input(job.input)
+    except InvalidInputError as exc:
+        raise ProblemError(
+            "validation_error",
+            f"The job's input no longer fits the schema of {model.id!r}.",
+            errors=[FieldError(path=e.path, message=e.message) for e in exc.errors],
+        ) from exc
+    return model, prepared
+
+
+def check_retryable(job: Job) -> None:
+    status = JobStatus(job.status)
+    if not is_final(status):
+        raise ProblemError(
+            "job_not_final",
+            f"The generation is still {status.value}; retry it once it failed or was canceled.",
+        )
+    if status not in RETRYABLE:
+        raise ProblemError(
+            "job_not_retryable", "The generation succeeded; there is nothing to retry."
+        )
+    if job.retried_by is not None:
+        raise ProblemError(
+            "already_retried",
+            f"The generation was retried already by {job.retried_by}; retry that one instead.",
+        )
+
+
+def _new_job(old: Job, model: CatalogModel, prepared: dict[str, Any], now: datetime) -> Job:
+    return Job(
+        id=new_job_id(),
+        owner_id=old.owner_id,
+        model=model.id,
+        provider=model.provider,
+        provider_model=model.provider_model,
+        input=prepared,
+        status=JobStatus.QUEUED.value,
+        error=None,
+        error_code=None,
+        deadline_seconds=old.deadline_seconds,
+        provider_request_id=None,
+        created_at=now,
+        updated_at=now,
+        routes=[route.model_dump() for route in model.routes],
+        start_deadline_seconds=old.start_deadline_seconds,
+        cancel_requested_at=None,
+        attempts=[],
+        retry_of=old.id,
+        retried_by=None,
+    )
+
+
+def _requested(job: Job, model: CatalogModel, now: datetime) -> GenerationRequested:
+    return GenerationRequested(
+        event_id=f"{job.id}:requested",
+        job_id=job.id,
+        occurred_at=now,
+        owner_id=job.owner_id,
+        model=model.id,
+        provider=model.provider,
+        provider_model=model.provider_model,
+        input=job.input,
+        deadline_seconds=job.deadline_seconds,
+        start_deadline_seconds=job.start_deadline_seconds,
+        routes=list(model.routes),
+    )
+
+
+def _redownload(
+    job: Job, old: Job, model: CatalogModel, found: GenerationOutputReady, now: datetime
+) -> GenerationOutputReady:
+    """Turn ``job`` into a re-download of ``old``'s output; the event that starts it."""
+    job.status = JobStatus.DOWNLOADING.value
+    job.provider = found.provider
+    job.provider_model = next(
+        (r.provider_model for r in model.routes if r.provider == found.provider),
+        model.provider_model,
+    )
+    job.provider_request_id = found.provider_request_id
+    job.attempts = dump_attempts(
+        [
+            Attempt(
+                provider=found.provider,
+                provider_request_id=found.provider_request_id,
+                status="succeeded",
+                redownload_of=old.id,
+            )
+        ]
+    )
+    return GenerationOutputReady(
+        event_id=f"{job.id}:output",
+        job_id=job.id,
+        occurred_at=now,
+        provider=found.provider,
+        provider_request_id=found.provider_request_id,
+        outputs=[OutputFile.model_validate(o.model_dump()) for o in found.outputs],
+    )
+
+
+async def retry_job(
+    *, session: AsyncSession, catalog: Catalog, old: Job, policy: RetrySettings
+) -> Job:
+    """Write the retry of ``old`` (locked by the caller) and commit; the new job."""
+    check_retryable(old)
+    model, prepared = _retry_model(catalog, old)
+    now = utcnow()
+    output_event = await repository.first_event_on(session, old.id, GenerationOutputReady.subject)
+    found = redownload_outputs(
+        old, output_event.payload if output_event else None, policy=policy, now=now
+    )
+    job = _new_job(old, model, prepared, now)
+    event: Event
+    if found is not None:
+        event = _redownload(job, old, model, found, now)
+        row = event_row(event, status=JobStatus.DOWNLOADING, applied=True)
+        row.payload = {**row.payload, "redownload_of": old.id}
+    else:
+        event = _requested(job, model, now)
+        row = event_row(event, status=JobStatus.QUEUED, applied=True)
+    repository.add(session, job, row)
+    outbox.add(session, event, now=now)
+    old.retried_by = job.id
+    old.updated_at = now
+    try:
+        await session.commit()
+    except IntegrityError as exc:  # a concurrent retry of the same job won
+        await session.rollback()
+        raise ProblemError(
+            "already_retried", "The generation was retried already; retry its retry instead."
+        ) from exc
+    observe_accepted(model.id)
+    with job_context(job.id):
+        log.info(
+            "job.retry_accepted",
+            retry_of=old.id,
+            redownload=found is not None,
+            model=model.id,
+            owner_id=job.owner_id,
+        )
+    return job
+
+
+async def retry_owned(
+    *,
+    session: AsyncSession,
+    catalog: Catalog,
+    owner_id: str,
+    job_id: str,
+    policy: RetrySettings,
+) -> Job:
+    """``POST /v1/generations/{id}/retry``: the owner's job, or 404."""
+    old = (
+        await repository.get_owned_job_for_update(session, owner_id=owner_id, job_id=job_id)
+        if is_job_id(job_id)
+        else None
+    )
+    if old is None:
+        raise ProblemError("not_found", "No such generation.")
+    return await retry_job(session=session, catalog=catalog, old=old, policy=policy)
