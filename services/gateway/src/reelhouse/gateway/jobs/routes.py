@@ -29,11 +29,10 @@ from reelhouse.gateway.jobs.schemas import (
     Generation,
     GenerationCreate,
     GenerationEventList,
-    GenerationLinks,
     GenerationPage,
 )
 from reelhouse.gateway.jobs.service import JobWithOutputs
-from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view
+from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view, links_under
 from reelhouse.gateway.live import routes as live
 from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import problem_responses
@@ -46,17 +45,7 @@ router = APIRouter(prefix="/v1/generations", tags=["generations"])
 
 
 def links_for(request: Request) -> LinksFor:
-    def links(job_id: str) -> GenerationLinks:
-        return GenerationLinks.model_validate(
-            {
-                "self": str(request.url_for("get_generation", job_id=job_id)),
-                "events": str(request.url_for("list_generation_events", job_id=job_id)),
-                "cancel": str(request.url_for("cancel_generation", job_id=job_id)),
-                "retry": str(request.url_for("retry_generation", job_id=job_id)),
-            }
-        )
-
-    return links
+    return links_under(str(request.base_url))
 
 
 @router.post(

@@ -22,6 +22,25 @@ from reelhouse.gateway.media_urls import MediaUrls
 
 LinksFor = Callable[[str], GenerationLinks]
 
+
+def links_under(base_url: str) -> LinksFor:
+    """A job's links under the gateway's address (a request's base URL, or the public one)."""
+    base = base_url.rstrip("/")
+
+    def links(job_id: str) -> GenerationLinks:
+        job_url = f"{base}/v1/generations/{job_id}"
+        return GenerationLinks.model_validate(
+            {
+                "self": job_url,
+                "events": f"{job_url}/events",
+                "cancel": f"{job_url}/cancel",
+                "retry": f"{job_url}/retry",
+            }
+        )
+
+    return links
+
+
 # the fields of each event the API shows; provider output URLs stay internal
 _PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
     "gen.requested.v1": ("model", "deadline_seconds"),

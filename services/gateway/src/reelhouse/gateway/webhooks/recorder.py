@@ -20,9 +20,8 @@ from reelhouse.common.events import Event
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.gateway.db.models import Job, WebhookDelivery
 from reelhouse.gateway.jobs import repository
-from reelhouse.gateway.jobs.schemas import GenerationLinks
 from reelhouse.gateway.jobs.service import JobWithOutputs
-from reelhouse.gateway.jobs.views import generation_view
+from reelhouse.gateway.jobs.views import generation_view, links_under
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.webhooks.events import DEFAULT_EVENTS, webhook_types
 
@@ -38,19 +37,6 @@ def new_delivery_id() -> str:
 
 def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def links_under(base_url: str) -> Callable[[str], GenerationLinks]:
-    """The job's links as the API would mint them, from the gateway's public base URL."""
-    base = base_url.rstrip("/")
-
-    def links(job_id: str) -> GenerationLinks:
-        job_url = f"{base}/v1/generations/{job_id}"
-        return GenerationLinks.model_validate(
-            {"self": job_url, "events": f"{job_url}/events", "cancel": f"{job_url}/cancel"}
-        )
-
-    return links
 
 
 class DeliveryRecorder:
