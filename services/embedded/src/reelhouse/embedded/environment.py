@@ -160,6 +160,8 @@ def role_environment(
                 "REELHOUSE_DATABASE_URL": f"sqlite+aiosqlite:///{layout.database}",
                 "REELHOUSE_MEDIA_BASE_URL": addresses.media,
                 "REELHOUSE_BOOTSTRAP_API_KEY": secrets.dev_api_key,
+                # a browser app on any origin (a dev server on another port) may call it
+                "REELHOUSE_CORS__ALLOW_ORIGINS": json.dumps(["*"]),
             }
         case _:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

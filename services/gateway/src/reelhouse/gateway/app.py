@@ -28,10 +28,13 @@ from reelhouse.common.tracing import (
     nats_middlewares,
     shutdown_tracing,
 )
+from reelhouse.gateway.api_docs import install_api_docs
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
+from reelhouse.gateway.body_guard import BodyGuardMiddleware
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
 from reelhouse.gateway.catalog.loader import load_catalog
+from reelhouse.gateway.cors import OptionsMiddleware
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
 from reelhouse.gateway.db.migrate import run_migrations
 from reelhouse.gateway.dependencies import Services
@@ -153,6 +156,9 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             "results through short-lived signed media URLs. Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
+        # served from the installed package by install_api_docs (no CDN); no ReDoc
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "generations", "description": "Generation jobs"},
             {"name": "models", "description": "The model catalogue"},
@@ -160,12 +166,16 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
         ],
     )
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
+    # outermost, so every answer (413s and problems included) carries the CORS headers
+    app.add_middleware(OptionsMiddleware, router=app.router, settings=settings.cors)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)
+    install_api_docs(app)
     install_openapi(app)
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(

@@ -20,6 +20,8 @@ from reelhouse.common.settings import (
     TracingSettings,
     settings_config,
 )
+from reelhouse.gateway.cors import CorsSettings
+from reelhouse.gateway.limits.settings import LimitSettings
 
 
 class OutboxSettings(BaseModel):
@@ -50,6 +52,8 @@ class Settings(BaseSettings):
     signing: SigningSettings = SigningSettings()
     outbox: OutboxSettings = OutboxSettings()
     tracing: TracingSettings = TracingSettings()
+    cors: CorsSettings = CorsSettings()
+    limits: LimitSettings = LimitSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
@@ -82,6 +86,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="JSON list of operator catalogue files (same shape as the shipped one), "
         "merged over it in order",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="the largest request body accepted (bytes; default 1 MiB): larger ones are "
+        "refused with 413 `payload_too_large` while being read",
     )
     nats_start_timeout_seconds: float = Field(
         default=10.0,
