@@ -23,7 +23,8 @@ def test_submit_is_documented_as_202_with_the_job(document: dict[str, Any]) -> N
 
     ok = post["responses"]["202"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/Generation"}
-    assert set(post["responses"]) == {"202", "401", "422"}
+    # the body guard's 400/413/415, the rate limit's 429 and the database's 503 too
+    assert set(post["responses"]) == {"202", "400", "401", "413", "415", "422", "429", "503"}
 
 
 def test_errors_are_documented_as_problem_json(document: dict[str, Any]) -> None:

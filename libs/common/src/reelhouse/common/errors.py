@@ -38,9 +38,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode(
         "payload_too_large", 413, False, "The request body is larger than this gateway accepts."
     ),
-    ErrorCode(
-        "unsupported_media_type", 415, False, "The request body must be `application/json`."
-    ),
+    ErrorCode("unsupported_media_type", 415, False, "The request body must be `application/json`."),
     ErrorCode(
         "rate_limited", 429, True, "Too many submits for this owner; retry after `Retry-After`."
     ),

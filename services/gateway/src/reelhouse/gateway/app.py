@@ -169,7 +169,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     # outermost, so every answer (413s and problems included) carries the CORS headers
-    app.add_middleware(OptionsMiddleware, router=app.router, settings=settings.cors)
+    app.add_middleware(OptionsMiddleware, routes=app.router.routes, settings=settings.cors)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)

@@ -10,9 +10,11 @@ browser reads as a refusal. Actual responses to an allowed origin carry
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from pydantic import BaseModel, Field
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Match, Mount, Route, Router
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # request headers a browser app may send (beyond the CORS-safelisted ones)
@@ -43,7 +45,7 @@ class CorsSettings(BaseModel):
 
     allow_origins: list[str] = Field(
         default_factory=list,
-        description='JSON list of origins allowed to call the API from a browser, e.g. '
+        description="JSON list of origins allowed to call the API from a browser, e.g. "
         '`["https://app.example.com"]`; `["*"]` allows any (the embedded mode); empty: none',
     )
     max_age_seconds: int = Field(
@@ -51,30 +53,36 @@ class CorsSettings(BaseModel):
     )
 
 
-def allowed_methods(router: Router, scope: Scope) -> list[str]:
-    """The methods the routes at ``scope``'s path take (with OPTIONS), or [] for no route."""
-    methods: set[str] = set()
-    for route in router.routes:
-        match, _ = route.matches(scope)
-        if match == Match.NONE:
+def _leaf_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, with FastAPI's included routers opened up."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if callable(candidates):
+            yield from _leaf_routes(candidates())
             continue
-        if isinstance(route, Route) and route.methods:
-            methods.update(route.methods)
-        elif isinstance(route, Mount):
-            methods.update({"GET", "HEAD"})
-        else:
+        yield getattr(route, "starlette_route", None) or route
+
+
+def route_methods(routes: Iterable[BaseRoute], scope: Scope) -> set[str]:
+    """The methods of every route whose path matches ``scope``'s."""
+    methods: set[str] = set()
+    for route in _leaf_routes(routes):
+        if route.matches(scope)[0] != Match.NONE:
             methods.update(getattr(route, "methods", None) or ())
-    if not methods:
-        return []
-    return sorted({*methods, "OPTIONS"})
+    return methods
+
+
+def _allow_header(headers: list[tuple[bytes, bytes]]) -> list[str]:
+    raw = next((v for k, v in headers if k.lower() == b"allow"), b"")
+    return [m.strip() for m in raw.decode("latin-1").split(",") if m.strip()]
 
 
 class OptionsMiddleware:
     """Answers ``OPTIONS``; hands CORS to ``cors`` (None when no origin is allowed)."""
 
-    def __init__(self, app: ASGIApp, *, router: Router, settings: CorsSettings) -> None:
+    def __init__(self, app: ASGIApp, *, routes: list[BaseRoute], settings: CorsSettings) -> None:
         self.app = app
-        self.router = router
+        self.routes = routes
         self.cors: CORSMiddleware | None = None
         if settings.allow_origins:
             self.cors = CORSMiddleware(
@@ -93,12 +101,22 @@ class OptionsMiddleware:
         if scope["method"] != "OPTIONS":
             await (self.cors or self.app)(scope, receive, send)
             return
-        methods = allowed_methods(self.router, scope)
-        if not methods:
-            # no such resource: the router's 404 (a problem document)
-            await (self.cors or self.app)(scope, receive, send)
+        # ask the routes: a route that does not take OPTIONS answers 405 with its ``Allow``
+        # (no route: 404); whatever the framework's routing, nothing here has to mirror it
+        answer: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            answer.append(message)
+
+        await self.app(scope, receive, capture)
+        start = answer[0] if answer else {}
+        if start.get("status") != 405:
+            for message in answer:
+                await send(message)
             return
-        allow = ", ".join(methods)
+        # Starlette's 405 names only the first matching route's methods: add the others'
+        methods = {*_allow_header(start.get("headers", [])), *route_methods(self.routes, scope)}
+        allow = ", ".join(sorted({*methods, "OPTIONS"}))
         if self.cors is not None and self._is_allowed_preflight(scope):
             await self.cors(scope, receive, _with_allow(send, allow))
             return

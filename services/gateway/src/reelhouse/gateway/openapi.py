@@ -26,7 +26,12 @@ def _problem_media_types(document: dict[str, Any]) -> None:
 
 # problems any operation of a kind may answer with, whoever wrote the route: the body guard's
 # (body_guard.py), authentication's and the database's
-BODY_PROBLEMS = ("malformed_body", "payload_too_large", "unsupported_media_type", "validation_error")
+BODY_PROBLEMS = (
+    "malformed_body",
+    "payload_too_large",
+    "unsupported_media_type",
+    "validation_error",
+)
 AUTHENTICATED_PROBLEMS = ("unauthorized", "database_unavailable")
 PARAMETER_PROBLEMS = ("validation_error",)
 

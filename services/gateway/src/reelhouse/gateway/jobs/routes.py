@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.auth.dependencies import CurrentOwner
@@ -29,6 +29,7 @@ from reelhouse.gateway.jobs.schemas import (
 )
 from reelhouse.gateway.jobs.service import JobWithOutputs
 from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view
+from reelhouse.gateway.limits.rate import enforce_submit_rate
 from reelhouse.gateway.problems import problem_responses
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,10 @@ def links_for(request: Request) -> LinksFor:
         "Accepts the job at once (202) and works on it behind the broker. Poll the job "
         "(`links.self`) until `status` is `succeeded`, `failed` or `canceled`."
     ),
-    responses=problem_responses("unauthorized", "validation_error", "unknown_model"),
+    responses=problem_responses(
+        "unauthorized", "validation_error", "unknown_model", "rate_limited"
+    ),
+    dependencies=[Depends(enforce_submit_rate)],
 )
 async def create_generation(
     body: GenerationCreate,

@@ -1,0 +1,32 @@
+"""Per-owner submit rate limit: one counter row per owner and fixed window.
+
+Revision ID: r0007
+Revises: 0002
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "r0007"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "submit_windows",
+        sa.Column("owner_id", sa.String(length=64), nullable=False),
+        sa.Column("window_start", sa.BigInteger(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("owner_id", "window_start", name=op.f("pk_submit_windows")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("submit_windows")
