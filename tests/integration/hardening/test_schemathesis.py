@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.generation.case import Case
 from schemathesis.generation.modes import GenerationMode
@@ -23,6 +24,15 @@ from tests.integration.hardening.gateway_process import API_KEY, GatewayProcess,
 from tests.support.databases import postgres_database, postgres_server_url
 from tests.support.nats import NatsServer
 from tests.support.processes import ServiceRunner
+
+# Known defects this run finds, not yet fixed (see README "Limits and hardening"): a
+# schema-valid submit can name a model the catalogue lacks or an input its schema refuses
+# (the OpenAPI does not carry the per-model input schemas), and a schema-valid `cursor` can
+# be one the gateway never issued. Strict: the day they are fixed, this marker must go.
+KNOWN_DEFECTS = pytest.mark.xfail(
+    strict=True,
+    reason="ST202: submit's model/input and list's cursor are looser in OpenAPI than enforced",
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -85,6 +95,7 @@ def api_schema(gateway: GatewayProcess) -> BaseSchema:
     return schema
 
 
+@KNOWN_DEFECTS
 def test_every_operation_passes_every_check(api_schema: BaseSchema) -> None:
     """Each operation with positive and negative data; every failure is listed, not just one."""
     failures: list[str] = []
@@ -101,11 +112,14 @@ def test_every_operation_passes_every_check(api_schema: BaseSchema) -> None:
 
             try:
                 check()
+            except Unsatisfiable:
+                continue  # nothing of this mode can be made for it (no parameter to break)
             except BaseException as exc:  # each failure is listed below
                 failures.append(f"{operation.label} [{mode.value}]: {exc}")
     assert not failures, "\n\n".join(failures)
 
 
+@KNOWN_DEFECTS
 def test_stateful_sequences_pass_every_check(api_schema: BaseSchema, tmp_path: Path) -> None:
     base = api_schema.as_state_machine()
 

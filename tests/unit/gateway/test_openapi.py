@@ -69,7 +69,7 @@ def test_cancel_is_documented_as_202_with_the_job_and_409_for_a_final_one(
 
     ok = post["responses"]["202"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/Generation"}
-    assert set(post["responses"]) == {"202", "401", "404", "409", "422"}
+    assert set(post["responses"]) == {"202", "401", "404", "409", "422", "503"}
     assert "job_final" in post["responses"]["409"]["description"]
 
 
