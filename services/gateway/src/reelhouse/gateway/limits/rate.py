@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.gateway.auth.dependencies import CurrentOwner
 from reelhouse.gateway.db.models import SubmitWindow
-from reelhouse.gateway.dependencies import ServicesDep
+from reelhouse.gateway.dependencies import SessionDep, SettingsDep
 from reelhouse.gateway.problems import ProblemError
 
 log = structlog.get_logger(__name__)
@@ -47,17 +47,23 @@ async def count_submit(session: AsyncSession, *, owner_id: str, window_start: in
     return int(count)
 
 
-async def enforce_submit_rate(services: ServicesDep, owner: CurrentOwner) -> None:
-    """``429 rate_limited`` (with ``Retry-After``) once the owner used up this window."""
-    limits = services.settings.limits
+async def enforce_submit_rate(
+    session: SessionDep, settings: SettingsDep, owner: CurrentOwner
+) -> None:
+    """``429 rate_limited`` (with ``Retry-After``) once the owner used up this window.
+
+    The count is made in the request's own transaction, which the submit commits: a submit
+    refused for any reason (this one included) is not counted, and on PostgreSQL concurrent
+    submits of one owner queue on the counter row rather than both reading the old count.
+    """
+    limits = settings.limits
     limit = limits.submit_rate_for(owner.owner_id)
     if limit is None:
         return
     window = limits.rate_window_seconds
     now = time.time()
     window_start = int(now // window) * window
-    async with services.sessions.begin() as session:
-        count = await count_submit(session, owner_id=owner.owner_id, window_start=window_start)
+    count = await count_submit(session, owner_id=owner.owner_id, window_start=window_start)
     if count > limit:
         retry_after = max(1, math.ceil(window_start + window - now))
         log.info("limits.rate_limited", owner_id=owner.owner_id, limit=limit, window=window)
