@@ -16,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
+from schemathesis.core.result import Ok
 from schemathesis.generation.case import Case
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.schemas import BaseSchema
@@ -99,7 +100,10 @@ def api_schema(gateway: GatewayProcess) -> BaseSchema:
 def test_every_operation_passes_every_check(api_schema: BaseSchema) -> None:
     """Each operation with positive and negative data; every failure is listed, not just one."""
     failures: list[str] = []
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    operations = []
+    for result in api_schema.get_all_operations():
+        assert isinstance(result, Ok), f"the OpenAPI document has an invalid operation: {result}"
+        operations.append(result.ok())
     assert operations, "the OpenAPI document lists no operation"
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -107,7 +111,7 @@ def test_every_operation_passes_every_check(api_schema: BaseSchema) -> None:
             @seed(SEED)
             @STATELESS
             @given(case=operation.as_strategy(generation_mode=mode))
-            def check(case: Case) -> None:
+            def check(case: Case[Any]) -> None:
                 case.call_and_validate(headers=AUTH)
 
             try:
@@ -124,7 +128,7 @@ def test_stateful_sequences_pass_every_check(api_schema: BaseSchema, tmp_path: P
     base = api_schema.as_state_machine()
 
     class Workflow(base):  # type: ignore[valid-type,misc]
-        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
             return {"headers": AUTH}
 
     run_state_machine_as_test(Workflow, settings=STATEFUL)

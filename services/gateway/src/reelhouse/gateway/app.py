@@ -106,7 +106,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 )
 
             bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
-            register_projector(bus.broker, sessions=sessions, nats=settings.nats)
+            projector = register_projector(bus.broker, sessions=sessions, nats=settings.nats)
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
@@ -121,7 +121,9 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 bus=bus,
                 settings=settings.outbox,
                 tracer=get_tracer(tracing, __name__),
+                limit_for=settings.limits.max_active_jobs_for,
             )
+            projector.on_change = relay.wake
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
             stack.push_async_callback(_stop_relay, relay, relay_task)
 

@@ -10,6 +10,7 @@ event on a subject this gateway does not know yet (a newer version, a new kind).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 import structlog
@@ -111,6 +112,9 @@ async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Eve
 class Projector:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], nats: NatsSettings) -> None:
         self._sessions = sessions
+        # called when an event changed a job (a finished job makes room under a concurrency
+        # limit: the app wires the outbox relay's wake here)
+        self.on_change: Callable[[], None] | None = None
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -139,6 +143,8 @@ class Projector:
             log.warning("projector.unknown_job")
         else:
             log.info("projector.event", outcome=outcome.value)
+        if outcome is Outcome.APPLIED and self.on_change is not None:
+            self.on_change()
 
     async def _give_up(self, event: Event, error: JobError) -> None:
         """After the last delivery: fail the job rather than leave it stuck."""

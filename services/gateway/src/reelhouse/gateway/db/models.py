@@ -160,6 +160,9 @@ class OutboxMessage(Base):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the owner whose concurrency limit holds this row back (limits/concurrency.py); the
+    # relay publishes only rows where it is None
+    held_for: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class SubmitWindow(Base):

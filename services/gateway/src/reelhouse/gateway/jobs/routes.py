@@ -85,6 +85,7 @@ async def create_generation(
             max_seconds=settings.max_deadline_seconds,
             default_start_seconds=settings.default_start_deadline_seconds,
         ),
+        held=settings.limits.max_active_jobs_for(owner.owner_id) is not None,
     )
     relay.wake()
     view = generation_view(

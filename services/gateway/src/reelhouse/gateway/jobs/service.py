@@ -84,8 +84,12 @@ async def submit_generation(
     owner: Principal,
     request: GenerationCreate,
     deadlines: DeadlineLimits,
+    held: bool = False,
 ) -> Job:
-    """Validate against the catalogue, then write the job, its first event and the outbox row."""
+    """Validate against the catalogue, then write the job, its first event and the outbox row.
+
+    ``held``: the owner has a concurrency limit, so the row waits until the relay releases it.
+    """
     model = catalog.get(request.model)
     if model is None:
         raise ProblemError(
@@ -139,7 +143,7 @@ async def submit_generation(
         attempts=[],
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
-    outbox.add(session, event, now=now)
+    outbox.add(session, event, now=now, held_for=owner.owner_id if held else None)
     await session.commit()
     observe_accepted(model.id)
     with job_context(job_id):

@@ -1,4 +1,4 @@
-"""Per-owner submit rate limit: one counter row per owner and fixed window.
+"""Per-owner limits: submit-rate counters, and outbox rows held by a concurrency limit.
 
 Revision ID: r0007
 Revises: 0002
@@ -26,7 +26,13 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("owner_id", "window_start", name=op.f("pk_submit_windows")),
     )
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("held_for", sa.String(length=64), nullable=True))
+        batch.create_index(batch.f("ix_outbox_held_for"), ["held_for"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index(batch.f("ix_outbox_held_for"))
+        batch.drop_column("held_for")
     op.drop_table("submit_windows")
