@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -47,6 +48,7 @@ from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
+from reelhouse.gateway.submit_schema import describe_submit
 from reelhouse.gateway.web.routes import router as web_router
 
 log = structlog.get_logger(__name__)
@@ -178,7 +180,12 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(health_router)
     app.include_router(web_router)
     install_api_docs(app)
-    install_openapi(app)
+    install_openapi(
+        app,
+        describe=functools.partial(
+            describe_submit, models=catalog, max_deadline_seconds=settings.max_deadline_seconds
+        ),
+    )
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(
             app,

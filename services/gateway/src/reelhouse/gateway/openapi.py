@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -70,7 +71,11 @@ def _guard_responses(document: dict[str, Any]) -> None:
             operation["responses"] = dict(sorted(responses.items()))
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(
+    app: FastAPI, *, describe: Callable[[dict[str, Any]], None] | None = None
+) -> None:
+    """The document, with problems as problem+json; ``describe`` refines it further."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
@@ -82,6 +87,8 @@ def install_openapi(app: FastAPI) -> None:
             )
             _problem_media_types(document)
             _guard_responses(document)
+            if describe is not None:
+                describe(document)
             app.openapi_schema = document
         return app.openapi_schema
 
