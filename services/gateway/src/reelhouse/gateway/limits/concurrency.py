@@ -26,18 +26,15 @@ log = structlog.get_logger(__name__)
 LimitFor = Callable[[str], int | None]
 
 
-async def _active_jobs(session: AsyncSession, owner_id: str) -> int:
-    """The owner's jobs that are not final (held ones included)."""
-    result = await session.execute(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.owner_id == owner_id, Job.status.not_in([s.value for s in FINAL_STATES]))
-    )
-    return int(result.scalar_one())
+FINAL = [s.value for s in FINAL_STATES]
 
 
 async def release_owner(session: AsyncSession, owner_id: str, limit: int | None) -> int:
-    """Release the owner's oldest held rows that fit under ``limit``; how many were released."""
+    """Release the owner's oldest held rows that fit under ``limit``; how many were released.
+
+    A held job that is already final (canceled while it waited) takes no room: its row goes
+    at once (the dispatcher, told of the cancel first, will not start it).
+    """
     held = list(
         (
             await session.execute(
@@ -50,12 +47,31 @@ async def release_owner(session: AsyncSession, owner_id: str, limit: int | None)
     )
     if not held:
         return 0
+    held_jobs = [m.job_id for m in held]
+    finished = set(
+        (
+            await session.execute(
+                select(Job.id).where(Job.id.in_(held_jobs), Job.status.in_(FINAL))
+            )
+        ).scalars()
+    )
+    waiting = [m for m in held if m.job_id not in finished]
     if limit is None:
-        room = len(held)
+        room = len(waiting)
     else:
-        at_work = await _active_jobs(session, owner_id) - len(held)
-        room = max(0, limit - at_work)
-    released = held[:room]
+        at_work = (
+            await session.execute(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.owner_id == owner_id,
+                    Job.status.not_in(FINAL),
+                    Job.id.not_in(held_jobs),
+                )
+            )
+        ).scalar_one()
+        room = max(0, limit - int(at_work))
+    released = [m for m in held if m.job_id in finished] + waiting[:room]
     if released:
         await session.execute(
             update(OutboxMessage)
