@@ -7,6 +7,7 @@ an API key. Whatever endpoints the document grows, this covers them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,15 +75,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess
 
 
 def _with_postgres(runner: ServiceRunner, server: str, nats_url: str) -> Iterator[GatewayProcess]:
-    import asyncio
-
-    context = postgres_database(server)
-    database = asyncio.run(context.__aenter__())
-    try:
-        yield start_gateway(runner.start, database_url=database, nats_url=nats_url)
-    finally:
-        runner.stop_all()
-        asyncio.run(context.__aexit__(None, None, None))
+    # one loop for both ends: a loop closed in between would finalise (drop) the database
+    with asyncio.Runner() as loop:
+        context = postgres_database(server)
+        database = loop.run(context.__aenter__())
+        try:
+            yield start_gateway(runner.start, database_url=database, nats_url=nats_url)
+        finally:
+            runner.stop_all()
+            loop.run(context.__aexit__(None, None, None))
 
 
 # A list cursor is opaque: only the gateway makes valid ones (``next_cursor``), which no
