@@ -64,10 +64,12 @@ class BodyGuardMiddleware:
         self.max_bytes = max_bytes
         self.prefix = prefix
 
-    async def _refuse(self, scope: Scope, send: Send, code: str, detail: str | None) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Send, code: str, detail: str | None, *, unread: bool = False
+    ) -> None:
         problem = build_problem(code, detail=detail, instance=scope["path"])
-        # the rest of the body is never read: ask the client not to reuse the connection
-        response = problem_response(problem, headers={"Connection": "close"})
+        # ``unread``: the rest of the body is never read, so the connection cannot be reused
+        response = problem_response(problem, headers={"Connection": "close"} if unread else None)
         log.info("http.body_refused", path=scope["path"], code=code)
 
         async def no_body() -> Message:
@@ -85,10 +87,12 @@ class BodyGuardMiddleware:
             try:
                 length = int(declared)
             except ValueError:
-                await self._refuse(scope, send, "malformed_body", "Content-Length is not a number.")
+                await self._refuse(
+                    scope, send, "malformed_body", "Content-Length is not a number.", unread=True
+                )
                 return
             if length > self.max_bytes:
-                await self._refuse(scope, send, "payload_too_large", self._too_large())
+                await self._refuse(scope, send, "payload_too_large", self._too_large(), unread=True)
                 return
             if length == 0:
                 await self.app(scope, receive, send)
@@ -107,7 +111,7 @@ class BodyGuardMiddleware:
             chunk: bytes = message.get("body", b"")
             total += len(chunk)
             if total > self.max_bytes:
-                await self._refuse(scope, send, "payload_too_large", self._too_large())
+                await self._refuse(scope, send, "payload_too_large", self._too_large(), unread=True)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
