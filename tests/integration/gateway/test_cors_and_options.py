@@ -20,7 +20,7 @@ PREFLIGHT = {
 
 @pytest.fixture
 async def cors_gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    configured = settings.model_copy(update={"cors": CorsSettings(allow_origins=[APP_ORIGIN])})
+    configured = settings.model_copy(update={"cors": CorsSettings(allowed_origins=[APP_ORIGIN])})
     async with running_gateway(configured) as running:
         yield running
 

@@ -161,7 +161,7 @@ def role_environment(
                 "REELHOUSE_MEDIA_BASE_URL": addresses.media,
                 "REELHOUSE_BOOTSTRAP_API_KEY": secrets.dev_api_key,
                 # a browser app on any origin (a dev server on another port) may call it
-                "REELHOUSE_CORS__ALLOW_ORIGINS": json.dumps(["*"]),
+                "REELHOUSE_CORS__ALLOWED_ORIGINS": json.dumps(["*"]),
             }
         case _:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

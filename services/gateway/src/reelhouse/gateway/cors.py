@@ -1,7 +1,7 @@
 """CORS and ``OPTIONS``: a browser app on another origin can call the gateway.
 
 ``OPTIONS`` on any route answers ``204`` with ``Allow`` (the route's methods). A CORS
-preflight from an allowed origin (``REELHOUSE_CORS__ALLOW_ORIGINS``; none by default, ``*``
+preflight from an allowed origin (``REELHOUSE_CORS__ALLOWED_ORIGINS``; none by default, ``*``
 in the embedded mode) also gets the ``Access-Control-Allow-*`` headers, from Starlette's
 ``CORSMiddleware``; a preflight from any other origin gets only ``Allow``, which the
 browser reads as a refusal. Actual responses to an allowed origin carry
@@ -43,7 +43,7 @@ ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 class CorsSettings(BaseModel):
     """Which browser origins may call the API."""
 
-    allow_origins: list[str] = Field(
+    allowed_origins: list[str] = Field(
         default_factory=list,
         description="JSON list of origins allowed to call the API from a browser, e.g. "
         '`["https://app.example.com"]`; `["*"]` allows any (the embedded mode); empty: none',
@@ -84,10 +84,10 @@ class OptionsMiddleware:
         self.app = app
         self.routes = routes
         self.cors: CORSMiddleware | None = None
-        if settings.allow_origins:
+        if settings.allowed_origins:
             self.cors = CORSMiddleware(
                 app,
-                allow_origins=settings.allow_origins,
+                allow_origins=settings.allowed_origins,
                 allow_methods=ALL_METHODS,
                 allow_headers=ALLOW_HEADERS,
                 expose_headers=EXPOSE_HEADERS,
