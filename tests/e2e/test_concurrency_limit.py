@@ -1,4 +1,4 @@
-"""The per-owner concurrency limit over ``make run``: jobs past it wait in ``queued``, none refused.
+"""``make run`` with a per-owner concurrency limit: jobs past it wait in ``queued``, none refused.
 
 With a limit of 2 and five slow sandbox jobs, never more than two have left ``queued`` while
 not yet final, and all five succeed, in the order they were submitted (FIFO per owner).
@@ -65,3 +65,21 @@ def test_jobs_past_the_limit_wait_queued_and_all_succeed(limited: EmbeddedSystem
     # released oldest first: the first two started before the rest
     assert set(started_order[:LIMIT]) == set(ids[:LIMIT])
     assert started_order[-1] in ids[LIMIT:]
+
+
+def test_make_run_lets_a_browser_app_on_any_origin_call_the_api(limited: EmbeddedSystem) -> None:
+    with limited.client() as client:
+        preflight = client.options(
+            "/v1/generations",
+            headers={
+                "Origin": "http://localhost:5173",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+            },
+        )
+        listed = client.get("/v1/generations", headers={"Origin": "http://localhost:5173"})
+
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["allow"] == "GET, OPTIONS, POST"
+    assert listed.headers["access-control-allow-origin"] == "*"
