@@ -1,7 +1,8 @@
 """``make run`` with a per-owner concurrency limit: jobs past it wait in ``queued``, none refused.
 
 With a limit of 2 and five slow sandbox jobs, never more than two have left ``queued`` while
-not yet final, and all five succeed, in the order they were submitted (FIFO per owner).
+not yet final, all five succeed, and the oldest start first (FIFO per owner). The same
+system answers CORS preflights from any origin, as ``make run`` does.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
+from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.result import Ok
 from schemathesis.generation.case import Case
 from schemathesis.generation.modes import GenerationMode
@@ -34,6 +35,9 @@ from tests.support.processes import ServiceRunner
 pytestmark = pytest.mark.timeout(600)
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+load_all_checks()
+# every check schemathesis has, named explicitly rather than left to its defaults
+ALL_CHECKS = CHECKS.get_all()
 SEED = 20261125
 CURSOR_MAX_LENGTH = 500
 STATELESS = settings(
@@ -127,7 +131,7 @@ def test_every_operation_passes_every_check(api_schema: BaseSchema) -> None:
             @STATELESS
             @given(case=operation.as_strategy(generation_mode=mode, hooks=api_schema.hooks))
             def check(case: Case[Any]) -> None:
-                case.call_and_validate(headers=AUTH)
+                case.call_and_validate(headers=AUTH, checks=ALL_CHECKS)
 
             try:
                 check()
@@ -144,5 +148,19 @@ def test_stateful_sequences_pass_every_check(api_schema: BaseSchema, tmp_path: P
     class Workflow(base):  # type: ignore[valid-type,misc]
         def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
             return {"headers": AUTH}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: Case[Any],
+            additional_checks: list[Any] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            super().validate_response(
+                response,
+                case,
+                additional_checks=[*ALL_CHECKS, *(additional_checks or [])],
+                **kwargs,
+            )
 
     run_state_machine_as_test(Workflow, settings=STATEFUL)
