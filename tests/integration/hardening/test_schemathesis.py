@@ -37,7 +37,7 @@ pytestmark = pytest.mark.timeout(600)
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 load_all_checks()
 # every check schemathesis has, named explicitly rather than left to its defaults
-ALL_CHECKS = CHECKS.get_all()
+ALL_CHECKS: list[Any] = list(CHECKS.get_all())
 SEED = 20261125
 CURSOR_MAX_LENGTH = 500
 STATELESS = settings(
