@@ -23,19 +23,21 @@ async def test_curl_dash_d_json_body_is_accepted_whatever_type_curl_guessed(
     assert response.json()["input"]["prompt"] == "a red fox in snow"
 
 
-async def test_form_encoded_body_that_is_not_json_is_a_precise_422(gateway: Gateway) -> None:
+async def test_form_encoded_body_that_is_not_json_is_a_precise_400(gateway: Gateway) -> None:
+    # undecodable bodies are all 400 malformed_body (body_guard.py), whatever the type said
     headers = {**gateway.auth(), "Content-Type": "application/x-www-form-urlencoded"}
     response = await gateway.client.post(
         "/v1/generations", content="model=sandbox%2Ftext-to-video", headers=headers
     )
-    assert response.status_code == 422
-    assert response.json()["code"] == "validation_error"
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
 
 
 async def test_other_declared_types_are_not_reinterpreted(gateway: Gateway) -> None:
     headers = {**gateway.auth(), "Content-Type": "text/plain"}
     response = await gateway.client.post("/v1/generations", content=BODY, headers=headers)
-    assert response.status_code == 422
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
 
 
 async def test_web_page_is_served_and_uses_the_public_api(gateway: Gateway) -> None:

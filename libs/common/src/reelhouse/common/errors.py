@@ -32,6 +32,19 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode("not_found", 404, False, "No such resource."),
     ErrorCode("method_not_allowed", 405, False, "This resource does not support that method."),
     ErrorCode("validation_error", 422, False, "The request is not valid."),
+    ErrorCode(
+        "malformed_body",
+        400,
+        False,
+        "The request body is not a JSON document in valid UTF-8 (with no lone surrogates).",
+    ),
+    ErrorCode(
+        "payload_too_large", 413, False, "The request body is larger than this gateway accepts."
+    ),
+    ErrorCode("unsupported_media_type", 415, False, "The request body must be `application/json`."),
+    ErrorCode(
+        "rate_limited", 429, True, "Too many submits for this owner; retry after `Retry-After`."
+    ),
     ErrorCode("unknown_model", 422, False, "This deployment does not offer that model."),
     ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
     ErrorCode(

@@ -167,6 +167,8 @@ def role_environment(
                 # inputs may point at the local machine's plain-http servers (development);
                 # the providers it has are read from the dispatcher's variables it inherits
                 "REELHOUSE_INPUT_ALLOW_HTTP_URIS": "true",
+                # a browser app on any origin (a dev server on another port) may call it
+                "REELHOUSE_CORS__ALLOWED_ORIGINS": json.dumps(["*"]),
             }
         case _:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

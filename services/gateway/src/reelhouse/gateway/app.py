@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,13 +30,16 @@ from reelhouse.common.tracing import (
     nats_middlewares,
     shutdown_tracing,
 )
+from reelhouse.gateway.api_docs import install_api_docs
 from reelhouse.gateway.auth import routes as key_routes
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
+from reelhouse.gateway.body_guard import BodyGuardMiddleware
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
 from reelhouse.gateway.catalog.availability import configured_providers
 from reelhouse.gateway.catalog.loader import load_catalog
 from reelhouse.gateway.catalog.uris import UriPolicy
+from reelhouse.gateway.cors import OptionsMiddleware
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
 from reelhouse.gateway.db.migrate import run_migrations
 from reelhouse.gateway.dependencies import Services
@@ -52,6 +56,7 @@ from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
+from reelhouse.gateway.submit_schema import describe_submit
 from reelhouse.gateway.web.routes import router as web_router
 from reelhouse.gateway.webhooks import routes as webhook_routes
 from reelhouse.gateway.webhooks.lifecycle import start_webhooks
@@ -130,7 +135,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             )
             bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
             register_notices(bus.broker, hub)
-            if settings.projector_enabled:
+            projector = (
                 register_projector(
                     bus.broker,
                     sessions=sessions,
@@ -138,6 +143,9 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                     notify=NoticePublisher(bus.broker),
                     webhooks=webhooks.recorder,
                 )
+                if settings.projector_enabled
+                else None
+            )
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
@@ -152,7 +160,10 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 bus=bus,
                 settings=settings.outbox,
                 tracer=get_tracer(tracing, __name__),
+                limit_for=settings.limits.max_active_jobs_for,
             )
+            if projector is not None:
+                projector.on_change = relay.wake
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
             stack.push_async_callback(_stop_relay, relay, relay_task)
 
@@ -187,6 +198,9 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             "results through short-lived signed media URLs. Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
+        # served from the installed package by install_api_docs (no CDN); no ReDoc
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "generations", "description": "Generation jobs"},
             {"name": "models", "description": "The model catalogue"},
@@ -196,7 +210,10 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
         ],
     )
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
+    # outermost, so every answer (413s and problems included) carries the CORS headers
+    app.add_middleware(OptionsMiddleware, routes=app.router.routes, settings=settings.cors)
     install_problem_handlers(app)
     app.include_router(job_routes.router)
     app.include_router(live_routes.router)
@@ -207,7 +224,13 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(key_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)
-    install_openapi(app)
+    install_api_docs(app)
+    install_openapi(
+        app,
+        describe=functools.partial(
+            describe_submit, models=catalog, max_deadline_seconds=settings.max_deadline_seconds
+        ),
+    )
     app.state.live_hub = hub
     if tracing is not None:
         FastAPIInstrumentor.instrument_app(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_GUESSED_TYPES = {b"", b"application/x-www-form-urlencoded"}
+GUESSED_TYPES = {b"", b"application/x-www-form-urlencoded"}
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -27,6 +27,6 @@ class JsonBodyMiddleware:
         ):
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             claimed = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-            if claimed.split(b";")[0].strip().lower() in _GUESSED_TYPES:
+            if claimed.split(b";")[0].strip().lower() in GUESSED_TYPES:
                 scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

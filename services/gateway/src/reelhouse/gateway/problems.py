@@ -18,7 +18,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,11 +39,27 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 )
 
 
+# an error quotes at most this much of anything the client sent (a 10 MB prompt must not
+# come back in a 10 MB problem), and lists at most this many field errors
+MAX_QUOTED_CHARS = 200
+MAX_FIELD_ERRORS = 20
+
+
+def clipped(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis says it was cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class FieldError(BaseModel):
     """One invalid field: a dotted path into the request and what is wrong with it."""
 
     path: str = Field(examples=["input.duration"])
     message: str = Field(examples=["11 is greater than the maximum of 10"])
+
+    @field_validator("path", "message")
+    @classmethod
+    def _clip(cls, value: str) -> str:
+        return clipped(value)
 
 
 class Problem(BaseModel):
@@ -72,8 +88,8 @@ class ProblemError(Exception):
         entry = lookup(code)
         self.code = code
         self.status = entry.status
-        self.detail = detail or entry.message
-        self.errors = list(errors) if errors is not None else None
+        self.detail = clipped(detail or entry.message, 4 * MAX_QUOTED_CHARS)
+        self.errors = list(errors)[:MAX_FIELD_ERRORS] if errors is not None else None
         self.headers = headers
         super().__init__(f"{code}: {self.detail}")
 
@@ -89,10 +105,10 @@ def build_problem(
     return Problem(
         title=HTTPStatus(entry.status).phrase,
         status=entry.status,
-        detail=detail or entry.message,
+        detail=clipped(detail or entry.message, 4 * MAX_QUOTED_CHARS),
         code=code,
-        instance=instance,
-        errors=list(errors) if errors is not None else None,
+        instance=clipped(instance) if instance is not None else None,
+        errors=list(errors)[:MAX_FIELD_ERRORS] if errors is not None else None,
     )
 
 
@@ -116,18 +132,22 @@ def field_path(loc: Iterable[int | str]) -> str:
 
 
 def validation_errors(raw: Sequence[Any]) -> list[FieldError]:
-    """FastAPI/pydantic error dicts → field errors."""
+    """FastAPI/pydantic error dicts → field errors (never their ``input``: it may be huge)."""
     return [
         FieldError(path=field_path(err.get("loc", ())), message=str(err.get("msg", "invalid")))
-        for err in raw
+        for err in raw[:MAX_FIELD_ERRORS]
     ]
 
 
 _STATUS_CODES = {
+    400: "malformed_body",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
 }
 
 

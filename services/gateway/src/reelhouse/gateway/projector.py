@@ -169,6 +169,9 @@ class Projector:
         self._sessions = sessions
         self._notify = notify
         self._webhooks = webhooks
+        # called when an event changed a job (a finished job makes room under a concurrency
+        # limit: the app wires the outbox relay's wake here)
+        self.on_change: Callable[[], None] | None = None
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -199,6 +202,8 @@ class Projector:
             log.warning("projector.unknown_job")
         else:
             log.info("projector.event", outcome=outcome.value)
+        if outcome is Outcome.APPLIED and self.on_change is not None:
+            self.on_change()
 
     async def _give_up(self, event: Event, error: JobError) -> None:
         """After the last delivery: fail the job rather than leave it stuck."""

@@ -20,6 +20,8 @@ from reelhouse.common.settings import (
     TracingSettings,
     settings_config,
 )
+from reelhouse.gateway.cors import CorsSettings
+from reelhouse.gateway.limits.settings import LimitSettings
 
 
 class OutboxSettings(BaseModel):
@@ -199,6 +201,8 @@ class Settings(BaseSettings):
     sse: SseSettings = SseSettings()
     webhooks: WebhookSettings = WebhookSettings()
     retry: RetrySettings = RetrySettings()
+    cors: CorsSettings = CorsSettings()
+    limits: LimitSettings = LimitSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
@@ -256,6 +260,12 @@ class Settings(BaseSettings):
         default=False,
         description='accept plain `http://` URLs for inputs declared `"format": "uri"` '
         "(development; the embedded mode turns it on)",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="the largest request body accepted (bytes; default 1 MiB): larger ones are "
+        "refused with 413 `payload_too_large` while being read",
     )
     nats_start_timeout_seconds: float = Field(
         default=10.0,

@@ -93,4 +93,15 @@ def input_errors(error: ValidationError, *, prefix: str = "input") -> list[Input
             for name in required
             if name not in instance
         ]
-    return [InputError(path=where, message=error.message)]
+    return [InputError(path=where, message=_short_message(error))]
+
+
+# jsonschema quotes the offending value whole (``'<10 MB>' is too long``): quote a prefix
+QUOTED_PREFIX_CHARS = 40
+
+
+def _short_message(error: ValidationError) -> str:
+    quoted = repr(error.instance)
+    if len(quoted) <= QUOTED_PREFIX_CHARS or quoted not in error.message:
+        return error.message
+    return error.message.replace(quoted, quoted[:QUOTED_PREFIX_CHARS] + "…")

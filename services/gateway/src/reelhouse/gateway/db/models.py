@@ -206,6 +206,23 @@ class OutboxMessage(Base):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the owner whose concurrency limit holds this row back (limits/concurrency.py); the
+    # relay publishes only rows where it is None
+    held_for: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+class SubmitWindow(Base):
+    """How many submits an owner made in one fixed rate-limit window (limits/rate.py).
+
+    In the database, not in a process: every gateway process counts against the same row.
+    """
+
+    __tablename__ = "submit_windows"
+
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # the window's start, in whole seconds since the epoch
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class WebhookSecret(Base):

@@ -31,15 +31,12 @@ class DeadlineLimits:
             )
         start = start_deadline_seconds
         if start is not None and start >= deadline:
-            errors.append(
-                FieldError(
-                    path="start_deadline_seconds",
-                    message=f"must be less than the deadline ({deadline} seconds)",
-                )
-            )
+            # the deadline would overtake it: left out, as a default would be (no refusal, so
+            # a body valid by the OpenAPI document is accepted)
+            start = None
         if errors:
             raise ProblemError("validation_error", errors=errors)
-        if start is None and self.default_start_seconds is not None:
+        if start_deadline_seconds is None and self.default_start_seconds is not None:
             # a default that the (shorter) deadline would overtake anyway is left out
             start = self.default_start_seconds if self.default_start_seconds < deadline else None
         return deadline, start

@@ -33,6 +33,7 @@ from reelhouse.gateway.jobs.schemas import (
 )
 from reelhouse.gateway.jobs.service import JobWithOutputs
 from reelhouse.gateway.jobs.views import LinksFor, event_view, generation_view, links_under
+from reelhouse.gateway.limits.rate import enforce_submit_rate
 from reelhouse.gateway.live import routes as live
 from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import problem_responses
@@ -75,6 +76,7 @@ def links_for(request: Request) -> LinksFor:
             "idempotency_key_invalid",
             "idempotency_key_reused",
             "idempotency_key_in_flight",
+            "rate_limited",
         ),
         status.HTTP_202_ACCEPTED: {
             "headers": {
@@ -85,6 +87,7 @@ def links_for(request: Request) -> LinksFor:
             }
         },
     },
+    dependencies=[Depends(enforce_submit_rate)],
 )
 async def create_generation(
     body: GenerationCreate,
@@ -118,6 +121,7 @@ async def create_generation(
             ),
             before_commit=before_commit,
             webhook=subscription_of(body, settings.webhooks),
+            held=settings.limits.max_active_jobs_for(owner.owner_id) is not None,
         )
 
     submitted = await idempotency.submit_once(

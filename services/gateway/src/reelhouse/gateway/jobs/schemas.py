@@ -48,7 +48,7 @@ class GenerationCreate(BaseModel):
         description=(
             "How long a provider may take to start the work before the model's next provider "
             "route is tried (or, on the last route, the job keeps waiting for its deadline); "
-            "must be less than the deadline"
+            "one not less than the deadline could never fire first and is left out"
         ),
     )
     webhook_url: str | None = Field(

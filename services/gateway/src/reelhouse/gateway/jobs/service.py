@@ -89,10 +89,13 @@ async def submit_generation(
     deadlines: DeadlineLimits,
     before_commit: Callable[[Job], Awaitable[None]] | None = None,
     webhook: WebhookSubscription | None = None,
+    held: bool = False,
 ) -> Job:
     """Validate against the catalogue, then write the job, its first event and the outbox row.
 
-    ``before_commit`` joins the job's transaction (the Idempotency-Key claim is completed so)."""
+    ``before_commit`` joins the job's transaction (the Idempotency-Key claim is completed so);
+    ``held``: the owner has a concurrency limit, so the row waits until the relay releases it.
+    """
     model = catalog.get(request.model)
     if model is None:
         raise ProblemError(
@@ -149,7 +152,7 @@ async def submit_generation(
         webhook_events=list(webhook.events) if webhook else None,
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
-    outbox.add(session, event, now=now)
+    outbox.add(session, event, now=now, held_for=owner.owner_id if held else None)
     if before_commit is not None:
         await before_commit(job)
     await session.commit()

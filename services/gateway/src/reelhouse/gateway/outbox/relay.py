@@ -24,6 +24,7 @@ from reelhouse.common.logging import job_context
 from reelhouse.common.tracing import continued_trace
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.db.models import OutboxMessage
+from reelhouse.gateway.limits.concurrency import LimitFor, release_held
 from reelhouse.gateway.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, observe_backlog
 from reelhouse.gateway.outbox import repository
 from reelhouse.gateway.settings import OutboxSettings
@@ -46,8 +47,11 @@ class OutboxRelay:
         bus: Bus,
         settings: OutboxSettings,
         tracer: Tracer | None = None,
+        limit_for: LimitFor | None = None,
     ) -> None:
         self._sessions = sessions
+        # the owners' concurrency limits: rows held by them are released first (None: no limits)
+        self._limit_for = limit_for
         self._bus = bus
         self._settings = settings
         self._tracer = tracer or NoOpTracer()
@@ -103,6 +107,9 @@ class OutboxRelay:
         if not self._bus.connected:
             return False
         batch = self._settings.batch_size
+        if self._limit_for is not None:
+            async with self._sessions.begin() as session:
+                await release_held(session, self._limit_for)
         while True:
             async with self._sessions.begin() as session:
                 messages = await repository.claim_pending(session, limit=batch)

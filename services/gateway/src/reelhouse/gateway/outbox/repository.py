@@ -15,7 +15,9 @@ SOURCE = "gateway"
 MAX_ERROR_LENGTH = 2000
 
 
-def add(session: AsyncSession, event: Event, *, now: datetime) -> OutboxMessage:
+def add(
+    session: AsyncSession, event: Event, *, now: datetime, held_for: str | None = None
+) -> OutboxMessage:
     """Queue ``event`` for publishing; commit it together with the change it announces.
 
     The headers keep the active trace's ``traceparent``: the relay publishes inside that
@@ -31,6 +33,7 @@ def add(session: AsyncSession, event: Event, *, now: datetime) -> OutboxMessage:
         published_at=None,
         attempts=0,
         last_error=None,
+        held_for=held_for,
     )
     session.add(message)
     return message
@@ -40,7 +43,7 @@ async def claim_pending(session: AsyncSession, *, limit: int) -> list[OutboxMess
     """The oldest unpublished messages, locked so other replicas skip them (PostgreSQL)."""
     result = await session.execute(
         select(OutboxMessage)
-        .where(OutboxMessage.published_at.is_(None))
+        .where(OutboxMessage.published_at.is_(None), OutboxMessage.held_for.is_(None))
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -63,7 +66,7 @@ async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
     """How many messages wait to be published, and when the oldest was written."""
     result = await session.execute(
         select(func.count(), func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.published_at.is_(None)
+            OutboxMessage.published_at.is_(None), OutboxMessage.held_for.is_(None)
         )
     )
     pending, oldest = result.one()

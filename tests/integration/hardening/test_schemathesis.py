@@ -1,0 +1,166 @@
+"""Schemathesis against a real gateway process: every operation the OpenAPI lists, all checks.
+
+Stateless (every operation, positive and negative data) and stateful (sequences linked by the
+responses), a fixed seed and a bounded number of examples, over a real database and NATS with
+an API key. Whatever endpoints the document grows, this covers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import Unsatisfiable
+from hypothesis.stateful import run_state_machine_as_test
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.result import Ok
+from schemathesis.generation.case import Case
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.hooks import HookContext
+from schemathesis.schemas import BaseSchema
+
+from reelhouse.gateway.jobs.cursor import Cursor, encode_cursor
+from reelhouse.gateway.jobs.service import new_job_id
+from tests.integration.hardening.gateway_process import API_KEY, GatewayProcess, start_gateway
+from tests.support.databases import postgres_database, postgres_server_url
+from tests.support.nats import NatsServer
+from tests.support.processes import ServiceRunner
+
+pytestmark = pytest.mark.timeout(600)
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+load_all_checks()
+# every check schemathesis has, named explicitly rather than left to its defaults
+ALL_CHECKS: list[Any] = list(CHECKS.get_all())
+SEED = 20261125
+CURSOR_MAX_LENGTH = 500
+STATELESS = settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+STATEFUL = settings(
+    max_examples=8,
+    stateful_step_count=6,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """One gateway for the module (PostgreSQL when TEST_DATABASE_URL is set, else SQLite)."""
+    nats = NatsServer(tmp_path_factory.mktemp("nats"))
+    nats.start()
+    runner = ServiceRunner(tmp_path_factory.mktemp("service-logs"))
+    try:
+        server = postgres_server_url()
+        if server is None:
+            database = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'api.db'}"
+            yield start_gateway(runner.start, database_url=database, nats_url=nats.url)
+            return
+        yield from _with_postgres(runner, server, nats.url)
+    except Exception:
+        print(runner.report())
+        raise
+    finally:
+        runner.stop_all()
+        nats.kill()
+
+
+def _with_postgres(runner: ServiceRunner, server: str, nats_url: str) -> Iterator[GatewayProcess]:
+    # one loop for both ends: a loop closed in between would finalise (drop) the database
+    with asyncio.Runner() as loop:
+        context = postgres_database(server)
+        database = loop.run(context.__aenter__())
+        try:
+            yield start_gateway(runner.start, database_url=database, nats_url=nats_url)
+        finally:
+            runner.stop_all()
+            loop.run(context.__aexit__(None, None, None))
+
+
+# A list cursor is opaque: only the gateway makes valid ones (``next_cursor``), which no
+# OpenAPI schema can say. Generated cursors are swapped for one the gateway could have issued
+# (any other generated value, negative ones included, is left as it is).
+ISSUED_CURSOR = encode_cursor(
+    Cursor(created_at=datetime(2026, 1, 1, tzinfo=UTC), job_id=new_job_id())
+)
+
+
+def _issued_cursors(context: HookContext, query: dict[str, Any]) -> dict[str, Any]:
+    operation = context.operation
+    cursor = query.get("cursor") if isinstance(query, dict) else None
+    if operation is None or operation.path != "/v1/generations" or not isinstance(cursor, str):
+        return query
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        return query
+    return {**query, "cursor": ISSUED_CURSOR}
+
+
+@pytest.fixture(scope="module")
+def api_schema(gateway: GatewayProcess) -> BaseSchema:
+    schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json")
+    schema.config.update(headers=AUTH)
+    schema.hooks.register_hook_with_name(_issued_cursors, "map_query")
+    return schema
+
+
+def test_every_operation_passes_every_check(api_schema: BaseSchema) -> None:
+    """Each operation with positive and negative data; every failure is listed, not just one."""
+    failures: list[str] = []
+    operations = []
+    for result in api_schema.get_all_operations():
+        assert isinstance(result, Ok), f"the OpenAPI document has an invalid operation: {result}"
+        operations.append(result.ok())
+    assert operations, "the OpenAPI document lists no operation"
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @seed(SEED)
+            @STATELESS
+            @given(case=operation.as_strategy(generation_mode=mode, hooks=api_schema.hooks))
+            def check(case: Case[Any]) -> None:
+                case.call_and_validate(headers=AUTH, checks=ALL_CHECKS)
+
+            try:
+                check()
+            except Unsatisfiable:
+                continue  # nothing of this mode can be made for it (no parameter to break)
+            except BaseException as exc:  # each failure is listed below
+                failures.append(f"{operation.label} [{mode.value}]: {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
+def test_stateful_sequences_pass_every_check(api_schema: BaseSchema, tmp_path: Path) -> None:
+    base = api_schema.as_state_machine()
+
+    class Workflow(base):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            return {"headers": AUTH}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: Case[Any],
+            additional_checks: list[Any] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            super().validate_response(
+                response,
+                case,
+                additional_checks=[*ALL_CHECKS, *(additional_checks or [])],
+                **kwargs,
+            )
+
+    run_state_machine_as_test(Workflow, settings=STATEFUL)
