@@ -228,7 +228,10 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     install_openapi(
         app,
         describe=functools.partial(
-            describe_submit, models=catalog, max_deadline_seconds=settings.max_deadline_seconds
+            describe_submit,
+            # a model this deployment cannot run is refused (`model_unavailable`): not offered
+            models=[m for m in catalog if catalog.unavailable_reason(m) is None],
+            max_deadline_seconds=settings.max_deadline_seconds,
         ),
     )
     app.state.live_hub = hub

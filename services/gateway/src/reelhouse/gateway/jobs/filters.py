@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, StringConstraints
 from sqlalchemy import ColumnElement
 
 from reelhouse.common.jobstate import JobStatus
@@ -122,16 +122,29 @@ def build_filter(
     )
 
 
+# the shapes of model ids and error codes (comma lists allowed): anything else is a 422
+ModelIds = Annotated[
+    str,
+    StringConstraints(
+        max_length=2000, pattern=r"^[A-Za-z][A-Za-z0-9._/-]*(,[A-Za-z][A-Za-z0-9._/-]*)*$"
+    ),
+]
+ErrorCodes = Annotated[
+    str, StringConstraints(max_length=2000, pattern=r"^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$")
+]
+
+
 def list_filter(
     status: Annotated[
         list[str] | None,
         Query(description="Only jobs in these statuses (repeat, or comma-separate)"),
     ] = None,
     model: Annotated[
-        list[str] | None, Query(description="Only jobs of these model ids (repeat, or comma list)")
+        list[ModelIds] | None,
+        Query(description="Only jobs of these model ids (repeat, or comma list)"),
     ] = None,
     error_code: Annotated[
-        list[str] | None,
+        list[ErrorCodes] | None,
         Query(description="Only failed jobs with these error codes (repeat, or comma list)"),
     ] = None,
     created_after: Annotated[

@@ -15,6 +15,11 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 
+WEBHOOK_URL_PATTERN = (
+    r"^https://[A-Za-z][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9-]{1,63}){0,5}(:[0-9]{1,4})?(/[!-~]*)?$"
+)
+
+
 class GenerationCreate(BaseModel):
     """Ask for one generation; ``input`` must fit the model's schema (see ``GET /v1/models``)."""
 
@@ -57,9 +62,12 @@ class GenerationCreate(BaseModel):
         description=(
             "Where to POST signed webhooks about this job (Standard Webhooks; see "
             "`GET /v1/webhooks/secret`). Must pass the deployment's SSRF guard: allowed scheme, "
-            "no private or loopback address (code `invalid_webhook_url`)"
+            "no private or loopback address (code `invalid_webhook_url`); plain `http` only "
+            "where the deployment allows it (the embedded mode)"
         ),
         examples=["https://example.com/hooks/reelhouse"],
+        # documents the common shape (the SSRF guard decides, with its own code)
+        json_schema_extra={"format": "uri", "pattern": WEBHOOK_URL_PATTERN},
     )
     webhook_events: list[str] | None = Field(
         default=None,
