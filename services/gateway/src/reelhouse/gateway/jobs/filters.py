@@ -129,6 +129,8 @@ ModelIds = Annotated[
         max_length=2000, pattern=r"^[A-Za-z][A-Za-z0-9._/-]*(,[A-Za-z][A-Za-z0-9._/-]*)*$"
     ),
 ]
+_STATUS = "(" + "|".join(s.value for s in JobStatus) + ")"
+Statuses = Annotated[str, StringConstraints(max_length=2000, pattern=rf"^{_STATUS}(,{_STATUS})*$")]
 ErrorCodes = Annotated[
     str, StringConstraints(max_length=2000, pattern=r"^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$")
 ]
@@ -136,7 +138,7 @@ ErrorCodes = Annotated[
 
 def list_filter(
     status: Annotated[
-        list[str] | None,
+        list[Statuses] | None,
         Query(description="Only jobs in these statuses (repeat, or comma-separate)"),
     ] = None,
     model: Annotated[
