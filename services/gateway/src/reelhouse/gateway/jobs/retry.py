@@ -39,14 +39,19 @@ from reelhouse.common.events import (
 from reelhouse.common.jobstate import JobStatus, is_final
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.catalog.loader import Catalog, CatalogModel
-from reelhouse.gateway.catalog.validation import InvalidInputError
 from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import Attempt, dump_attempts
-from reelhouse.gateway.jobs.service import ensure_available, event_row, is_job_id, new_job_id
+from reelhouse.gateway.jobs.service import (
+    ensure_available,
+    event_row,
+    is_job_id,
+    new_job_id,
+    prepared_input,
+)
 from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
-from reelhouse.gateway.problems import FieldError, ProblemError
+from reelhouse.gateway.problems import ProblemError
 from reelhouse.gateway.settings import RetrySettings
 
 log = structlog.get_logger(__name__)
@@ -95,14 +100,9 @@ def _retry_model(catalog: Catalog, job: Job) -> tuple[CatalogModel, dict[str, An
             f"This deployment no longer offers {job.model!r}; the job cannot be retried.",
         )
     ensure_available(catalog, model)
-    try:
-        prepared = model.prepare_input(job.input)
-    except InvalidInputError as exc:
-        raise ProblemError(
-            "validation_error",
-            f"The job's input no longer fits the schema of {model.id!r}.",
-            errors=[FieldError(path=e.path, message=e.message) for e in exc.errors],
-        ) from exc
+    prepared = prepared_input(
+        model, job.input, detail=f"The job's input no longer fits the schema of {model.id!r}."
+    )
     return model, prepared
 
 

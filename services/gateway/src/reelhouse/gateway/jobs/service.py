@@ -80,6 +80,18 @@ class JobWithOutputs:
     outputs: list[JobOutput]
 
 
+def prepared_input(model: CatalogModel, input_: dict[str, Any], *, detail: str) -> dict[str, Any]:
+    """``input_`` checked against the model's schema, defaults applied; 422 naming each field."""
+    try:
+        return model.prepare_input(input_)
+    except InvalidInputError as exc:
+        raise ProblemError(
+            "validation_error",
+            detail,
+            errors=[FieldError(path=e.path, message=e.message) for e in exc.errors],
+        ) from exc
+
+
 async def submit_generation(
     *,
     session: AsyncSession,
@@ -104,14 +116,9 @@ async def submit_generation(
             errors=[FieldError(path="model", message="unknown model")],
         )
     ensure_available(catalog, model)
-    try:
-        prepared = model.prepare_input(request.input)
-    except InvalidInputError as exc:
-        raise ProblemError(
-            "validation_error",
-            f"The input does not fit the schema of {model.id!r}.",
-            errors=[FieldError(path=e.path, message=e.message) for e in exc.errors],
-        ) from exc
+    prepared = prepared_input(
+        model, request.input, detail=f"The input does not fit the schema of {model.id!r}."
+    )
     deadline, start_deadline = deadlines.resolve(
         deadline_seconds=request.deadline_seconds,
         start_deadline_seconds=request.start_deadline_seconds,

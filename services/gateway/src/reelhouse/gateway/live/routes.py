@@ -22,8 +22,7 @@ from starlette.types import Receive, Scope, Send
 from reelhouse.common.jobstate import JobStatus, is_final
 from reelhouse.gateway.auth.dependencies import Principal, ReadScope
 from reelhouse.gateway.dependencies import ServicesDep, SessionDep
-from reelhouse.gateway.jobs import repository
-from reelhouse.gateway.jobs.service import is_job_id
+from reelhouse.gateway.jobs.service import owned_job
 from reelhouse.gateway.live import reader
 from reelhouse.gateway.live.hub import Listener, LiveHub, TooManyStreamsError
 from reelhouse.gateway.live.sse import MEDIA_TYPE
@@ -126,13 +125,7 @@ async def open_job_stream(
     last_event_id: str | None,
 ) -> Response:
     """The SSE answer of ``GET /v1/generations/{id}/events``."""
-    job = (
-        await repository.get_job(session, owner_id=owner.owner_id, job_id=job_id)
-        if is_job_id(job_id)
-        else None
-    )
-    if job is None:
-        raise ProblemError("not_found", "No such generation.")
+    job = await owned_job(session, owner, job_id)
     after = 0
     if last_event_id:
         position = await _position(session, owner, last_event_id)
