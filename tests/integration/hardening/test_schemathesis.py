@@ -42,14 +42,14 @@ ALL_CHECKS: list[Any] = list(CHECKS.get_all())
 SEED = 20261125
 CURSOR_MAX_LENGTH = 500
 STATELESS = settings(
-    max_examples=15,
+    max_examples=10,
     derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
 STATEFUL = settings(
-    max_examples=8,
+    max_examples=5,
     stateful_step_count=6,
     derandomize=True,
     deadline=None,
