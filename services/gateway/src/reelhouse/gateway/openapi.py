@@ -54,6 +54,20 @@ def _add_problem(responses: dict[str, Any], code: str) -> None:
             response["description"] = f"{description} (code: {code})".strip()
 
 
+# the HTTP server itself refuses a request line or headers it cannot parse or that are too
+# large (a query string of many kilobytes), before the API sees it: 400, plain text
+SERVER_REFUSAL = "400"
+SERVER_REFUSAL_TEXT = {"schema": {"type": "string"}, "example": "Invalid HTTP request received."}
+
+
+def _server_refusal(responses: dict[str, Any]) -> None:
+    response = responses.setdefault(
+        SERVER_REFUSAL,
+        {"description": "Bad Request (the request line or headers are malformed or too large)"},
+    )
+    response.setdefault("content", {})["text/plain"] = SERVER_REFUSAL_TEXT
+
+
 def _guard_responses(document: dict[str, Any]) -> None:
     """Document the statuses the middlewares and dependencies add to every operation."""
     for path in document.get("paths", {}).values():
@@ -68,6 +82,8 @@ def _guard_responses(document: dict[str, Any]) -> None:
                 codes.extend(PARAMETER_PROBLEMS)
             for code in codes:
                 _add_problem(responses, code)
+            if operation.get("parameters") or operation.get("security"):
+                _server_refusal(responses)
             operation["responses"] = dict(sorted(responses.items()))
 
 
