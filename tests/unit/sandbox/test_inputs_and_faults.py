@@ -146,8 +146,10 @@ def test_models_are_found_by_ref_and_by_version() -> None:
     assert set(MODELS) == {
         "sandbox/text-to-video",
         "sandbox/text-to-image",
+        "sandbox/image-to-video",
         "sandbox-fal/text-to-video",
         "sandbox-fal/text-to-image",
+        "sandbox-fal/image-to-video",
     }
 
 

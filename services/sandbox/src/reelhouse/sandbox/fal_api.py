@@ -150,6 +150,14 @@ async def result(request: Request) -> Response:
         return JSONResponse(output, headers={"x-fal-request-id": prediction.id})
     if prediction.data_removed:
         return _not_found(request)
+    detail = fal_wire.input_error_detail(prediction)
+    if detail is not None:
+        return fal_wire.error_response(
+            fal_wire.INPUT_ERROR_STATUS,
+            detail,
+            request_id=prediction.id,
+            headers={"X-Fal-Retryable": "false"},
+        )
     error, error_type = fal_wire.failure_of(prediction) or ("No result.", "internal_server_error")
     code = 400 if error_type == fal_wire.CANCELED_ERROR_TYPE else 500
     return fal_wire.error_response(

@@ -21,6 +21,9 @@ UNKNOWN_STATUS = "FAILED"
 MODEL_ERROR_TYPE = "internal_server_error"
 CANCELED_ERROR = "The request was cancelled."
 CANCELED_ERROR_TYPE = "request_cancelled"
+# a model's input error (a file it could not fetch or read): the result answers 422
+INPUT_ERROR_STATUS = 422
+ERROR_DOCS_URL = "https://docs.fal.ai/errors#"
 
 
 def app_path(model: str) -> str:
@@ -72,8 +75,26 @@ def failure_of(prediction: Prediction) -> tuple[str, str] | None:
     if prediction.status is Status.CANCELED:
         return CANCELED_ERROR, CANCELED_ERROR_TYPE
     if prediction.status is Status.FAILED:
-        return prediction.error or "The model failed.", MODEL_ERROR_TYPE
+        return prediction.error or "The model failed.", prediction.error_type or MODEL_ERROR_TYPE
     return None
+
+
+def input_error_detail(prediction: Prediction) -> list[dict[str, Any]] | None:
+    """fal's 422 ``detail`` for a request failed by one of its inputs (None otherwise):
+    typed errors with their location, like a validation error."""
+    if prediction.status is not Status.FAILED or prediction.error_type is None:
+        return None
+    field = prediction.error_field or "input"
+    item: dict[str, Any] = {
+        "loc": ["body", field],
+        "msg": prediction.error or "The input could not be used.",
+        "type": prediction.error_type,
+        "url": ERROR_DOCS_URL + prediction.error_type,
+    }
+    value = prediction.input.get(field)
+    if isinstance(value, str) and value[:4].lower() == "http":
+        item["input"] = value
+    return [item]
 
 
 def status_json(
@@ -161,6 +182,14 @@ def webhook_json(prediction: Prediction, outputs: OutputFiles) -> dict[str, Any]
     result = result_json(prediction, outputs)
     if result is not None:
         return {**body, "status": "OK", "payload": result}
+    detail = input_error_detail(prediction)
+    if detail is not None:
+        return {
+            **body,
+            "status": "ERROR",
+            "error": f"Invalid status code: {INPUT_ERROR_STATUS}",
+            "payload": {"detail": detail},
+        }
     error, error_type = failure_of(prediction) or ("The request has no result.", MODEL_ERROR_TYPE)
     code = 400 if prediction.status is Status.CANCELED else 500
     return {

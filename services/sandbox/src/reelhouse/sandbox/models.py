@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from reelhouse.sandbox.faults import FaultParams, plan_faults
+from reelhouse.sandbox.image_input import URL_SCHEMES, Fetcher, decode_image
+from reelhouse.sandbox.motion import MotionSpec, frame_size, render_motion
 from reelhouse.sandbox.predictions import Protocol
 from reelhouse.sandbox.render import (
     ImageSpec,
@@ -25,6 +27,8 @@ from reelhouse.sandbox.render import (
 
 MAX_SEED = 2**32 - 1
 MAX_SIZE_MB = 8192
+# a data: URI of the largest image the fetch accepts (20 MiB, base64) fits
+MAX_IMAGE_URI_CHARS = 28_000_000
 BLACK_START_SECONDS = 1.0
 SANDBOX_PREFIX = "sandbox_"
 
@@ -94,6 +98,29 @@ class TextToImageInput(SandboxInput):
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
 
+def _fetchable(value: str) -> str:
+    scheme = value.partition(":")[0].lower()
+    if scheme not in URL_SCHEMES or (scheme != "data" and "//" not in value):
+        raise ValueError("must be an http(s) URL or a data: URI")
+    return value
+
+
+class ImageToVideoInput(SandboxInput):
+    """Like Replicate's image-to-video models: ``image`` required, ``prompt`` optional."""
+
+    # an http(s) URL the sandbox downloads when the prediction starts, or a data: URI
+    image: Annotated[
+        str, Field(min_length=1, max_length=MAX_IMAGE_URI_CHARS), AfterValidator(_fetchable)
+    ]
+    prompt: str = Field(default="", max_length=2000)
+    duration: float = Field(default=3.0, ge=1, le=10)
+    # unset: the image's aspect ratio, 640 pixels on the long side
+    width: EvenSize | None = None
+    height: EvenSize | None = None
+    fps: int = Field(default=24, ge=1, le=60)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+
 RenderCall = Callable[[Path, ProgressCallback, StopCheck], Rendered]
 
 
@@ -148,6 +175,36 @@ def _video_job(params: SandboxInput) -> RenderJob:
         description=(
             f"Using seed: {spec.seed}",
             f"Rendering {spec.duration:g} s of {spec.width}x{spec.height} video at {spec.fps} fps",
+        ),
+        run=run,
+    )
+
+
+def _image_to_video_job(params: SandboxInput) -> RenderJob:
+    assert isinstance(params, ImageToVideoInput)
+    seed = _seed(params.seed)
+    fetcher = Fetcher()
+
+    def run(target: Path, progress: ProgressCallback, should_stop: StopCheck) -> Rendered:
+        data = fetcher.fetch(params.image, field="image", should_stop=should_stop)
+        source = decode_image(data, field="image")
+        width, height = frame_size(source.size, params.width, params.height)
+        spec = MotionSpec(
+            caption=params.prompt,
+            duration=params.duration,
+            width=width,
+            height=height,
+            fps=params.fps,
+            seed=seed,
+        )
+        return render_motion(source, spec, target, progress=progress, should_stop=should_stop)
+
+    return RenderJob(
+        output_name="output.mp4",
+        description=(
+            f"Using seed: {seed}",
+            "Downloading the input image",
+            f"Rendering {params.duration:g} s of a slow zoom over it at {params.fps} fps",
         ),
         run=run,
     )
@@ -208,6 +265,9 @@ class ModelSpec:
 
 VIDEO_DESCRIPTION = "A short H.264/AAC MP4 showing the prompt over moving colours."
 IMAGE_DESCRIPTION = "A PNG showing the prompt over a colour wave."
+IMAGE_TO_VIDEO_DESCRIPTION = (
+    "A short H.264/AAC MP4: a slow zoom over the input image, the prompt as a caption."
+)
 
 # the same models under both protocols: ``sandbox/…`` over Replicate's, ``sandbox-fal/…`` over fal's
 OFFERS: tuple[tuple[str, Protocol], ...] = (("sandbox", "replicate"), ("sandbox-fal", "fal"))
@@ -230,6 +290,14 @@ MODELS: dict[str, ModelSpec] = {
             description=IMAGE_DESCRIPTION,
             input_model=TextToImageInput,
             build_job=_image_job,
+            protocol=protocol,
+        ),
+        ModelSpec(
+            owner=owner,
+            name="image-to-video",
+            description=IMAGE_TO_VIDEO_DESCRIPTION,
+            input_model=ImageToVideoInput,
+            build_job=_image_to_video_job,
             protocol=protocol,
         ),
     )

@@ -61,6 +61,9 @@ class PredictionRecord(BaseModel):
     webhook_url: str | None = None
     webhook_events: tuple[str, ...] = ()
     gateway_request_id: str | None = None
+    # added with image-to-video: a failure caused by an input file
+    error_type: str | None = None
+    error_field: str | None = None
 
     @classmethod
     def of(cls, prediction: Prediction) -> PredictionRecord:
@@ -86,6 +89,8 @@ class PredictionRecord(BaseModel):
             webhook_url=prediction.webhook_url,
             webhook_events=prediction.webhook_events,
             gateway_request_id=prediction.gateway_request_id,
+            error_type=prediction.error_type,
+            error_field=prediction.error_field,
         )
 
     def to_prediction(self, outputs: OutputFiles) -> Prediction:
@@ -119,6 +124,8 @@ class PredictionRecord(BaseModel):
             webhook_url=self.webhook_url,
             webhook_events=tuple(self.webhook_events),
             gateway_request_id=self.gateway_request_id,
+            error_type=self.error_type,
+            error_field=self.error_field,
         )
         if prediction.is_terminal:
             prediction.stop_requested.set()

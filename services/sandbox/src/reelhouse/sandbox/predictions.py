@@ -62,6 +62,10 @@ class Prediction:
     output_files: list[str] | None = None
     output_expires_at: float | None = None
     error: str | None = None
+    # a failure caused by an input (fal's error type, e.g. ``file_download_error``, and the
+    # input field); None for the model's own failures
+    error_type: str | None = None
+    error_field: str | None = None
     logs: str = ""
     data_removed: bool = False
     protocol: Protocol = "replicate"
@@ -120,10 +124,19 @@ class Prediction:
         self.output_expires_at = expires_at
         return self._finish(now, Status.SUCCEEDED)
 
-    def fail(self, now: float, error: str) -> bool:
+    def fail(
+        self,
+        now: float,
+        error: str,
+        *,
+        error_type: str | None = None,
+        error_field: str | None = None,
+    ) -> bool:
         if self.is_terminal:
             return False
         self.error = error
+        self.error_type = error_type
+        self.error_field = error_field
         return self._finish(now, Status.FAILED)
 
     def cancel(self, now: float) -> bool:

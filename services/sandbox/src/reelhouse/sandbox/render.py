@@ -169,49 +169,62 @@ def _replace(tmp: Path, target: Path, content_type: str) -> Rendered:
     return Rendered(path=target, content_type=content_type, size=target.stat().st_size)
 
 
-def render_video(
-    spec: VideoSpec,
+FrameSource = Callable[[int], Image.Image]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """How a clip is written: its frame size, rate and length, and the file's layout."""
+
+    width: int
+    height: int
+    fps: int
+    duration: float
+    # ``moov`` before ``mdat`` (ready to stream); False writes it at the end
+    faststart: bool = True
+    # grow the file to about this many bytes with a ``free`` box at the end
+    pad_to_bytes: int | None = None
+
+    @property
+    def total_frames(self) -> int:
+        return max(1, round(self.duration * self.fps))
+
+
+def encode_mp4(
+    encoding: Encoding,
+    frame_at: FrameSource,
     target: Path,
     *,
     progress: ProgressCallback = _no_progress,
     should_stop: StopCheck = _never_stop,
 ) -> Rendered:
-    """Encode ``spec`` as an MP4 (H.264 yuv420p + AAC, ``moov`` first unless asked) at ``target``."""
+    """Encode the frames ``frame_at(0 … total_frames - 1)`` (RGB, the encoding's size) with a
+    440 Hz tone as an MP4 (H.264 yuv420p + AAC) at ``target``; stops between frames."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part")
-    total_frames = max(1, round(spec.duration * spec.fps))
-    total_samples = round(total_frames / spec.fps * AUDIO_RATE)
-    palette = _palette(spec.seed)
-    text = _text_layer(spec.prompt, spec.width, spec.height)
-    options = {"movflags": "+faststart"} if spec.faststart else {}
-    black = Image.new("RGB", (spec.width, spec.height))
+    fps = encoding.fps
+    total_frames = encoding.total_frames
+    total_samples = round(total_frames / fps * AUDIO_RATE)
+    options = {"movflags": "+faststart"} if encoding.faststart else {}
     try:
         with av.open(str(tmp), mode="w", format="mp4", container_options=options) as container:
             video = container.add_stream(
-                "libx264", rate=Fraction(spec.fps), options={"preset": "veryfast", "crf": "26"}
+                "libx264", rate=Fraction(fps), options={"preset": "veryfast", "crf": "26"}
             )
-            video.width = spec.width
-            video.height = spec.height
+            video.width = encoding.width
+            video.height = encoding.height
             video.pix_fmt = "yuv420p"
-            video.codec_context.gop_size = spec.fps  # a keyframe every second: cheap seeking
+            video.codec_context.gop_size = fps  # a keyframe every second: cheap seeking
             audio = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
             samples_written = 0
             for index in range(total_frames):
                 if should_stop():
                     raise RenderStoppedError
-                t = index / spec.fps
-                image = (
-                    black
-                    if t < spec.black_seconds
-                    else _frame(
-                        spec.width, spec.height, t, palette, text, f"{t:05.2f}s  #{index + 1}"
-                    )
-                )
-                frame = av.VideoFrame.from_ndarray(np.asarray(image), format="rgb24")
+                frame = av.VideoFrame.from_ndarray(np.asarray(frame_at(index)), format="rgb24")
                 frame.pts = index
                 container.mux(video.encode(frame))
                 # keep the audio up to the end of this video frame
-                audio_until = min(total_samples, round((index + 1) / spec.fps * AUDIO_RATE))
+                audio_until = min(total_samples, round((index + 1) / fps * AUDIO_RATE))
                 while samples_written < audio_until:
                     count = min(AUDIO_FRAME_SAMPLES, total_samples - samples_written)
                     chunk = av.AudioFrame.from_ndarray(
@@ -224,11 +237,41 @@ def render_video(
                 progress(index + 1, total_frames)
             container.mux(video.encode(None))
             container.mux(audio.encode(None))
-        if spec.pad_to_bytes is not None:
-            pad_with_free_box(tmp, spec.pad_to_bytes)
+        if encoding.pad_to_bytes is not None:
+            pad_with_free_box(tmp, encoding.pad_to_bytes)
         return _replace(tmp, target, "video/mp4")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def render_video(
+    spec: VideoSpec,
+    target: Path,
+    *,
+    progress: ProgressCallback = _no_progress,
+    should_stop: StopCheck = _never_stop,
+) -> Rendered:
+    """Encode ``spec`` as an MP4 (H.264 yuv420p + AAC, ``moov`` first unless asked) at ``target``."""
+    palette = _palette(spec.seed)
+    text = _text_layer(spec.prompt, spec.width, spec.height)
+    black = Image.new("RGB", (spec.width, spec.height))
+
+    def frame_at(index: int) -> Image.Image:
+        t = index / spec.fps
+        if t < spec.black_seconds:
+            return black
+        label = f"{t:05.2f}s  #{index + 1}"
+        return _frame(spec.width, spec.height, t, palette, text, label)
+
+    encoding = Encoding(
+        width=spec.width,
+        height=spec.height,
+        fps=spec.fps,
+        duration=spec.duration,
+        faststart=spec.faststart,
+        pad_to_bytes=spec.pad_to_bytes,
+    )
+    return encode_mp4(encoding, frame_at, target, progress=progress, should_stop=should_stop)
 
 
 def render_image(

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import structlog
 
 from reelhouse.sandbox.faults import UNKNOWN_STATUS_MESSAGE, Stage
+from reelhouse.sandbox.image_input import InputFileError
 from reelhouse.sandbox.models import RenderJob
 from reelhouse.sandbox.outputs import OutputFiles
 from reelhouse.sandbox.predictions import Prediction, PredictionStore, Status
@@ -202,6 +203,17 @@ class Runner:
         await self._until(prediction, work)
         if not prediction.is_terminal:
             error = work.exception()
+            if isinstance(error, InputFileError):
+                # what a provider does when it cannot fetch or read an input: fail at once
+                log.info("input.rejected", field=error.field, error_type=error.error_type)
+                prediction.append_log(f"Error: {error.message}")
+                prediction.fail(
+                    self._clock.now(),
+                    f"Input '{error.field}': {error.message}",
+                    error_type=error.error_type,
+                    error_field=error.field,
+                )
+                return None
             if error is not None:
                 log.error("render.failed", exc_info=error)
                 prediction.fail(self._clock.now(), f"render failed: {error}")
