@@ -109,6 +109,22 @@ async def test_completed_with_an_error_is_a_failure_with_the_providers_words(
 
     assert state.status == "failed"
     assert state.error == "runner_error: CUDA OOM"
+    assert state.failure_code is None  # the model's own failure
+
+
+@pytest.mark.parametrize("error_type", ["file_download_error", "image_load_error"])
+async def test_an_input_file_the_model_could_not_use_is_a_rejected_input(
+    adapter: FalAdapter, fake: FakeFal, error_type: str
+) -> None:
+    request_id = await adapter.submit(MODEL, INPUT)
+    fake.statuses[request_id] = [
+        {"status": "COMPLETED", "logs": None, "error": "HTTP 403", "error_type": error_type}
+    ]
+
+    state = await adapter.get(MODEL, request_id)
+
+    assert (state.status, state.failure_code) == ("failed", "provider_rejected_input")
+    assert state.error == f"{error_type}: HTTP 403"
 
 
 async def test_completed_as_cancelled_is_a_cancel(adapter: FalAdapter, fake: FakeFal) -> None:

@@ -49,6 +49,15 @@ def test_shipped_catalogue_offers_the_sandbox_models_on_both_protocols() -> None
     assert routes["sandbox/text-to-image"][0].provider == "sandbox"
     assert routes["sandbox-fal/text-to-video"][0].provider == "sandbox-fal"
     assert routes["sandbox-fal/text-to-image"][0].provider == "sandbox-fal"
+    for owner in ("sandbox", "sandbox-fal"):
+        model = catalog.get(f"{owner}/image-to-video")
+        assert model is not None
+        assert model.routes == (
+            ProviderRoute(provider=owner, provider_model=f"{owner}/image-to-video"),
+        )
+        assert (model.kind, model.output) == ("image-to-video", "video")
+        assert model.input_schema["required"] == ["image"]
+        assert model.input_schema["properties"]["image"]["format"] == "uri"
     assert catalog.get("acme/unknown") is None
 
 

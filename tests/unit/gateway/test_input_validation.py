@@ -125,11 +125,13 @@ def test_every_fault_is_reported_at_once(video: CatalogModel) -> None:
 def test_every_sandbox_model_takes_every_documented_fault(catalog: Catalog, fault: str) -> None:
     sandbox_models = [m for m in catalog if m.provider in {"sandbox", "sandbox-fal"}]
 
-    assert len(sandbox_models) >= 5
+    assert len(sandbox_models) >= 7
     for model in sandbox_models:
-        assert (
-            model.prepare_input({"prompt": "x", "sandbox_fault": fault})["sandbox_fault"] == fault
-        )
+        required = model.input_schema.get("required", [])
+        raw = {"prompt": "x", "sandbox_fault": fault}
+        if "image" in required:
+            raw["image"] = "https://example.com/still.png"
+        assert model.prepare_input(raw)["sandbox_fault"] == fault
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,11 @@ T = TypeVar("T")
 
 # COMPLETED with one of these error types: the request was canceled, not a model failure
 CANCELED_ERROR_TYPES = frozenset({"request_cancelled", "request_canceled"})
+# COMPLETED with one of these (fal's model error types for inputs): the input was at fault
+# (a file it could not fetch or read), so the job fails ``provider_rejected_input``
+INPUT_ERROR_TYPES = frozenset(
+    {"file_download_error", "image_load_error", "image_too_large", "image_too_small"}
+)
 # cancel answers (body ``status``) and what they mean for the job
 _CANCEL_ANSWERS: dict[str, CancelAnswer] = {
     "CANCELLATION_REQUESTED": "canceled",
@@ -198,6 +203,9 @@ class FalAdapter:
                 error=detail,
                 error_type=status.error_type,
                 logs=logs,
+                failure_code=(
+                    "provider_rejected_input" if status.error_type in INPUT_ERROR_TYPES else None
+                ),
             )
         try:
             result = await self._call("result", self._client.result(model, request_id))
