@@ -281,6 +281,8 @@ async def test_a_deadline_above_the_deployments_maximum_is_422(settings: Setting
         ("sandbox-fal/text-to-video", {"prompt": "x", "colour": "red"}, "input.colour"),
         ("sandbox-fal/text-to-image", {"prompt": "x", "sandbox_delay": 61}, "input.sandbox_delay"),
         ("sandbox/text-to-video-fallback", {"duration": 3}, "input.prompt"),
+        ("sandbox/image-to-video", {"prompt": "x"}, "input.image"),
+        ("sandbox-fal/image-to-video", {"image": "file:///etc/passwd"}, "input.image"),
         ("minimax/video-01", {"prompt": "x", "prompt_optimizer": "on"}, "input.prompt_optimizer"),
         ("kwaivgi/kling-v2.1", {"prompt": "x"}, "input.start_image"),
         ("fal-ai/flux/schnell", {"prompt": "x", "num_images": 9}, "input.num_images"),
