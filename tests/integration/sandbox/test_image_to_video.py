@@ -210,4 +210,4 @@ def test_fal_client_gets_a_clip_or_the_input_error(
     assert detail["type"] == "file_download_error"
     assert detail["input"] == f"{images}/gone.png"
     control = sandbox.control(failed_submit["ok"]["request_id"])
-    assert control["status"] == "failed"
+    assert (control["status"], control["error_type"]) == ("failed", "file_download_error")

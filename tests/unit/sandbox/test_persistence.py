@@ -102,6 +102,10 @@ def test_failed_and_data_removed_predictions_keep_their_state(tmp_path: Path) ->
     store.add(failed)
     failed.start(101.0)
     failed.fail(102.0, "boom")
+    rejected = make("prejected", 100.5)
+    store.add(rejected)
+    rejected.start(101.0)
+    rejected.fail(102.0, "HTTP 403", error_type="file_download_error", error_field="image")
     swept = make("pswept", 101.0)
     store.add(swept)
     swept.start(102.0)
@@ -112,6 +116,11 @@ def test_failed_and_data_removed_predictions_keep_their_state(tmp_path: Path) ->
 
     assert loaded["pfail"].status is Status.FAILED
     assert loaded["pfail"].error == "boom"
+    assert loaded["pfail"].error_type is None
+    assert (loaded["prejected"].error_type, loaded["prejected"].error_field) == (
+        "file_download_error",
+        "image",
+    )
     assert loaded["pswept"].data_removed
     assert loaded["pswept"].status is Status.SUCCEEDED
     assert (loaded["pswept"].input, loaded["pswept"].output, loaded["pswept"].logs) == (

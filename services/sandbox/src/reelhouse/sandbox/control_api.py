@@ -46,6 +46,7 @@ def describe(context: SandboxContext, prediction: Prediction) -> dict[str, Any]:
         "input": prediction.input,
         "output": prediction.output,
         "error": prediction.error,
+        "error_type": prediction.error_type,
         "created_at": wire.timestamp(prediction.created_at),
         "started_at": wire.timestamp(prediction.started_at),
         "completed_at": wire.timestamp(prediction.completed_at),
