@@ -112,6 +112,7 @@ def test_a_data_uri_over_the_size_limit_is_refused_before_decoding() -> None:
 
 def test_messages_never_carry_a_query_or_the_data() -> None:
     assert describe("https://cdn.test/i.png?X-Signature=secret") == "https://cdn.test/i.png"
+    assert describe("http://user:pw@cdn.test:8080/i.png") == "http://cdn.test:8080/i.png"
     assert describe("data:image/png;base64,AAAA") == "a data: URI"
 
 

@@ -51,11 +51,13 @@ def _never_stop() -> bool:
 
 
 def describe(url: str) -> str:
-    """``url`` for messages and logs: no query (a signed URL's signature), no data."""
+    """``url`` for messages and logs: no credentials, no query (a signed URL's signature), no
+    data."""
     if url[:5].lower() == "data:":
         return "a data: URI"
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def decode_data_uri(uri: str, *, field: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
