@@ -104,6 +104,14 @@ async def test_webhooks_finish_the_job_long_before_the_next_poll(
         assert output.provider_request_id == prediction["id"]
         assert prediction["webhook"]["url"].endswith(f"/webhooks/{route[0]}/{job.job_id}")
         assert 200 in await webhooks_answered(sandbox, prediction["id"], at_least=1)
+        # what the provider used travels on to the gateway's cost ledger: compute time
+        # (Replicate metrics.predict_time, fal metrics.inference_time) and, from fal, the
+        # billed units (x-fal-billable-units: seconds of video for a video model)
+        assert output.usage is not None
+        assert output.usage.predict_time_seconds is not None
+        assert output.usage.predict_time_seconds >= 0
+        expected_units = 1.0 if route[0] == "sandbox-fal" else None
+        assert output.usage.billed_units == expected_units
 
 
 @pytest.mark.parametrize("route", PROTOCOLS)
@@ -200,6 +208,9 @@ async def test_model_error_fails_with_the_providers_message(
 
         assert (failed.error.stage, failed.error.code) == ("provider", "provider_model_error")
         assert MODEL_ERROR_MESSAGE in (failed.error.provider_detail or "")
+        # a failed prediction still used compute time, and the failure says how much
+        assert failed.usage is not None
+        assert failed.usage.predict_time_seconds is not None
 
 
 @pytest.mark.parametrize("route", PROTOCOLS)
