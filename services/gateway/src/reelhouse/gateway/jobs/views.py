@@ -97,7 +97,8 @@ def cost_view(job: Job) -> CostOut:
     return CostOut(
         estimate_usd=job.cost_estimate_usd,
         actual_usd=job.cost_actual_usd,
-        basis=cast(PriceUnit, job.cost_basis),  # the column only ever holds a PriceUnit
+        # the column only ever holds a PriceUnit ("run" by default on rows made without one)
+        basis=cast(PriceUnit, job.cost_basis or "run"),
         unit_usd=job.cost_unit_usd,
         simulated=bool(job.cost_simulated),
     )
