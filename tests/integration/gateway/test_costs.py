@@ -3,6 +3,7 @@ kept on failure and cancel, usage by day and model, and the monthly budget (402)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from reelhouse.common.events import (
     utcnow,
 )
 from reelhouse.gateway.costs.settings import CostSettings
-from reelhouse.gateway.db.models import Job
+from reelhouse.gateway.db.models import Job, WebhookDelivery
 from reelhouse.gateway.settings import Settings
 from tests.integration.gateway.harness import Gateway, running_gateway, wait_until_projected
 from tests.integration.gateway.job_events import attempt_failed, canceled, submitted
@@ -78,7 +79,12 @@ async def _succeed(
 async def test_a_job_is_estimated_at_submit_and_costed_once_it_succeeded(
     gateway: Gateway, publish: Publish
 ) -> None:
-    video = await gateway.submit_to(VIDEO, {"prompt": "a fox", "duration": 4})
+    video = await gateway.submit_to(
+        VIDEO,
+        {"prompt": "a fox", "duration": 4},
+        webhook_url="https://hooks.example.com/costs",
+        webhook_events=["succeeded"],
+    )
     assert video["cost"] == {
         "estimate_usd": 0.04,
         "actual_usd": None,
@@ -95,6 +101,14 @@ async def test_a_job_is_estimated_at_submit_and_costed_once_it_succeeded(
     )
     # per second of output: the stored video's length
     assert done["cost"]["actual_usd"] == 0.042
+    # the webhook body is the job as GET shows it, cost included
+    async with gateway.sessions() as session:
+        [payload] = (
+            await session.execute(
+                select(WebhookDelivery.payload).where(WebhookDelivery.job_id == video["id"])
+            )
+        ).scalars()
+    assert json.loads(payload)["data"]["cost"] == done["cost"]
 
     compute = await gateway.submit_to(COMPUTE, {"prompt": "a fox"})
     assert (compute["cost"]["basis"], compute["cost"]["estimate_usd"]) == (
