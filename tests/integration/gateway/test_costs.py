@@ -3,10 +3,12 @@ kept on failure and cancel, usage by day and model, and the monthly budget (402)
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from reelhouse.common.events import (
@@ -331,3 +333,25 @@ async def test_a_submit_or_retry_past_the_monthly_budget_is_402_and_writes_nothi
         )
         assert ok.status_code == 202
         assert await _jobs(gateway) == 3
+
+
+async def test_concurrent_submits_cannot_overshoot_the_budget_on_postgresql(
+    settings: Settings,
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes no budget lock (documented): concurrent submits may overshoot")
+    budgeted = settings.model_copy(update={"costs": CostSettings(monthly_budget_usd=0.05)})
+    async with running_gateway(budgeted) as gateway:
+
+        async def one(n: int) -> int:
+            response = await gateway.client.post(
+                "/v1/generations",
+                json={"model": VIDEO, "input": {"prompt": f"race {n}", "duration": 1}},
+                headers=gateway.auth(),
+            )
+            return response.status_code
+
+        codes = await asyncio.gather(*(one(n) for n in range(7)))
+
+        assert sorted(codes) == [202] * 5 + [402] * 2
+        assert await _jobs(gateway) == 5

@@ -5,15 +5,19 @@ actual cost where known, else the estimate; an unknown cost counts as 0. A submi
 refused (402 ``budget_exceeded``, nothing written) when its estimate plus that spend
 exceeds the budget, or, with an unknown estimate, once the spend has reached it.
 
-Not serialised: two submits racing each other may both pass the check and together go
-past the budget by at most their own estimates (the check reads committed jobs only).
+On PostgreSQL the check holds a per-owner transaction lock (``pg_advisory_xact_lock``)
+until the job is committed, so an owner's concurrent submits are checked one after the
+other and cannot overshoot together. SQLite (the single-process development mode) takes no
+such lock: two submits at the same moment may both pass and overshoot by their estimates.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.gateway.costs import ledger
@@ -28,6 +32,18 @@ def month_start(now: datetime) -> str:
     return now.strftime("%Y-%m-01")
 
 
+def _lock_id(owner_id: str) -> int:
+    """A signed 64-bit advisory lock id for the owner's budget (apart from other locks)."""
+    digest = hashlib.sha256(f"reelhouse-budget:{owner_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _serialise(session: AsyncSession, owner_id: str) -> None:
+    """Hold the owner's budget lock until the transaction ends (PostgreSQL only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(owner_id)})
+
+
 async def ensure_within_budget(
     session: AsyncSession,
     settings: CostSettings,
@@ -40,6 +56,7 @@ async def ensure_within_budget(
     budget = settings.budget_for(owner_id)
     if budget is None:
         return
+    await _serialise(session, owner_id)
     spent = await ledger.spend_since(session, owner_id=owner_id, first_day=month_start(now))
     over = spent >= budget if estimate_usd is None else spent + estimate_usd > budget
     if not over:
