@@ -58,7 +58,7 @@ def accrue(job: Job, event: Event, *, assets: Sequence[Asset], attempts: Sequenc
         job.provider_runs = (job.provider_runs or 0) + 1
     if assets:
         _record_outputs(job, assets)
-    job.cost_actual_usd = actual_usd(
+    actual = actual_usd(
         CostFacts(
             basis=_basis(job.cost_basis),
             unit_usd=job.cost_unit_usd,
@@ -72,6 +72,8 @@ def accrue(job: Job, event: Event, *, assets: Sequence[Asset], attempts: Sequenc
             output_images=job.output_images,
         )
     )
+    if actual != job.cost_actual_usd:  # most events change nothing: no write for them
+        job.cost_actual_usd = actual
 
 
 def _basis(value: str) -> PriceUnit:
