@@ -18,6 +18,7 @@ from reelhouse.common.events import (
     GenerationCanceled,
     GenerationFailed,
     GenerationOutputReady,
+    GenerationProgressed,
     GenerationRequested,
     GenerationSubmitted,
 )
@@ -251,13 +252,17 @@ async def test_cancel_reaches_the_provider_and_cancels_the_job(
         job = requested(route, fault="never_finishes")
         await bus.publish(job)
         await bus.wait_for(job.job_id, GenerationSubmitted)
+        await bus.wait_for_one(job.job_id, GenerationProgressed, lambda p: p.running)
 
         await bus.publish(CancelRequested(job_id=job.job_id, owner_id="dev"))
-        await bus.wait_for(job.job_id, GenerationCanceled)
+        canceled = await bus.wait_for(job.job_id, GenerationCanceled)
         await settled(bus)
         prediction = await the_prediction(bus, sandbox, job)
 
         assert prediction["calls"]["cancel"] == 1
+        # it ran before it was canceled: the compute time it used is reported (and billed)
+        assert canceled.usage is not None
+        assert canceled.usage.predict_time_seconds is not None
         assert len(bus.of(job.job_id, GenerationCanceled)) == 1
         assert not bus.of(job.job_id, GenerationFailed)
         assert not bus.of(job.job_id, GenerationOutputReady)
