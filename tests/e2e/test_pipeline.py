@@ -40,6 +40,12 @@ def test_video_goes_from_request_to_seekable_media(system: EmbeddedSystem) -> No
     assert output["content_type"] == "video/mp4"
     assert (output["width"], output["height"]) == (320, 180)
     assert output["duration"] == pytest.approx(3.0, abs=0.25)
+    # the sandbox's simulated price: 0.01 USD a second, estimated from the input, charged on
+    # the stored video's length
+    cost = final["cost"]
+    assert (cost["basis"], cost["unit_usd"], cost["simulated"]) == ("second", 0.01, True)
+    assert cost["estimate_usd"] == 0.03
+    assert cost["actual_usd"] == pytest.approx(output["duration"] * 0.01, abs=1e-6)
 
     url = output["url"]
     assert url.startswith(system.media + "/"), "the API must hand out our media URL"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -173,6 +173,14 @@ class Bus:
         """The first event of ``kind`` for the job (bounded by WAIT_SECONDS)."""
         async with asyncio.timeout(WAIT_SECONDS):
             while not (found := self.of(job_id, kind)):
+                self._arrived.clear()
+                await self._arrived.wait()
+        return found[0]
+
+    async def wait_for_one(self, job_id: str, kind: type[E], accept: Callable[[E], bool]) -> E:
+        """The first event of ``kind`` for the job that ``accept`` takes (bounded)."""
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not (found := [e for e in self.of(job_id, kind) if accept(e)]):
                 self._arrived.clear()
                 await self._arrived.wait()
         return found[0]

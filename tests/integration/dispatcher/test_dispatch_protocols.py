@@ -18,6 +18,7 @@ from reelhouse.common.events import (
     GenerationCanceled,
     GenerationFailed,
     GenerationOutputReady,
+    GenerationProgressed,
     GenerationRequested,
     GenerationSubmitted,
 )
@@ -104,6 +105,14 @@ async def test_webhooks_finish_the_job_long_before_the_next_poll(
         assert output.provider_request_id == prediction["id"]
         assert prediction["webhook"]["url"].endswith(f"/webhooks/{route[0]}/{job.job_id}")
         assert 200 in await webhooks_answered(sandbox, prediction["id"], at_least=1)
+        # what the provider used travels on to the gateway's cost ledger: compute time
+        # (Replicate metrics.predict_time, fal metrics.inference_time) and, from fal, the
+        # billed units (x-fal-billable-units: seconds of video for a video model)
+        assert output.usage is not None
+        assert output.usage.predict_time_seconds is not None
+        assert output.usage.predict_time_seconds >= 0
+        expected_units = 1.0 if route[0] == "sandbox-fal" else None
+        assert output.usage.billed_units == expected_units
 
 
 @pytest.mark.parametrize("route", PROTOCOLS)
@@ -200,6 +209,9 @@ async def test_model_error_fails_with_the_providers_message(
 
         assert (failed.error.stage, failed.error.code) == ("provider", "provider_model_error")
         assert MODEL_ERROR_MESSAGE in (failed.error.provider_detail or "")
+        # a failed prediction still used compute time, and the failure says how much
+        assert failed.usage is not None
+        assert failed.usage.predict_time_seconds is not None
 
 
 @pytest.mark.parametrize("route", PROTOCOLS)
@@ -240,13 +252,17 @@ async def test_cancel_reaches_the_provider_and_cancels_the_job(
         job = requested(route, fault="never_finishes")
         await bus.publish(job)
         await bus.wait_for(job.job_id, GenerationSubmitted)
+        await bus.wait_for_one(job.job_id, GenerationProgressed, lambda p: p.running)
 
         await bus.publish(CancelRequested(job_id=job.job_id, owner_id="dev"))
-        await bus.wait_for(job.job_id, GenerationCanceled)
+        canceled = await bus.wait_for(job.job_id, GenerationCanceled)
         await settled(bus)
         prediction = await the_prediction(bus, sandbox, job)
 
         assert prediction["calls"]["cancel"] == 1
+        # it ran before it was canceled: the compute time it used is reported (and billed)
+        assert canceled.usage is not None
+        assert canceled.usage.predict_time_seconds is not None
         assert len(bus.of(job.job_id, GenerationCanceled)) == 1
         assert not bus.of(job.job_id, GenerationFailed)
         assert not bus.of(job.job_id, GenerationOutputReady)

@@ -76,6 +76,8 @@ def _cases(job_id: str, delivery_id: str, key_id: str, event_id: str) -> dict[tu
         ("post", "/v1/keys"): ("/v1/keys", {"owner": "b", "name": "x"}, {}),
         ("get", "/v1/keys"): ("/v1/keys", None, {}),
         ("delete", "/v1/keys/{key_id}"): (f"/v1/keys/{key_id}", None, {}),
+        # another owner's usage needs the admin scope (``owner`` is A's owner, "dev")
+        ("get", "/v1/usage"): ("/v1/usage?owner=dev&group_by=model", None, {}),
         ("post", "/v1/admin/generations/retry"): (
             "/v1/admin/generations/retry",
             {"dry_run": True},
@@ -140,7 +142,7 @@ async def test_another_owner_gets_404_or_403_and_never_data(
         for key in a_keys:
             assert key["id"] not in text, documented
             assert key["prefix"] not in text, documented
-        if documented.startswith(("/v1/keys", "/v1/admin")):
+        if documented.startswith(("/v1/keys", "/v1/admin", "/v1/usage")):
             assert response.json()["code"] == "insufficient_scope", documented
         elif documented == "/v1/events":
             # A's event id is no event of B's: refused, nothing streamed
@@ -175,6 +177,12 @@ async def test_another_owner_gets_404_or_403_and_never_data(
     )
     assert mine.status_code == 202
     assert job_id not in mine.text
+    # B's usage counts B's one job, none of A's
+    usage = await gateway.client.get("/v1/usage?group_by=model", headers=b)
+    assert usage.status_code == 200
+    assert [(row["model"], row["jobs"]) for row in usage.json()["data"]] == [
+        ("sandbox/text-to-video", 1)
+    ]
 
     # A's job is untouched by everything B tried
     after = await gateway.job(job_id)

@@ -41,7 +41,9 @@ async def test_the_listing_shows_routes_schema_defaults_and_price(gateway: Gatew
         {"provider": "sandbox", "provider_model": "sandbox/text-to-video"}
     ]
     assert video["defaults"] == {"duration": 3}
-    assert video["price"]["unit"] == "run"
+    assert video["price"]["unit"] == "second"
+    assert video["price"]["simulated"] is True
+    assert models["sandbox/text-to-video-fallback"]["price"]["unit"] == "prediction_second"
     assert video["input_schema"]["properties"]["sandbox_fault"]["enum"][-1] == "cancel_race"
     assert [r["provider"] for r in models["sandbox/text-to-video-fallback"]["providers"]] == [
         "sandbox",
@@ -115,7 +117,13 @@ async def test_an_operator_file_adds_and_replaces_models_end_to_end(
             m["id"]: m
             for m in (await gw.client.get("/v1/models", headers=gw.auth())).json()["data"]
         }
-        assert models["acme/house-model"]["price"] == {"unit": "image", "usd": 0.01, "note": None}
+        assert models["acme/house-model"]["price"] == {
+            "unit": "image",
+            "usd": 0.01,
+            "note": None,
+            "simulated": False,
+            "typical_seconds": None,
+        }
         assert models["sandbox/text-to-video"]["description"] == "Replaced by the operator."
 
         job = await gw.submit_to("acme/house-model", {"prompt": "a logo"})

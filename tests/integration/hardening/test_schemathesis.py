@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,34 @@ def _issued_cursors(context: HookContext, query: dict[str, Any]) -> dict[str, An
     return {**query, "cursor": ISSUED_CURSOR}
 
 
+# ``GET /v1/usage`` takes a range of at most 366 days with ``to`` not before ``from`` (else
+# 422), a rule between two parameters no schema can state. Generated dates (any valid
+# ``YYYY-MM-DD``) are swapped for this month so far; anything else is left as it is.
+USAGE_PATH = "/v1/usage"
+
+
+def _usage_range(context: HookContext, query: dict[str, Any]) -> dict[str, Any]:
+    operation = context.operation
+    if operation is None or operation.path != USAGE_PATH or not isinstance(query, dict):
+        return query
+    today = datetime.now(UTC).date()
+    window = {"from": today.replace(day=1), "to": today}
+    mapped = dict(query)
+    for name, day in window.items():
+        value = query.get(name)
+        if isinstance(value, str) and _is_date(value):
+            mapped[name] = day.isoformat()
+    return mapped
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
 # An Idempotency-Key means "this one request": the same key with another body is refused
 # (422 ``idempotency_key_reused``) by design, a rule no schema can state. Each generated case
 # gets a key of its own (a valid generated key keeps its shape; an invalid one is left as is).
@@ -135,6 +163,7 @@ def api_schema(gateway: GatewayProcess) -> BaseSchema:
     schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json")
     schema.config.update(headers=AUTH)
     schema.hooks.register_hook_with_name(_issued_cursors, "map_query")
+    schema.hooks.register_hook_with_name(_usage_range, "map_query")
     schema.hooks.register_hook_with_name(_fresh_idempotency_keys, "map_headers")
     return schema.exclude(path=ENDLESS, method="GET")
 

@@ -89,7 +89,9 @@ def test_shipped_catalogue_declares_real_replicate_and_fal_models() -> None:
 
 def test_every_shipped_model_has_a_price_basis_and_a_strict_object_schema() -> None:
     for model in load_catalog():
-        assert model.price.unit in {"second", "image", "run"}
+        assert model.price.unit in {"second", "image", "run", "prediction_second"}
+        # the sandbox models cost nothing: their nominal price says so
+        assert model.price.simulated == model.provider.startswith("sandbox")
         assert model.price.usd is not None or model.price.note
         assert model.input_schema["type"] == "object"
         assert model.input_schema.get("additionalProperties") is False

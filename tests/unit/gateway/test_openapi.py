@@ -27,6 +27,7 @@ def test_submit_is_documented_as_202_with_the_job(document: dict[str, Any]) -> N
         "202",
         "400",
         "401",
+        "402",
         "403",
         "409",
         "413",
@@ -117,7 +118,12 @@ def test_the_model_schema_lists_routes_defaults_and_price(document: dict[str, An
     assert {"id", "kind", "providers", "input_schema", "defaults", "price", "description"} <= set(
         schemas["ModelOut"]["properties"]
     )
-    assert schemas["PriceOut"]["properties"]["unit"]["enum"] == ["second", "image", "run"]
+    assert schemas["PriceOut"]["properties"]["unit"]["enum"] == [
+        "second",
+        "image",
+        "run",
+        "prediction_second",
+    ]
     assert document["paths"]["/v1/models/{model_id}"]["get"]["responses"]["200"]
 
 

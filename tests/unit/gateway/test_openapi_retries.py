@@ -21,7 +21,7 @@ def document() -> dict[str, Any]:
 def test_retry_documents_202_and_its_conflicts(document: dict[str, Any]) -> None:
     post = document["paths"]["/v1/generations/{job_id}/retry"]["post"]
 
-    assert set(post["responses"]) == {"202", "400", "401", "403", "404", "409", "422", "503"}
+    assert set(post["responses"]) == {"202", "400", "401", "402", "403", "404", "409", "422", "503"}
     conflicts = post["responses"]["409"]["description"]
     for code in ("job_not_final", "job_not_retryable", "already_retried"):
         assert code in conflicts

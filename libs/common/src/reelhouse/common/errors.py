@@ -45,6 +45,12 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode(
         "rate_limited", 429, True, "Too many submits for this owner; retry after `Retry-After`."
     ),
+    ErrorCode(
+        "budget_exceeded",
+        402,
+        False,
+        "This submit would take the owner past their monthly budget.",
+    ),
     ErrorCode("unknown_model", 422, False, "This deployment does not offer that model."),
     ErrorCode("invalid_cursor", 422, False, "The pagination cursor is not valid."),
     ErrorCode(

@@ -109,6 +109,20 @@ class ProviderRoute(BaseModel):
     provider_model: str
 
 
+class ProviderUsage(BaseModel):
+    """What the provider reported it used for one attempt (the basis of its bill), if it told.
+
+    ``predict_time_seconds``: compute time (Replicate ``metrics.predict_time``, fal
+    ``metrics.inference_time``); ``billed_units``: the units the provider billed, in the
+    model's own price unit (fal's ``x-fal-billable-units``). None: not reported.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    predict_time_seconds: float | None = Field(default=None, ge=0)
+    billed_units: float | None = Field(default=None, ge=0)
+
+
 class GenerationRequested(Event):
     """A job was accepted by the gateway (gateway → dispatcher)."""
 
@@ -174,6 +188,7 @@ class GenerationOutputReady(Event):
     provider: str
     provider_request_id: str
     outputs: list[OutputFile]
+    usage: ProviderUsage | None = None
 
 
 class GenerationAttemptFailed(Event):
@@ -187,6 +202,7 @@ class GenerationAttemptFailed(Event):
     provider_request_id: str | None = None
     error: JobError
     next_provider: str
+    usage: ProviderUsage | None = None
 
 
 class GenerationStored(Event):
@@ -205,6 +221,8 @@ class GenerationFailed(Event):
     event_type: ClassVar[str] = "reelhouse.generation.failed.v1"
 
     error: JobError
+    # what the provider used before the job failed (None: no provider work, or not told)
+    usage: ProviderUsage | None = None
 
 
 class GenerationCanceled(Event):
@@ -214,6 +232,7 @@ class GenerationCanceled(Event):
     event_type: ClassVar[str] = "reelhouse.generation.canceled.v1"
 
     reason: str = "canceled by owner"
+    usage: ProviderUsage | None = None
 
 
 class PollPrediction(Event):

@@ -6,6 +6,9 @@
   state and the job carries on (output, or failure);
 - it accepted the cancel for later → the poll sees ``canceled`` and ends the job.
 
+A confirmed cancel reads the request once more, best effort, for what the provider used
+until then (its ``usage``: a canceled prediction that ran is still billed).
+
 The outcome claim in the dispatch record makes output and canceled exclusive.
 """
 
@@ -13,9 +16,10 @@ from __future__ import annotations
 
 import structlog
 
-from reelhouse.common.errors import PermanentError
-from reelhouse.common.events import CancelRequested
+from reelhouse.common.errors import PermanentError, ReelhouseError
+from reelhouse.common.events import CancelRequested, ProviderUsage
 from reelhouse.dispatcher.outcomes import JobEvents
+from reelhouse.dispatcher.providers.base import ProviderAdapter
 from reelhouse.dispatcher.providers.registry import ProviderRegistry
 from reelhouse.dispatcher.records import DispatchRecords
 
@@ -55,4 +59,19 @@ class Canceller:
             return
         log.info("cancel.answered", answer=answer)
         if answer == "canceled":
-            await self.events.canceled(command.job_id)
+            usage = await _usage_after_cancel(
+                adapter, record.provider_model or "", record.provider_request_id
+            )
+            await self.events.canceled(command.job_id, usage=usage)
+
+
+async def _usage_after_cancel(
+    adapter: ProviderAdapter, model: str, request_id: str
+) -> ProviderUsage | None:
+    """What the provider reports the canceled request used; None when it cannot say now."""
+    try:
+        state = await adapter.get(model, request_id)
+    except ReelhouseError as exc:
+        log.info("cancel.usage_unknown", code=exc.code)
+        return None
+    return state.usage

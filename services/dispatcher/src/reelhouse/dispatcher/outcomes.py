@@ -25,6 +25,7 @@ from reelhouse.common.events import (
     GenerationProgressed,
     JobError,
     OutputFile,
+    ProviderUsage,
     utcnow,
 )
 from reelhouse.dispatcher.providers.base import ProviderState
@@ -72,16 +73,24 @@ class JobEvents:
             return False
         return True
 
-    async def fail(self, job_id: str, error: JobError) -> None:
+    async def fail(
+        self, job_id: str, error: JobError, *, usage: ProviderUsage | None = None
+    ) -> None:
         if not await self.claim(job_id, "failed"):
             return
         log.warning("dispatch.failed", code=error.code, detail=error.provider_detail)
         await self.publish(
-            GenerationFailed(event_id=f"{job_id}:failed", job_id=job_id, error=error)
+            GenerationFailed(event_id=f"{job_id}:failed", job_id=job_id, error=error, usage=usage)
         )
 
     async def output(
-        self, job_id: str, *, provider: str, request_id: str, outputs: list[OutputFile]
+        self,
+        job_id: str,
+        *,
+        provider: str,
+        request_id: str,
+        outputs: list[OutputFile],
+        usage: ProviderUsage | None = None,
     ) -> None:
         if not await self.claim(job_id, "output"):
             return
@@ -92,15 +101,24 @@ class JobEvents:
                 provider=provider,
                 provider_request_id=request_id,
                 outputs=outputs,
+                usage=usage,
             )
         )
         log.info("poll.output_ready", outputs=len(outputs))
 
-    async def canceled(self, job_id: str, reason: str = "canceled by owner") -> None:
+    async def canceled(
+        self,
+        job_id: str,
+        reason: str = "canceled by owner",
+        *,
+        usage: ProviderUsage | None = None,
+    ) -> None:
         if not await self.claim(job_id, "canceled"):
             return
         await self.publish(
-            GenerationCanceled(event_id=f"{job_id}:canceled", job_id=job_id, reason=reason)
+            GenerationCanceled(
+                event_id=f"{job_id}:canceled", job_id=job_id, reason=reason, usage=usage
+            )
         )
         log.info("dispatch.canceled")
 
@@ -138,5 +156,6 @@ class JobEvents:
                     provider_request_id=failed.provider_request_id,
                     error=failed.error,
                     next_provider=following.provider,
+                    usage=failed.usage,
                 )
             )

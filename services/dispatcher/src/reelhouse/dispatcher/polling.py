@@ -81,6 +81,7 @@ class Poller:
         if state is not None and state.started and not record.started:
             await self._mark_started(record)
         action = decide_poll(state, self._context(record))
+        usage = state.usage if state is not None else None
         match action:
             case KeepPolling(delay_seconds=delay, progress=progress):
                 if progress is not None:
@@ -92,9 +93,10 @@ class Poller:
                     provider=command.provider,
                     request_id=command.provider_request_id,
                     outputs=outputs,
+                    usage=usage,
                 )
             case MarkCanceled(reason=reason):
-                await self.events.canceled(command.job_id, reason)
+                await self.events.canceled(command.job_id, reason, usage=usage)
             case FailJob(error=error, cancel_at_provider=cancel_first):
                 if cancel_first:
                     if webhook:  # deadlines are the scheduled poll's business
@@ -104,12 +106,12 @@ class Poller:
                     )
                     if answer == "already_final":  # it finished first: read it now
                         return 0.0
-                await self.events.fail(command.job_id, error)
+                await self.events.fail(command.job_id, error, usage=usage)
             case TryNextRoute(error=error):
                 if webhook:
                     return None
                 await cancel_quietly(adapter, command.provider_model, command.provider_request_id)
-                moved = await self.submitter.advance(record, error)
+                moved = await self.submitter.advance(record, error, usage=usage)
                 if moved is not None:
                     await self.submitter.ensure_attempt(moved)
         return None

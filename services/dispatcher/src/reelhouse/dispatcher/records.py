@@ -24,7 +24,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict
 
-from reelhouse.common.events import GenerationRequested, JobError
+from reelhouse.common.events import GenerationRequested, JobError, ProviderUsage
 
 _SAFE_KEY = re.compile(r"^[-_=A-Za-z0-9]{1,200}$")
 _MAX_WRITE_ATTEMPTS = 10
@@ -39,6 +39,8 @@ class FailedAttempt(BaseModel):
     provider: str
     provider_request_id: str | None = None
     error: JobError
+    # what the provider reported it used before the attempt was given up
+    usage: ProviderUsage | None = None
 
 
 class DispatchRecord(BaseModel):

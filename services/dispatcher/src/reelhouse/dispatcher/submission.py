@@ -18,6 +18,7 @@ from reelhouse.common.events import (
     GenerationSubmitted,
     JobError,
     PollPrediction,
+    ProviderUsage,
 )
 from reelhouse.common.tracing import current_trace_headers
 from reelhouse.dispatcher.deadlines import finish_deadline, provider_cancel_after, start_deadline
@@ -72,7 +73,9 @@ class Submitter:
         await self.events.attempts_failed(record)
         await self.ensure_attempt(record)
 
-    async def advance(self, record: DispatchRecord, error: JobError) -> DispatchRecord | None:
+    async def advance(
+        self, record: DispatchRecord, error: JobError, *, usage: ProviderUsage | None = None
+    ) -> DispatchRecord | None:
         """Move from ``record.attempt`` to the next route; None if someone else already did."""
         attempt = record.attempt
         route = record.request.all_routes()[attempt] if record.request else None
@@ -81,6 +84,7 @@ class Submitter:
             provider=record.provider or (route.provider if route else "unknown"),
             provider_request_id=record.provider_request_id,
             error=error,
+            usage=usage,
         )
         ours = False
 

@@ -40,6 +40,7 @@ from reelhouse.gateway.catalog.availability import configured_providers
 from reelhouse.gateway.catalog.loader import load_catalog
 from reelhouse.gateway.catalog.uris import UriPolicy
 from reelhouse.gateway.cors import OptionsMiddleware
+from reelhouse.gateway.costs import routes as usage_routes
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
 from reelhouse.gateway.db.migrate import run_migrations
 from reelhouse.gateway.dependencies import Services
@@ -221,6 +222,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(retry_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(usage_routes.router)
     app.include_router(key_routes.router)
     app.include_router(health_router)
     app.include_router(web_router)

@@ -2,7 +2,8 @@
 
 Each event is recorded once per job (``job_events.event_id`` is unique) and moves
 the job forward through the state machine (``jobs/projection.py``); stored assets,
-failures and provider attempts (``jobs/attempts.py``) land on the job. Settled with ``reelhouse.common.delivery.settle``:
+failures, provider attempts (``jobs/attempts.py``) and costs (``costs/accrual.py``) land on
+the job. Settled with ``reelhouse.common.delivery.settle``:
 ack when done, nak with backoff on database trouble. An undecodable message or an
 unknown job id is acknowledged and logged, never redelivered in a loop; so is an
 event on a subject this gateway does not know yet (a newer version, a new kind).
@@ -33,6 +34,7 @@ from reelhouse.common.events import (
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
+from reelhouse.gateway.costs.accrual import accrue
 from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record_attempt
@@ -112,6 +114,12 @@ async def apply_event(
             if attempts is not None:
                 job.attempts = without_nul(dump_attempts(attempts))
                 job.updated_at = now
+            accrue(
+                job,
+                event,
+                assets=change.assets,
+                attempts=attempts if attempts is not None else load_attempts(job.attempts),
+            )
             repository.add_event(
                 session, event_row(event, status=change.status, applied=change.applied)
             )

@@ -21,6 +21,7 @@ from reelhouse.common.settings import (
     settings_config,
 )
 from reelhouse.gateway.cors import CorsSettings
+from reelhouse.gateway.costs.settings import CostSettings
 from reelhouse.gateway.limits.settings import LimitSettings
 
 
@@ -203,6 +204,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
+    costs: CostSettings = CostSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",

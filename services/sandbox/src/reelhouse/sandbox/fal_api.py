@@ -147,7 +147,14 @@ async def result(request: Request) -> Response:
         return fal_wire.error_response(400, "Request is still in progress.", None)
     output = fal_wire.result_json(prediction, context.outputs)
     if output is not None:
-        return JSONResponse(output, headers={"x-fal-request-id": prediction.id})
+        # like fal: what the request is billed, in the model's price unit
+        return JSONResponse(
+            output,
+            headers={
+                "x-fal-request-id": prediction.id,
+                fal_wire.BILLABLE_UNITS_HEADER: fal_wire.billable_units(output, prediction),
+            },
+        )
     if prediction.data_removed:
         return _not_found(request)
     detail = fal_wire.input_error_detail(prediction)

@@ -135,6 +135,17 @@ def _file_json(prediction: Prediction, outputs: OutputFiles, name: str, url: str
     }
 
 
+BILLABLE_UNITS_HEADER = "x-fal-billable-units"
+
+
+def billable_units(result: dict[str, Any], prediction: Prediction) -> str:
+    """The simulated ``x-fal-billable-units`` of a result: seconds of video, or images."""
+    if "video" in result:
+        duration = prediction.input.get("duration", 3)
+        return f"{float(duration) if isinstance(duration, int | float) else 3.0:g}"
+    return str(len(result.get("images", [])))
+
+
 def result_json(prediction: Prediction, outputs: OutputFiles) -> dict[str, Any] | None:
     """The model's output for a succeeded request (None when it has none, or no longer)."""
     if prediction.status is not Status.SUCCEEDED or not prediction.output:

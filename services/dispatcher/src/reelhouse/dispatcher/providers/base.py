@@ -8,11 +8,12 @@ error to a submission, so nothing was created and submitting again is safe.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from reelhouse.common.errors import TransientError
-from reelhouse.common.events import OutputFile
+from reelhouse.common.events import OutputFile, ProviderUsage
 
 ProviderStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
@@ -40,6 +41,8 @@ class ProviderState:
     error_type: str | None = None
     # the catalogue code a failure should carry when not ``provider_model_error``
     failure_code: str | None = None
+    # what the provider reports it used (compute time, billed units); None: nothing told
+    usage: ProviderUsage | None = None
 
     @property
     def final(self) -> bool:
@@ -56,6 +59,22 @@ class ProviderState:
         if self.queue_position is None:
             return self.raw_status
         return f"{self.raw_status}:{self.queue_position}"
+
+
+def usage_from(*, predict_time: object = None, billed_units: object = None) -> ProviderUsage | None:
+    """Usage from a provider's raw numbers (anything not a non-negative number is dropped)."""
+
+    def number(value: object) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if math.isfinite(value) and value >= 0 else None
+
+    found = ProviderUsage(
+        predict_time_seconds=number(predict_time), billed_units=number(billed_units)
+    )
+    if found.predict_time_seconds is None and found.billed_units is None:
+        return None
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,14 +20,20 @@ from fal_client import Completed, FalClientHTTPError, InProgress, Queued, Status
 from opentelemetry.sdk.trace import TracerProvider
 
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
-from reelhouse.common.events import OutputFile
+from reelhouse.common.events import OutputFile, ProviderUsage
 from reelhouse.dispatcher.providers.base import (
     CancelAnswer,
     ProviderBusyError,
     ProviderState,
     SubmitOptions,
+    usage_from,
 )
-from reelhouse.dispatcher.providers.fal_queue import QueueClient, last_response, ssl_context
+from reelhouse.dispatcher.providers.fal_queue import (
+    QueueClient,
+    last_billable_units,
+    last_response,
+    ssl_context,
+)
 from reelhouse.dispatcher.providers.submit_retry import parse_retry_after
 
 log = structlog.get_logger(__name__)
@@ -193,6 +199,8 @@ class FalAdapter:
         if not isinstance(status, Completed):
             raise PermanentError("provider_protocol_error", detail=f"unexpected status {status!r}")
         logs = _logs(status.logs)
+        metrics = status.metrics if isinstance(status.metrics, Mapping) else {}
+        inference_time = metrics.get("inference_time")
         if status.error is not None or status.error_type is not None:
             message = status.error or "the request failed"
             detail = f"{status.error_type}: {message}" if status.error_type else message
@@ -206,7 +214,9 @@ class FalAdapter:
                 failure_code=(
                     "provider_rejected_input" if status.error_type in INPUT_ERROR_TYPES else None
                 ),
+                usage=usage_from(predict_time=inference_time),
             )
+        last_billable_units.set(None)
         try:
             result = await self._call("result", self._client.result(model, request_id))
         except PermanentError as exc:  # the model's own error status (422 …) or result gone
@@ -216,6 +226,7 @@ class FalAdapter:
                 raw_status="COMPLETED",
                 error=exc.detail or exc.message,
                 logs=logs,
+                usage=_usage(inference_time),
             )
         return ProviderState(
             request_id=request_id,
@@ -223,6 +234,7 @@ class FalAdapter:
             raw_status="COMPLETED",
             outputs=output_files(result),
             logs=logs,
+            usage=_usage(inference_time),
         )
 
     async def _call(self, action: str, call: Awaitable[T]) -> T:
@@ -246,6 +258,16 @@ class FalAdapter:
             raise TransientError(
                 "provider_unavailable", detail=f"{type(exc).__name__}: {exc}"
             ) from exc
+
+
+def _usage(inference_time: Any) -> ProviderUsage | None:
+    """Compute time from the status's metrics, billed units from the result's header."""
+    units = last_billable_units.get()
+    try:
+        billed = float(units) if units is not None else None
+    except ValueError:
+        billed = None
+    return usage_from(predict_time=inference_time, billed_units=billed)
 
 
 def _json(response: httpx.Response) -> Any:

@@ -33,9 +33,16 @@ from reelhouse.dispatcher.providers.traced_http import traced_transport
 
 # (status code, JSON body) of the latest queue response seen in this task
 last_response: ContextVar[tuple[int, Any] | None] = ContextVar("fal_last_response", default=None)
+# what fal billed for the request, in the model's price unit: the ``x-fal-billable-units``
+# header of the latest response that had one (fal sends it on the result)
+BILLABLE_UNITS_HEADER = "x-fal-billable-units"
+last_billable_units: ContextVar[str | None] = ContextVar("fal_billable_units", default=None)
 
 
 async def _remember_response(response: httpx.Response) -> None:
+    units = response.headers.get(BILLABLE_UNITS_HEADER)
+    if units is not None:
+        last_billable_units.set(units[:50])
     body: Any = None
     if "json" in response.headers.get("content-type", ""):
         await response.aread()

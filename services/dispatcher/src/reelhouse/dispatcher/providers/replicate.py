@@ -83,6 +83,7 @@ def _fields(prediction: Prediction) -> dict[str, Any]:
         "output": prediction.output,
         "error": prediction.error,
         "logs": prediction.logs,
+        "metrics": prediction.metrics,
     }
 
 

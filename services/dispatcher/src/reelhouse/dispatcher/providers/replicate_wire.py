@@ -13,7 +13,12 @@ from replicate.exceptions import ReplicateError
 
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
 from reelhouse.common.events import OutputFile
-from reelhouse.dispatcher.providers.base import ProviderBusyError, ProviderState, ProviderStatus
+from reelhouse.dispatcher.providers.base import (
+    ProviderBusyError,
+    ProviderState,
+    ProviderStatus,
+    usage_from,
+)
 
 STATUSES: dict[str, ProviderStatus] = {
     "starting": "queued",
@@ -109,6 +114,8 @@ def state_from_json(data: Any) -> ProviderState:
         error = error or ABORTED_MESSAGE
         failure_code = "provider_timeout"
     logs = data.get("logs")
+    metrics = data.get("metrics")
+    predict_time = metrics.get("predict_time") if isinstance(metrics, Mapping) else None
     urls = output_urls(data.get("output")) if status == "succeeded" else []
     return ProviderState(
         request_id=data["id"],
@@ -118,6 +125,7 @@ def state_from_json(data: Any) -> ProviderState:
         error=error,
         logs=logs if isinstance(logs, str) else None,
         failure_code=failure_code,
+        usage=usage_from(predict_time=predict_time),
     )
 
 

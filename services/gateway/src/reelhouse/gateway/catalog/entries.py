@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["text-to-video", "image-to-video", "text-to-image"]
 OutputKind = Literal["video", "image", "audio"]
-PriceUnit = Literal["second", "image", "run"]
+PriceUnit = Literal["second", "image", "run", "prediction_second"]
 
 # provider names are plain identifiers ("sandbox", "sandbox-fal", "replicate", "fal")
 PROVIDER_NAME = r"^[a-z][a-z0-9_-]{0,49}$"
@@ -34,10 +34,23 @@ class PriceEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     unit: PriceUnit = Field(
-        description="What the price is per: a second of output, an image, a run"
+        description="What the price is per: a second of output, an image, a run, or a second "
+        "of the provider's compute time (`prediction_second`, e.g. Replicate's hardware price)"
     )
-    usd: float | None = Field(default=None, ge=0, description="US dollars per unit, if known")
+    usd: float | None = Field(
+        default=None, ge=0, le=1_000_000, description="US dollars per unit, if known"
+    )
     note: str | None = Field(default=None, max_length=500)
+    simulated: bool = Field(
+        default=False, description="A nominal price of a model that costs nothing (the sandbox)"
+    )
+    typical_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=86_400,
+        description="For `prediction_second`: the compute seconds a run typically takes, so a "
+        "submit can be estimated (none: the estimate is unknown)",
+    )
 
 
 class ModelEntry(BaseModel):

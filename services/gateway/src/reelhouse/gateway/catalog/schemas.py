@@ -18,11 +18,22 @@ class RouteOut(BaseModel):
 
 
 class PriceOut(BaseModel):
-    """The price basis: per second of output, per image or per run; ``usd`` None means see ``note``."""
+    """The price basis: per second of output, per image, per run or per second of provider
+    compute (`prediction_second`); ``usd`` None means unknown (see ``note``)."""
 
     unit: PriceUnit
     usd: float | None
     note: str | None
+    simulated: bool = Field(
+        default=False,
+        description="A nominal price for a model that costs nothing (the sandbox), so the cost "
+        "flow can be tried without keys",
+    )
+    typical_seconds: float | None = Field(
+        default=None,
+        description="`prediction_second` only: the compute seconds a run typically takes (the "
+        "basis of the estimate)",
+    )
 
 
 class ModelOut(BaseModel):
@@ -58,7 +69,13 @@ class ModelOut(BaseModel):
             ],
             input_schema=dict(model.input_schema),
             defaults=model.defaults,
-            price=PriceOut(unit=model.price.unit, usd=model.price.usd, note=model.price.note),
+            price=PriceOut(
+                unit=model.price.unit,
+                usd=model.price.usd,
+                note=model.price.note,
+                simulated=model.price.simulated,
+                typical_seconds=model.price.typical_seconds,
+            ),
             available=unavailable_reason is None,
             unavailable_reason=unavailable_reason,
         )

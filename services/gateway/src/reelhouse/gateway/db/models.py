@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -119,6 +120,8 @@ class Job(Base):
         Index("ix_jobs_error_code", "error_code"),
         # one retry per job (jobs/retry.py)
         Index("ix_jobs_retry_of", "retry_of", unique=True),
+        # usage by day and month-to-date spend (costs/ledger.py)
+        Index("ix_jobs_owner_id_created_day", "owner_id", "created_day"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -148,6 +151,24 @@ class Job(Base):
     # the job this one retries, and the job that retried this one (jobs/retry.py)
     retry_of: Mapped[str | None] = mapped_column(String(40), nullable=True)
     retried_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # the UTC day the job was created (``YYYY-MM-DD``), so usage groups by day the same way
+    # on SQLite and PostgreSQL; None only on jobs older than costs (filled by the migration)
+    created_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # cost (costs/pricing.py): the catalogue's price when the job was made, the estimate then,
+    # and the actual cost from what the provider reported (None: unknown, never 0)
+    cost_basis: Mapped[str] = mapped_column(String(20), server_default=text("'run'"))
+    cost_unit_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_simulated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    cost_estimate_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_actual_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # what the providers reported, summed over the attempts (None: nothing reported)
+    predict_time_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    billed_units: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # attempts the provider ran (it reported usage or delivered an output)
+    provider_runs: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # what was stored: seconds of video, images (None until the job succeeded)
+    output_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    output_images: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class JobEvent(Base):

@@ -83,6 +83,7 @@ async def bulk_retry_generations(
         limit=limit,
         dry_run=body.dry_run,
         policy=settings.retry,
+        costs=settings.costs,
     )
     if result.outcomes:
         relay.wake()

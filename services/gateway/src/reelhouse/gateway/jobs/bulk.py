@@ -19,6 +19,7 @@ from reelhouse.common.events import CancelRequested, utcnow
 from reelhouse.common.jobstate import FINAL_STATES, JobStatus
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.catalog.loader import Catalog
+from reelhouse.gateway.costs.settings import CostSettings
 from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.cancel import cancel_event_id
@@ -73,6 +74,7 @@ async def bulk_retry(
     limit: int,
     dry_run: bool,
     policy: RetrySettings,
+    costs: CostSettings | None = None,
 ) -> BulkResult:
     scope = _narrowed(filters, frozenset(RETRYABLE))
     matched, ids = await _select(session, scope, Job.retried_by.is_(None), limit)
@@ -87,7 +89,9 @@ async def bulk_retry(
                 await session.rollback()
                 continue
             try:
-                new = await retry_job(session=session, catalog=catalog, old=old, policy=policy)
+                new = await retry_job(
+                    session=session, catalog=catalog, old=old, policy=policy, costs=costs
+                )
             except ProblemError as exc:
                 await session.rollback()
                 log.info("job.bulk_retry_skipped", code=exc.code)

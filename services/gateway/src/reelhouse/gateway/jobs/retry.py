@@ -39,6 +39,9 @@ from reelhouse.common.events import (
 from reelhouse.common.jobstate import JobStatus, is_final
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.catalog.loader import Catalog, CatalogModel
+from reelhouse.gateway.costs.budget import ensure_within_budget
+from reelhouse.gateway.costs.columns import cost_columns
+from reelhouse.gateway.costs.settings import CostSettings
 from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import Attempt, dump_attempts
@@ -124,7 +127,9 @@ def check_retryable(job: Job) -> None:
         )
 
 
-def _new_job(old: Job, model: CatalogModel, prepared: dict[str, Any], now: datetime) -> Job:
+def _new_job(
+    old: Job, model: CatalogModel, prepared: dict[str, Any], now: datetime, *, redownload: bool
+) -> Job:
     return Job(
         id=new_job_id(),
         owner_id=old.owner_id,
@@ -145,6 +150,7 @@ def _new_job(old: Job, model: CatalogModel, prepared: dict[str, Any], now: datet
         attempts=[],
         retry_of=old.id,
         retried_by=None,
+        **cost_columns(model.price, prepared, now=now, redownload=redownload),
     )
 
 
@@ -196,9 +202,17 @@ def _redownload(
 
 
 async def retry_job(
-    *, session: AsyncSession, catalog: Catalog, old: Job, policy: RetrySettings
+    *,
+    session: AsyncSession,
+    catalog: Catalog,
+    old: Job,
+    policy: RetrySettings,
+    costs: CostSettings | None = None,
 ) -> Job:
-    """Write the retry of ``old`` (locked by the caller) and commit; the new job."""
+    """Write the retry of ``old`` (locked by the caller) and commit; the new job.
+
+    ``costs``: the owner's monthly budget is checked (as for a submit) before any write.
+    """
     check_retryable(old)
     model, prepared = _retry_model(catalog, old)
     now = utcnow()
@@ -206,7 +220,15 @@ async def retry_job(
     found = redownload_outputs(
         old, output_event.payload if output_event else None, policy=policy, now=now
     )
-    job = _new_job(old, model, prepared, now)
+    job = _new_job(old, model, prepared, now, redownload=found is not None)
+    if costs is not None:
+        await ensure_within_budget(
+            session,
+            costs,
+            owner_id=old.owner_id,
+            estimate_usd=job.cost_estimate_usd,
+            now=now,
+        )
     event: Event
     if found is not None:
         event = _redownload(job, old, model, found, now)
@@ -245,6 +267,7 @@ async def retry_owned(
     owner_id: str,
     job_id: str,
     policy: RetrySettings,
+    costs: CostSettings | None = None,
 ) -> Job:
     """``POST /v1/generations/{id}/retry``: the owner's job, or 404."""
     old = (
@@ -254,4 +277,4 @@ async def retry_owned(
     )
     if old is None:
         raise ProblemError("not_found", "No such generation.")
-    return await retry_job(session=session, catalog=catalog, old=old, policy=policy)
+    return await retry_job(session=session, catalog=catalog, old=old, policy=policy, costs=costs)

@@ -48,6 +48,7 @@ router = APIRouter(prefix="/v1/generations", tags=["generations"])
         "unknown_model",
         "model_unavailable",
         "validation_error",
+        "budget_exceeded",
     ),
 )
 async def retry_generation(
@@ -68,6 +69,7 @@ async def retry_generation(
             owner_id=owner.owner_id,
             job_id=job_id,
             policy=settings.retry,
+            costs=settings.costs,
         )
     relay.wake()
     view = generation_view(

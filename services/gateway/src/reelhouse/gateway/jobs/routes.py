@@ -77,6 +77,7 @@ def links_for(request: Request) -> LinksFor:
             "idempotency_key_reused",
             "idempotency_key_in_flight",
             "rate_limited",
+            "budget_exceeded",
         ),
         status.HTTP_202_ACCEPTED: {
             "headers": {
@@ -122,6 +123,7 @@ async def create_generation(
             before_commit=before_commit,
             webhook=subscription_of(body, settings.webhooks),
             held=settings.limits.max_active_jobs_for(owner.owner_id) is not None,
+            costs=settings.costs,
         )
 
     submitted = await idempotency.submit_once(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.common.jobstate import JobStatus
+from reelhouse.gateway.costs.schemas import CostOut
 
 OutputKind = Literal["video", "image", "audio"]
 
@@ -162,6 +163,7 @@ class Generation(BaseModel):
     retried_by: str | None = Field(
         default=None, description="The job that retries this one, once it was retried"
     )
+    cost: CostOut = Field(description="What the job costs: estimated at submit, actual once known")
     links: GenerationLinks
 
 

@@ -18,6 +18,9 @@ from reelhouse.common.logging import job_context
 from reelhouse.gateway.auth.dependencies import Principal
 from reelhouse.gateway.catalog.loader import Catalog, CatalogModel
 from reelhouse.gateway.catalog.validation import InvalidInputError
+from reelhouse.gateway.costs.budget import ensure_within_budget
+from reelhouse.gateway.costs.columns import cost_columns
+from reelhouse.gateway.costs.settings import CostSettings
 from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
 from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
@@ -102,11 +105,13 @@ async def submit_generation(
     before_commit: Callable[[Job], Awaitable[None]] | None = None,
     webhook: WebhookSubscription | None = None,
     held: bool = False,
+    costs: CostSettings | None = None,
 ) -> Job:
     """Validate against the catalogue, then write the job, its first event and the outbox row.
 
     ``before_commit`` joins the job's transaction (the Idempotency-Key claim is completed so);
-    ``held``: the owner has a concurrency limit, so the row waits until the relay releases it.
+    ``held``: the owner has a concurrency limit, so the row waits until the relay releases it;
+    ``costs``: the owner's monthly budget is checked before anything is written.
     """
     model = catalog.get(request.model)
     if model is None:
@@ -124,6 +129,15 @@ async def submit_generation(
         start_deadline_seconds=request.start_deadline_seconds,
     )
     now = utcnow()
+    cost = cost_columns(model.price, prepared, now=now)
+    if costs is not None:
+        await ensure_within_budget(
+            session,
+            costs,
+            owner_id=owner.owner_id,
+            estimate_usd=cost["cost_estimate_usd"],
+            now=now,
+        )
     job_id = new_job_id()
     event = GenerationRequested(
         event_id=f"{job_id}:requested",
@@ -157,6 +171,7 @@ async def submit_generation(
         attempts=[],
         webhook_url=webhook.url if webhook else None,
         webhook_events=list(webhook.events) if webhook else None,
+        **cost,
     )
     repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
     outbox.add(session, event, now=now, held_for=owner.owner_id if held else None)

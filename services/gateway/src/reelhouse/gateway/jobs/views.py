@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from reelhouse.common.jobstate import JobStatus
-from reelhouse.gateway.db.models import JobEvent, JobOutput
+from reelhouse.gateway.catalog.entries import PriceUnit
+from reelhouse.gateway.costs.schemas import CostOut
+from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
 from reelhouse.gateway.jobs.attempts import Attempt, load_attempts
 from reelhouse.gateway.jobs.schemas import (
     AttemptOut,
@@ -48,16 +50,17 @@ _PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
     "gen.submitted.v1": ("provider", "provider_request_id"),
     "gen.progress.v1": ("provider_status", "running", "queue_position", "percent", "logs"),
     # ``redownload_of``: recorded by a retry that fetches an earlier job's output again
-    "gen.output.v1": ("provider", "redownload_of"),
+    "gen.output.v1": ("provider", "redownload_of", "usage"),
     "gen.attempt_failed.v1": (
         "attempt",
         "provider",
         "provider_request_id",
         "error",
         "next_provider",
+        "usage",
     ),
-    "gen.failed.v1": ("error",),
-    "gen.canceled.v1": ("reason",),
+    "gen.failed.v1": ("error", "usage"),
+    "gen.canceled.v1": ("reason", "usage"),
 }
 
 
@@ -90,6 +93,17 @@ def attempt_view(attempt: Attempt) -> AttemptOut:
     )
 
 
+def cost_view(job: Job) -> CostOut:
+    return CostOut(
+        estimate_usd=job.cost_estimate_usd,
+        actual_usd=job.cost_actual_usd,
+        # the column only ever holds a PriceUnit ("run" by default on rows made without one)
+        basis=cast(PriceUnit, job.cost_basis or "run"),
+        unit_usd=job.cost_unit_usd,
+        simulated=bool(job.cost_simulated),
+    )
+
+
 def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: LinksFor) -> Generation:
     job = item.job
     status = JobStatus(job.status)
@@ -113,12 +127,15 @@ def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: Links
         webhook_events=job.webhook_events,
         retry_of=job.retry_of,
         retried_by=job.retried_by,
+        cost=cost_view(job),
         links=links(job.id),
     )
 
 
 def public_event_data(subject: str, payload: dict[str, Any]) -> dict[str, Any]:
     data = {name: payload[name] for name in _PUBLIC_FIELDS.get(subject, ()) if name in payload}
+    if data.get("usage", "") is None:  # shown only when the provider reported some
+        del data["usage"]
     if subject == "gen.stored.v1":
         data["outputs"] = len(payload.get("assets", []))
     elif subject == "gen.output.v1":
