@@ -4,7 +4,8 @@ import * as api from "./api.js";
 import { $, announce, h, showProblem } from "./dom.js";
 
 const MODEL_STORAGE = "reelhouse-model";
-const SIMULATION_PREFIX = "sandbox_"; // the sandbox's fault knobs: under "Advanced / simulation"
+// the sandbox's knobs (faults, delays, output size for benchmarks): under "Advanced / simulation"
+const isSimulation = (name) => name.startsWith("sandbox_") || name === "size_mb";
 const IMAGE_TYPES = "image/png,image/jpeg,image/webp,image/gif";
 const VIDEO_TYPES = "video/mp4,video/webm";
 
@@ -19,9 +20,10 @@ function hintFor(id, schema) {
   return schema.description ? h("p", { class: "hint", id: `${id}-hint` }, schema.description) : null;
 }
 
-function wrap(id, name, schema, control, required) {
+function wrap(id, name, schema, control, required, narrow = false) {
   const text = labelFor(name) + (required ? "" : " (optional)");
-  return h("div", { class: "field" }, h("label", { for: id }, text), control, hintFor(id, schema));
+  const kind = narrow ? "field narrow" : "field";
+  return h("div", { class: kind }, h("label", { for: id }, text), control, hintFor(id, schema));
 }
 
 function enumField(name, schema, required) {
@@ -71,7 +73,7 @@ function numberField(name, schema, required) {
   });
   return {
     name,
-    element: wrap(id, name, schema, input, required),
+    element: wrap(id, name, schema, input, required, true),
     read: () => (input.value === "" ? undefined : Number(input.value)),
   };
 }
@@ -219,7 +221,7 @@ export class GenerateForm {
       const field = fieldFor(name, property, required.has(name));
       if (!field) continue;
       this.fields.push(field);
-      (name.startsWith(SIMULATION_PREFIX) ? advanced : main).push(field.element);
+      (isSimulation(name) ? advanced : main).push(field.element);
     }
     $("fields").replaceChildren(...main);
     $("advanced-fields").replaceChildren(...advanced);

@@ -57,6 +57,7 @@ export class Gallery {
     this.cards.clear();
     this.others.clear();
     this.list.replaceChildren();
+    delete this.list.dataset.loaded; // set again once the first page is shown
     this.cursor = null;
     this.done = false;
     this.loading = false;
@@ -76,6 +77,7 @@ export class Gallery {
       for (const job of page.data) this.place(job, { append: true });
       this.cursor = page.next_cursor;
       this.done = !page.next_cursor;
+      this.list.dataset.loaded = "true";
       ok = true;
       showProblem(this.errorBox, null);
     } catch (error) {
