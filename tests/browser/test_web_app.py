@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Locator, Page, Request
+from playwright.async_api import Browser, Locator, Page, Request, Route
 
 from tests.e2e.conftest import EmbeddedSystem, running_system
 from tests.e2e.jobs import FINAL
@@ -222,6 +222,33 @@ async def test_a_submitted_job_moves_through_its_states_live_without_polling(app
     assert job_reads == [{"id": job["id"], "shown": "succeeded"}]
 
 
+async def test_a_submit_whose_answer_was_lost_is_sent_again_with_the_same_key(app: App) -> None:
+    page = app.page
+    keys: list[str] = []
+    first: dict[str, Any] = {}
+
+    async def lose_the_first_answer(route: Route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            response = await route.fetch()  # the gateway makes the job ...
+            first.update(await response.json())
+            await route.abort("connectionreset")  # ... and the answer never arrives
+        else:
+            await route.continue_()
+
+    await page.route("**/v1/generations", lose_the_first_answer)
+    await choose_model(page, "sandbox/text-to-image")
+    await page.get_by_test_id("prompt").fill("sent twice, made once")
+    await page.get_by_test_id("submit").click()
+    await page.locator("#form-error").get_by_text("network_error").wait_for()
+
+    job = await app.submit_form()
+    assert keys[0] == keys[1]
+    assert job["id"] == first["id"]
+    await app.wait_status(job["id"], "succeeded")
+    assert await page.locator(f"[data-job-id='{job['id']}']").count() == 1
+
+
 async def test_a_failed_job_shows_its_reason_and_retry_makes_a_new_card(
     app: App, api: httpx.AsyncClient
 ) -> None:
@@ -263,6 +290,8 @@ async def test_the_player_plays_and_seeks_and_offers_a_download(
     page = app.page
     card = app.card(job["id"])
     await app.wait_status(job["id"], "succeeded")
+    # made elsewhere (the API) while the page was open: it came in at the top
+    assert await page.get_by_test_id("job-card").first.get_attribute("data-job-id") == job["id"]
     await card.get_by_role("button", name="Play").click()
 
     player = page.get_by_test_id("player")
