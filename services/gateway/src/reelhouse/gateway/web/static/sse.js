@@ -71,8 +71,8 @@ export class EventStream {
         const response = await this.connect();
         if (response.ok && response.body) {
           this.state("open");
-          delay = this.retryMs;
           await this.read(response.body);
+          delay = this.retryMs; // it was open: the server's retry: hint, then doubling
         } else {
           const problem = await problemFrom(response);
           if (problem.code === "unknown_last_event_id") {
@@ -89,6 +89,7 @@ export class EventStream {
         }
       } catch (error) {
         if (!live()) return; // stopped on purpose (abort)
+        console.warn("sse: the stream dropped; reconnecting", error);
       }
       if (!live()) return;
       this.state("reconnecting");
