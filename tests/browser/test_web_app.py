@@ -248,6 +248,14 @@ async def test_a_submitted_job_moves_through_its_states_live_without_polling(app
     assert job_reads == [{"id": job["id"], "shown": "succeeded"}]
 
 
+async def test_the_key_is_remembered_by_the_browser(app: App) -> None:
+    page = app.page
+    await page.reload()
+    assert await page.get_by_test_id("api-key").input_value() == app.key
+    await page.locator("#live-state[data-state=open]").wait_for()
+    await page.locator("#cards[data-loaded]").wait_for(state="attached")
+
+
 async def test_a_submit_whose_answer_was_lost_is_sent_again_with_the_same_key(app: App) -> None:
     page = app.page
     keys: list[str] = []

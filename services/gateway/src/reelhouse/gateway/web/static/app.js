@@ -28,37 +28,41 @@ const stream = new EventStream("/v1/events", {
   onResync: () => gallery.reset(),
 });
 
+/** (Re)connect everything with the stored key; false when the key does not work. */
 async function connect() {
   stream.stop();
   showProblem($("key-error"), null);
-  if (!api.apiKey()) {
-    $("api-key").focus();
-    return;
-  }
   try {
     const models = await api.listModels();
     form.setModels(models);
     gallery.setModels(models);
   } catch (error) {
     showProblem($("key-error"), error);
-    return;
+    return false;
   }
   // the stream first: every event after this moment arrives; the list shows what came before
   stream.start();
   await stream.opened(5000);
   gallery.reset();
   loadUsage();
+  return true;
+}
+
+// Enter in the key field fires "change" and then "submit": one connection per key
+let connectedKey = null;
+function useKey(value) {
+  const key = value.trim();
+  if (!key || key === connectedKey) return;
+  connectedKey = key;
+  api.setApiKey(key);
+  connect().then((ok) => { if (!ok) connectedKey = null; });
 }
 
 $("api-key").value = api.apiKey();
 $("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  api.setApiKey($("api-key").value);
-  connect();
+  useKey($("api-key").value);
 });
-$("api-key").addEventListener("change", () => {
-  if ($("api-key").value.trim() === api.apiKey()) return;
-  api.setApiKey($("api-key").value);
-  connect();
-});
-connect();
+$("api-key").addEventListener("change", () => useKey($("api-key").value));
+if (api.apiKey()) useKey(api.apiKey());
+else $("api-key").focus();
