@@ -209,7 +209,22 @@ async def choose_model(page: Page, model: str) -> None:
     await page.get_by_test_id("model").select_option(model)
 
 
-async def test_a_submitted_job_moves_through_its_states_live_without_polling(app: App) -> None:
+def cost_text(cost: dict[str, Any] | None) -> str:
+    """What a card shows for a job's ``cost``: actual, ~estimate, or a dash when unknown."""
+
+    def usd(value: float) -> str:
+        return f"${value:.3f}" if 0 < value < 0.01 else f"${value:.2f}"
+
+    if cost and cost.get("actual_usd") is not None:
+        return usd(cost["actual_usd"])
+    if cost and cost.get("estimate_usd") is not None:
+        return "~" + usd(cost["estimate_usd"])
+    return "—"
+
+
+async def test_a_submitted_job_moves_through_its_states_live_without_polling(
+    app: App, api: httpx.AsyncClient
+) -> None:
     page = app.page
     await page.evaluate("window.sameDocument = true")
     await choose_model(page, "sandbox/text-to-video")
@@ -233,6 +248,9 @@ async def test_a_submitted_job_moves_through_its_states_live_without_polling(app
     card = app.card(job["id"])
     await card.get_by_role("button", name="Play").wait_for()
     assert "3.0 s" in await card.locator(".stage").inner_text()
+    assert await card.locator(".cost").inner_text() == cost_text(
+        (await read_job(api, job["id"])).get("cost")
+    )
 
     # what moved the card: the one event stream; the job itself read once, after its final state
     after = app.requests[submitted_from:]
@@ -518,7 +536,7 @@ async def test_an_image_input_is_an_upload_widget_and_api_answers_are_shown(
 
     usage = page.locator("#usage")
     if "/v1/usage" in paths:
-        await usage.get_by_role("table").wait_for()
+        await usage.locator("table, .hint").first.wait_for()
     else:
         assert await usage.is_hidden()
 
