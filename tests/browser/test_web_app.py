@@ -394,7 +394,9 @@ async def test_the_player_plays_and_seeks_and_offers_a_download(
     await app.wait_status(job["id"], "succeeded")
     # made elsewhere (the API) while the page was open: it came in at the top
     assert await page.get_by_test_id("job-card").first.get_attribute("data-job-id") == job["id"]
-    await card.get_by_role("button", name="Play").click()
+    # by keyboard
+    await card.get_by_role("button", name="Play").focus()
+    await page.keyboard.press("Enter")
 
     player = page.get_by_test_id("player")
     await player.wait_for()
@@ -415,6 +417,12 @@ async def test_the_player_plays_and_seeks_and_offers_a_download(
 
     await page.keyboard.press("Escape")
     await player.wait_for(state="detached")
+    # focus goes back where it was
+    focused = await page.evaluate(
+        "[document.activeElement.textContent, document.activeElement.closest('[data-job-id]')"
+        "?.dataset.jobId]"
+    )
+    assert focused == ["Play", job["id"]]
 
 
 async def play_and_seek(page: Page, player: Locator) -> float:
@@ -597,6 +605,13 @@ async def test_phone_and_desktop_layouts_with_finished_cards(
             )
             # no horizontal scrolling, whatever the width
             assert await page.evaluate("document.documentElement.scrollWidth") <= width
+            # every control has a label
+            unlabelled = await page.evaluate(
+                "[...document.querySelectorAll('input, select, textarea, button')]"
+                ".filter((e) => !(e.labels?.length || e.getAttribute('aria-label')"
+                "  || e.textContent.trim())).map((e) => e.outerHTML)"
+            )
+            assert unlabelled == []
             path = target / f"{name}.png"
             write_small_png(await page.screenshot(), path)
             assert path.stat().st_size < 300_000

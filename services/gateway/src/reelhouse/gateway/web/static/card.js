@@ -74,9 +74,13 @@ export class Card {
     this.simulated = h("span", { class: "simulated", hidden: true, title: "A nominal price of the simulated provider" }, "simulated");
     this.retried = h("p", { class: "hint", hidden: true });
     this.problem = h("div", { class: "problem", role: "alert", hidden: true });
-    this.play = h("button", { type: "button", class: "secondary", onclick: () => onPlay(this) }, "Play");
-    this.retry = h("button", { type: "button", "data-testid": "retry", onclick: () => onRetry(this) }, "Retry");
-    this.cancel = h("button", { type: "button", class: "secondary", onclick: () => onCancel(this) }, "Cancel");
+    // the card's buttons are described by its prompt ("Play" of which job?)
+    const promptId = `prompt-${job.id}`;
+    const button = (label, onclick, extra = {}) =>
+      h("button", { type: "button", "aria-describedby": promptId, onclick, ...extra }, label);
+    this.play = button("Play", () => onPlay(this));
+    this.retry = button("Retry", () => onRetry(this), { "data-testid": "retry" });
+    this.cancel = button("Cancel", () => onCancel(this));
     this.onPlay = onPlay;
     this.el = h(
       "li",
@@ -86,7 +90,7 @@ export class Card {
         "div",
         { class: "body" },
         h("div", { class: "head" }, this.badge, h("span", { class: "model", id: titleId }, job.model)),
-        h("p", { class: "prompt", title: job.input?.prompt || "" }, job.input?.prompt || h("em", {}, "no prompt")),
+        h("p", { class: "prompt", id: promptId, title: job.input?.prompt || "" }, job.input?.prompt || h("em", {}, "no prompt")),
         this.stage,
         this.progress,
         this.log,
