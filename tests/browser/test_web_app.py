@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -86,14 +87,20 @@ IMAGE_INPUT_MODEL = {
             "start_image": {"type": "string", "format": "uri", "description": "First frame."},
         },
     },
-    "price": {"unit": "run", "usd": None, "note": "Never run: the form is what is tested."},
 }
+
+
+def image_input_catalogue() -> dict[str, Any]:
+    """An operator catalogue with that model, priced like the shipped sandbox model."""
+    shipped = json.loads(files("reelhouse.gateway.catalog").joinpath("models.json").read_text())
+    sandbox = next(m for m in shipped["models"] if m["id"] == "sandbox/text-to-video")
+    return {"models": [{**IMAGE_INPUT_MODEL, "price": sandbox["price"]}]}
 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
     catalogue = tmp_path_factory.mktemp("catalogue") / "models.json"
-    catalogue.write_text(json.dumps({"models": [IMAGE_INPUT_MODEL]}))
+    catalogue.write_text(json.dumps(image_input_catalogue()))
     # the dispatcher looks at the provider every second (webhooks or not), so a job's
     # queue and render phases are both seen by a job a few seconds long
     with running_system(
