@@ -40,10 +40,40 @@ async def test_other_declared_types_are_not_reinterpreted(gateway: Gateway) -> N
     assert response.json()["code"] == "unsupported_media_type"
 
 
-async def test_web_page_is_served_and_uses_the_public_api(gateway: Gateway) -> None:
+async def test_web_page_is_served_and_loads_its_modules(gateway: Gateway) -> None:
     response = await gateway.client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "/v1/generations" in response.text
-    assert "<video" in response.text
-    assert "/cancel" in response.text
+    assert '<script type="module" src="/static/app.js">' in response.text
+    for hook in ("api-key", "model", "submit"):
+        assert f'data-testid="{hook}"' in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "contains"),
+    [
+        ("/static/app.js", "text/javascript; charset=utf-8", "/v1/events"),
+        ("/static/api.js", "text/javascript; charset=utf-8", "/v1/generations"),
+        ("/static/app.css", "text/css; charset=utf-8", ".cards"),
+    ],
+)
+async def test_web_assets_are_served_with_their_types_and_revalidated(
+    gateway: Gateway, path: str, content_type: str, contains: str
+) -> None:
+    response = await gateway.client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert contains in response.text
+
+    again = await gateway.client.get(path, headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/nope.js", "/static/__init__.py", "/static/../routes.py", "/static/"]
+)
+async def test_only_the_web_assets_are_served(gateway: Gateway, path: str) -> None:
+    response = await gateway.client.get(path)
+    assert response.status_code == 404

@@ -58,7 +58,7 @@ from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.submit_schema import describe_submit
-from reelhouse.gateway.web.routes import router as web_router
+from reelhouse.gateway.web.routes import install_web
 from reelhouse.gateway.webhooks import routes as webhook_routes
 from reelhouse.gateway.webhooks.lifecycle import start_webhooks
 
@@ -225,7 +225,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(usage_routes.router)
     app.include_router(key_routes.router)
     app.include_router(health_router)
-    app.include_router(web_router)
+    install_web(app)
     install_api_docs(app)
     install_openapi(
         app,
