@@ -5,20 +5,9 @@ import { $, h, showProblem } from "./dom.js";
 
 const usd = (value) => (value === null || value === undefined ? "—" : `$${Number(value).toFixed(2)}`);
 
-function monthStart() {
-  const now = new Date();
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-}
-
-async function fetchUsage() {
-  const start = monthStart();
-  try {
-    return await api.usage({ from: start.toISOString().replace(".000Z", "Z"), group_by: "model" });
-  } catch (error) {
-    // a deployment that takes plain dates for `from`
-    if (error.code !== "validation_error") throw error;
-    return api.usage({ from: start.toISOString().slice(0, 10), group_by: "model" });
-  }
+// the API's default range is the current month (UTC)
+function fetchUsage() {
+  return api.usage({ group_by: "model" });
 }
 
 export async function loadUsage() {
