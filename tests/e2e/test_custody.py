@@ -83,6 +83,10 @@ def test_a_cut_connection_is_resumed_and_the_bytes_are_identical(
     assert stored == original
     assert output["sha256"] == hashlib.sha256(original).hexdigest()
     assert output["size"] == len(original)
+    # 0.01 USD a second (simulated): fal bills the units it states (the 2 s asked for);
+    # over Replicate's protocol the stored video's length is what counts
+    seconds = 2.0 if model.startswith("sandbox-fal/") else output["duration"]
+    assert job["cost"]["actual_usd"] == pytest.approx(seconds * 0.01, abs=1e-6)
 
 
 @pytest.mark.parametrize("model", MODELS)
