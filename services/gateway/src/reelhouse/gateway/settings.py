@@ -17,11 +17,13 @@ from reelhouse.common.settings import (
     LogSettings,
     NatsSettings,
     SigningSettings,
+    StorageSettings,
     TracingSettings,
     settings_config,
 )
 from reelhouse.gateway.cors import CorsSettings
 from reelhouse.gateway.limits.settings import LimitSettings
+from reelhouse.gateway.uploads.settings import UploadSettings
 
 
 class OutboxSettings(BaseModel):
@@ -203,6 +205,9 @@ class Settings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
+    # where uploads are stored: the same store the downloader writes outputs to
+    storage: StorageSettings = StorageSettings()
+    uploads: UploadSettings = UploadSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
