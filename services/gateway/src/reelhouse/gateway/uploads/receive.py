@@ -47,7 +47,12 @@ async def discard(*paths: Path) -> None:
 
 
 def too_large(max_bytes: int) -> ProblemError:
-    return ProblemError("upload_too_large", f"The upload is larger than {max_bytes} bytes.")
+    # the rest of the body is never read: the connection cannot be reused
+    return ProblemError(
+        "upload_too_large",
+        f"The upload is larger than {max_bytes} bytes.",
+        headers={"Connection": "close"},
+    )
 
 
 def multipart_boundary(content_type: str | None) -> bytes:
