@@ -99,7 +99,7 @@ ISSUED_CURSOR = encode_cursor(
 )
 
 
-CURSOR_PATHS = ("/v1/generations", "/v1/keys")
+CURSOR_PATHS = ("/v1/generations", "/v1/keys", "/v1/uploads")
 # ``GET /v1/events`` never ends by itself (every job of the owner, live): there is no response
 # to validate. Its own tests (tests/integration/gateway/test_sse*.py) cover it.
 ENDLESS = "/v1/events"

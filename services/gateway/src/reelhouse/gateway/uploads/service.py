@@ -187,8 +187,6 @@ async def list_uploads(
 ) -> tuple[list[models.Upload], str | None]:
     try:
         after = decode_cursor(cursor) if cursor else None
-        if after is not None and not is_upload_id(after.job_id):
-            raise InvalidCursorError(cursor)
     except InvalidCursorError as exc:
         raise ProblemError(
             "invalid_cursor", errors=[FieldError(path="query.cursor", message="invalid cursor")]
