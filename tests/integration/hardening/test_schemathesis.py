@@ -32,6 +32,7 @@ from tests.integration.hardening.gateway_process import API_KEY, GatewayProcess,
 from tests.support.databases import postgres_database, postgres_server_url
 from tests.support.nats import NatsServer
 from tests.support.processes import ServiceRunner
+from tests.unit.gateway.upload_samples import png_bytes
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -128,6 +129,27 @@ def _fresh_idempotency_keys(context: HookContext, headers: dict[str, Any] | None
     if not isinstance(key, str) or not key.isascii() or not key.isprintable() or len(key) > 240:
         return headers
     return {**headers, "Idempotency-Key": f"{key}-{next(_case_numbers)}"}
+
+
+# An upload's `file` must be a real image or video, which no schema can say (`format: binary`
+# is any bytes): positive cases send a small PNG in it; negative ones keep what was generated.
+UPLOAD_PATH = "/v1/uploads"
+REAL_FILE = png_bytes(8, 8)
+
+
+@schemathesis.hook("before_call")  # a call hook is global: it only touches POST /v1/uploads
+def _real_upload_files(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
+    meta = case.meta
+    if (
+        case.operation.path != UPLOAD_PATH
+        or case.method.upper() != "POST"
+        or meta is None
+        or not meta.generation.mode.is_positive
+        or not isinstance(case.body, dict)
+    ):
+        return
+    body: Any = {**case.body, "file": REAL_FILE}  # bytes, as schemathesis sends binary parts
+    case.body = body
 
 
 @pytest.fixture(scope="module")

@@ -87,6 +87,9 @@ async def create_upload(
     settings: UploadSettings,
 ) -> models.Upload:
     """Receive, check and keep one upload; a problem (413/415/422/503) keeps nothing."""
+    # authentication's transaction ends here: no database connection is held while a slow
+    # client sends its file
+    await session.rollback()
     received = await receive_file(
         request.chunks,
         content_type=request.content_type,
