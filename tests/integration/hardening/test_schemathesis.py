@@ -146,6 +146,7 @@ def _real_upload_files(context: HookContext, case: Case[Any], kwargs: dict[str, 
         or case.method.upper() != "POST"
         or meta is None
         or not meta.generation.mode.is_positive
+        or any(component.mode.is_negative for component in meta.components.values())
         or not isinstance(case.body, dict)
         # only a generated file is swapped: a case made invalid by a missing or non-binary
         # `file` stays invalid
