@@ -7,10 +7,12 @@ outbox relay and the projector work exactly as in production.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.common.broker import build_broker, publish_event
 from reelhouse.common.events import STREAM_NAME, Event
-from reelhouse.common.settings import NatsSettings, SigningSettings
+from reelhouse.common.settings import NatsSettings, SigningSettings, StorageSettings
 from reelhouse.gateway.app import build_app
 from reelhouse.gateway.auth.service import create_api_key
 from reelhouse.gateway.dependencies import Services
@@ -49,6 +51,11 @@ def gateway_settings(*, database_url: str, nats_url: str) -> Settings:
         outbox=OutboxSettings(poll_seconds=0.5, retry_base_seconds=0.1, retry_max_seconds=0.5),
         # every shipped model can be submitted; tests of availability narrow this
         configured_providers=list(ALL_PROVIDERS),
+        # uploads land in a directory of their own, never in the working tree
+        storage=StorageSettings(
+            backend="local",
+            local_root=Path(tempfile.mkdtemp(prefix="reelhouse-gateway-objects-")),
+        ),
     )
 
 

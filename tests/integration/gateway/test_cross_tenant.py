@@ -13,6 +13,7 @@ import httpx
 
 from reelhouse.common.events import GenerationFailed, JobError
 from tests.integration.gateway.harness import Gateway, wait_until_projected
+from tests.unit.gateway.upload_samples import png_bytes
 
 EVENT_STREAM = {"Accept": "text/event-stream"}
 # operations that are not owner data (probes, metrics, the web page, the catalogue)
@@ -47,7 +48,9 @@ async def _owner_a_job(gateway: Gateway, publish: Any, nats_url: str) -> dict[st
     return job
 
 
-def _cases(job_id: str, delivery_id: str, key_id: str, event_id: str) -> dict[tuple[str, str], Any]:
+def _cases(
+    job_id: str, delivery_id: str, key_id: str, event_id: str, upload_id: str = "upl_x"
+) -> dict[tuple[str, str], Any]:
     """(method, documented path) → the request owner B makes: (url, json body, extra headers)."""
     return {
         ("post", "/v1/generations"): None,  # makes B's own job: checked apart
@@ -71,6 +74,10 @@ def _cases(job_id: str, delivery_id: str, key_id: str, event_id: str) -> dict[tu
             {},
         ),
         ("get", "/v1/events"): ("/v1/events", None, {"Last-Event-ID": event_id}),
+        ("post", "/v1/uploads"): None,  # makes B's own upload: checked apart
+        ("get", "/v1/uploads"): None,  # B's list: checked apart
+        ("get", "/v1/uploads/{upload_id}"): (f"/v1/uploads/{upload_id}", None, {}),
+        ("delete", "/v1/uploads/{upload_id}"): (f"/v1/uploads/{upload_id}", None, {}),
         ("get", "/v1/webhooks/secret"): None,  # B's own secret: checked apart
         ("post", "/v1/webhooks/secret/rotate"): None,  # B's own secret: checked apart
         ("post", "/v1/keys"): ("/v1/keys", {"owner": "b", "name": "x"}, {}),
@@ -121,11 +128,16 @@ async def test_another_owner_gets_404_or_403_and_never_data(
     assert deliveries.status_code == 200
     delivery_id = deliveries.json()["data"][0]["id"]
     a_keys = (await gateway.client.get("/v1/keys", headers=gateway.auth())).json()["data"]
+    a_upload = await gateway.client.post(
+        "/v1/uploads", files={"file": ("a.png", png_bytes(), "image/png")}, headers=gateway.auth()
+    )
+    assert a_upload.status_code == 201, a_upload.text
+    upload_id = a_upload.json()["id"]
     b_key = await gateway.new_key("owner-b")  # generate + read, not admin
     b = gateway.auth(b_key)
 
     for (method, documented), case in _cases(
-        job_id, delivery_id, a_keys[0]["id"], a_events[-1]["id"]
+        job_id, delivery_id, a_keys[0]["id"], a_events[-1]["id"], upload_id
     ).items():
         if case is None:
             continue
@@ -138,6 +150,7 @@ async def test_another_owner_gets_404_or_403_and_never_data(
         text = json.dumps(problem)
         assert response.status_code in (400, 403, 404), (documented, response.status_code, text)
         assert job_id not in text, documented
+        assert upload_id not in problem.get("detail", ""), documented
         assert "owner a" not in text, documented
         for key in a_keys:
             assert key["id"] not in text, documented
@@ -183,6 +196,28 @@ async def test_another_owner_gets_404_or_403_and_never_data(
     assert [(row["model"], row["jobs"]) for row in usage.json()["data"]] == [
         ("sandbox/text-to-video", 1)
     ]
+
+    # B's uploads list shows none of A's; a B submit naming A's upload is refused
+    b_uploads = await gateway.client.get("/v1/uploads", headers=b)
+    assert b_uploads.json()["data"] == []
+    b_upload = await gateway.client.post(
+        "/v1/uploads", files={"file": ("b.png", png_bytes(), "image/png")}, headers=b
+    )
+    assert b_upload.status_code == 201
+    assert b_upload.json()["id"] != upload_id
+    borrowed = await gateway.client.post(
+        "/v1/generations",
+        json={
+            "model": "minimax/video-01",
+            "input": {"prompt": "x", "first_frame_image": f"upload://{upload_id}"},
+        },
+        headers=b,
+    )
+    assert borrowed.status_code == 422
+    assert borrowed.json()["errors"][0]["path"] == "input.first_frame_image"
+    # A's upload is still there after B's DELETE
+    kept = await gateway.client.get(f"/v1/uploads/{upload_id}", headers=gateway.auth())
+    assert kept.status_code == 200
 
     # A's job is untouched by everything B tried
     after = await gateway.job(job_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -38,6 +39,8 @@ def gateway_env(*, database_url: str, nats_url: str, port: int) -> dict[str, str
         "REELHOUSE_MEDIA_BASE_URL": "http://127.0.0.1:9",
         "REELHOUSE_BOOTSTRAP_API_KEY": API_KEY,
         "REELHOUSE_LOG__JSON": "true",
+        # uploads land in a directory of their own, never in the working tree
+        "REELHOUSE_STORAGE__LOCAL_ROOT": tempfile.mkdtemp(prefix="reelhouse-hardening-objects-"),
     }
 
 

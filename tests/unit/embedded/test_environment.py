@@ -90,6 +90,18 @@ def test_downloader_settings_allow_loopback_http_and_share_media_storage(
     assert settings.storage.local_root == options.data_dir.resolve() / "objects"
 
 
+def test_gateway_settings_store_uploads_where_media_reads_them(
+    options: EmbeddedOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelhouse.gateway.settings import Settings as GatewaySettings
+
+    _apply(monkeypatch, role_environment("gateway", options=options, secrets=SECRETS))
+    settings = GatewaySettings()
+
+    assert settings.storage.backend == "local"
+    assert settings.storage.local_root == options.data_dir.resolve() / "objects"
+
+
 def test_dispatcher_settings_point_at_the_embedded_sandbox(
     options: EmbeddedOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,6 +111,9 @@ def test_dispatcher_settings_point_at_the_embedded_sandbox(
     settings = DispatcherSettings()
 
     assert settings.providers.sandbox.base_url == "http://127.0.0.1:18010"
+    # uploads reach the sandbox as signed URLs of the embedded media service
+    assert settings.public_media_base_url == "http://127.0.0.1:18001"
+    assert settings.signing.require_keys() == {"k1": b"a-signing-secret-of-enough-length"}
 
 
 def test_sandbox_settings_serve_on_their_port_with_matching_public_url(
@@ -117,7 +132,8 @@ def test_sandbox_settings_serve_on_their_port_with_matching_public_url(
 def test_secrets_appear_only_in_the_roles_that_need_them(options: EmbeddedOptions) -> None:
     for role in ROLES:
         env = role_environment(role, options=options, secrets=SECRETS)
-        assert ("REELHOUSE_SIGNING__KEYS" in env) == (role in {"gateway", "media"})
+        # the dispatcher signs the URLs of uploads it hands to providers
+        assert ("REELHOUSE_SIGNING__KEYS" in env) == (role in {"gateway", "media", "dispatcher"})
         assert ("REELHOUSE_BOOTSTRAP_API_KEY" in env) == (role == "gateway")
     keys = role_environment("media", options=options, secrets=SECRETS)["REELHOUSE_SIGNING__KEYS"]
     assert json.loads(keys) == SECRETS.signing_keys

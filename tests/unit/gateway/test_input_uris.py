@@ -37,7 +37,7 @@ def test_http_and_issued_references_only_when_the_policy_says() -> None:
 
     assert uri_problem("http://127.0.0.1:8010/a.png", policy) is None
     assert uri_problem("upload://up_123", policy) is None
-    assert uri_problem("upload://up_123", UriPolicy()) is not None
+    assert uri_problem("upload://up_123", UriPolicy(reference_schemes=frozenset())) is not None
 
 
 def test_data_uris_are_bounded() -> None:

@@ -185,3 +185,25 @@ def test_event_streams_are_documented_as_text_event_stream(document: dict[str, A
     job_events = document["paths"]["/v1/generations/{job_id}/events"]["get"]["responses"]
     assert "application/json" in job_events["200"]["content"]
     assert {"204", "404"} <= set(job_events)
+
+
+def test_uploads_are_documented_as_multipart_with_their_problems(
+    document: dict[str, Any],
+) -> None:
+    create = document["paths"]["/v1/uploads"]["post"]
+    body = create["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["required"] == ["file"]
+    assert body["properties"]["file"]["format"] == "binary"
+    assert {"201", "401", "403", "413", "415", "422"} <= set(create["responses"])
+    assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/Upload"
+    )
+    assert "upload_too_large" in create["responses"]["413"]["description"]
+    assert "unsupported_media" in create["responses"]["415"]["description"]
+    assert "corrupt_media" in create["responses"]["422"]["description"]
+    one = document["paths"]["/v1/uploads/{upload_id}"]
+    assert "404" in one["get"]["responses"]
+    assert {"204", "404"} <= set(one["delete"]["responses"])
+    upload = document["components"]["schemas"]["Upload"]["properties"]
+    for name in ("id", "kind", "sha256", "url", "reference", "expires_at", "duration"):
+        assert name in upload

@@ -111,6 +111,18 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         False,
         "No provider of this model is configured on this deployment.",
     ),
+    ErrorCode(
+        "upload_too_large",
+        413,
+        False,
+        "The upload is larger than this gateway accepts (bytes or image pixels).",
+    ),
+    ErrorCode(
+        "unsupported_media",
+        415,
+        False,
+        "The upload is not a JPEG, PNG, WebP or GIF image or an MP4 or WebM video.",
+    ),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),
     ErrorCode("database_unavailable", 503, True, "The database is unreachable; try again shortly."),
@@ -134,7 +146,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode("not_media", 422, False, "The provider's output is not a media file."),
     ErrorCode("truncated", 422, False, "The provider's output was cut short."),
     ErrorCode("too_large", 413, False, "The provider's output is larger than allowed."),
-    ErrorCode("corrupt_media", 422, False, "The provider's output could not be decoded."),
+    ErrorCode("corrupt_media", 422, False, "The media could not be decoded."),
     ErrorCode(
         "output_url_expired",
         410,

@@ -139,6 +139,9 @@ class GenerationRequested(Event):
     # time the provider may take to start the work before the next route is tried
     start_deadline_seconds: int | None = None
     routes: list[ProviderRoute] = Field(default_factory=list)
+    # the input's upload references (``"upload://upl_…"``) → their object keys; the
+    # dispatcher hands the provider a short-lived signed URL in place of each reference
+    input_objects: dict[str, str] = Field(default_factory=dict)
 
     def all_routes(self) -> list[ProviderRoute]:
         """The routes to try in order (just the first one when none were listed)."""

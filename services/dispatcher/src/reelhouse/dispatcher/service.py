@@ -19,6 +19,7 @@ from reelhouse.common.events import (
     PollPrediction,
     utcnow,
 )
+from reelhouse.common.signing import UrlSigner
 from reelhouse.common.tracing import continued_trace
 from reelhouse.dispatcher.cancel import Canceller
 from reelhouse.dispatcher.outcomes import JobEvents
@@ -27,6 +28,7 @@ from reelhouse.dispatcher.providers.registry import ProviderRegistry
 from reelhouse.dispatcher.records import DispatchRecords
 from reelhouse.dispatcher.settings import Settings, SubmitRetrySettings
 from reelhouse.dispatcher.submission import Submitter
+from reelhouse.dispatcher.upload_links import UploadLinks
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +46,7 @@ class DispatchService:
         webhook_base_url: str | None = None,
         default_start_deadline_seconds: float | None = None,
         submit_retry: SubmitRetrySettings | None = None,
+        upload_links: UploadLinks | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.registry = registry
@@ -56,6 +59,7 @@ class DispatchService:
             retry=submit_retry or SubmitRetrySettings(),
             webhook_base_url=webhook_base_url,
             default_start_deadline_seconds=default_start_deadline_seconds,
+            upload_links=upload_links,
         )
         self.poller = Poller(
             events=self.events,
@@ -87,6 +91,15 @@ class DispatchService:
             webhook_base_url=settings.webhook_base_url,
             default_start_deadline_seconds=settings.default_start_deadline_seconds,
             submit_retry=settings.submit_retry,
+            upload_links=UploadLinks(
+                signer=(
+                    UrlSigner(settings.signing.require_keys(), settings.signing.active_key_id)
+                    if settings.signing.keys
+                    else None
+                ),
+                public_media_base_url=settings.public_media_base_url,
+                ttl_seconds=settings.upload_url_ttl_seconds,
+            ),
         )
 
     def now(self) -> datetime:

@@ -16,6 +16,7 @@ from reelhouse.common.settings import (
     HttpSettings,
     LogSettings,
     NatsSettings,
+    SigningSettings,
     TracingSettings,
     settings_config,
 )
@@ -159,6 +160,20 @@ class Settings(BaseSettings):
         description="time a provider may take to start a job when the request does not say",
     )
     submit_retry: SubmitRetrySettings = SubmitRetrySettings()
+    # the media service's signing keys: upload references become signed media URLs
+    signing: SigningSettings = SigningSettings()
+    public_media_base_url: str = Field(
+        default="http://127.0.0.1:8001",
+        description="the media service's address as providers reach it: an upload in a job's "
+        "input is handed to the provider as a signed URL under it",
+    )
+    upload_url_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=7 * 86_400,
+        description="lifetime of the signed upload URLs handed to providers (long enough for "
+        "the provider to fetch the file, even from its queue)",
+    )
     dispatch_bucket: str = Field(
         default="reelhouse_dispatch",
         pattern=r"^[-\w]+$",

@@ -29,6 +29,7 @@ from reelhouse.dispatcher.providers.registry import ProviderRegistry
 from reelhouse.dispatcher.providers.submit_retry import submit_with_retries
 from reelhouse.dispatcher.records import DispatchRecord, DispatchRecords, FailedAttempt
 from reelhouse.dispatcher.settings import SubmitRetrySettings
+from reelhouse.dispatcher.upload_links import UploadLinks
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +51,7 @@ class Submitter:
         retry: SubmitRetrySettings,
         webhook_base_url: str | None,
         default_start_deadline_seconds: float | None,
+        upload_links: UploadLinks | None = None,
     ) -> None:
         self.events = events
         self.records = records
@@ -57,6 +59,9 @@ class Submitter:
         self.retry = retry
         self.webhook_base_url = webhook_base_url
         self.default_start_deadline_seconds = default_start_deadline_seconds
+        self.upload_links = upload_links or UploadLinks(
+            signer=None, public_media_base_url="", ttl_seconds=0
+        )
 
     async def submit(self, job: GenerationRequested) -> None:
         """``gen.requested.v1``: remember the job (and its trace), then make sure its attempt
@@ -144,9 +149,11 @@ class Submitter:
             webhook_url=hook,
             cancel_after_seconds=provider_cancel_after(now=now, deadline_at=deadline_at),
         )
+        # built per attempt: a later route gets URLs that are fresh again
+        provider_input = self.upload_links.provider_input(job.input, job.input_objects)
         try:
             request_id = await submit_with_retries(
-                lambda: adapter.submit(route.provider_model, job.input, options), self.retry
+                lambda: adapter.submit(route.provider_model, provider_input, options), self.retry
             )
         except TransientError as exc:
             if attempt + 1 >= len(routes):

@@ -133,6 +133,9 @@ def role_environment(
                 "REELHOUSE_PROVIDERS__SANDBOX_FAL__CA_FILE": str(layout.sandbox / "ca.pem"),
                 # providers call back here; polling still runs, only slower
                 "REELHOUSE_WEBHOOK_BASE_URL": addresses.dispatcher,
+                # uploads are handed to the sandbox as signed URLs of the local media service
+                **_signing(secrets),
+                "REELHOUSE_PUBLIC_MEDIA_BASE_URL": addresses.media,
             }
         case "downloader":
             own = {
@@ -157,6 +160,8 @@ def role_environment(
             own = {
                 **_http(options.host, options.gateway_port),
                 **_signing(secrets),
+                # uploads are written where the media service reads them
+                **_local_storage(layout),
                 "REELHOUSE_DATABASE_URL": f"sqlite+aiosqlite:///{layout.database}",
                 "REELHOUSE_MEDIA_BASE_URL": addresses.media,
                 "REELHOUSE_BOOTSTRAP_API_KEY": secrets.dev_api_key,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from reelhouse.common.brokerwatch import BrokerWatch
 from reelhouse.common.metrics import HttpMetricsMiddleware
 from reelhouse.common.signing import UrlSigner
+from reelhouse.common.storage import build_object_store
 from reelhouse.common.tracing import (
     PROBE_PATHS,
     configure_tracing,
@@ -58,6 +59,9 @@ from reelhouse.gateway.problems import install_problem_handlers
 from reelhouse.gateway.projector import DURABLE, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.submit_schema import describe_submit
+from reelhouse.gateway.uploads import routes as upload_routes
+from reelhouse.gateway.uploads.receive import FORM_OVERHEAD_BYTES
+from reelhouse.gateway.uploads.sweep import start_sweeper
 from reelhouse.gateway.web.routes import install_web
 from reelhouse.gateway.webhooks import routes as webhook_routes
 from reelhouse.gateway.webhooks.lifecycle import start_webhooks
@@ -70,6 +74,7 @@ VERSION = "0.1.0"
 
 # bound on each step of shutdown: a stuck step must not keep the process alive
 SHUTDOWN_STEP_SECONDS = 5.0
+UPLOADS_PATH = "/v1/uploads"
 
 
 async def _stop_relay(relay: OutboxRelay, task: asyncio.Task[None]) -> None:
@@ -131,6 +136,8 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 base_url=settings.media_base_url,
                 ttl_seconds=settings.signing.url_ttl_seconds,
             )
+            store = build_object_store(settings.storage)
+            start_sweeper(stack, sessions=sessions, store=store, settings=settings.uploads)
             webhooks = await start_webhooks(
                 stack, settings=settings, sessions=sessions, media_urls=media_urls
             )
@@ -180,6 +187,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 hub=hub,
                 webhook_box=webhooks.box,
                 webhook_worker=webhooks.worker,
+                store=store,
             )
             log.info(
                 "gateway.started",
@@ -207,11 +215,17 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             {"name": "models", "description": "The model catalogue"},
             {"name": "keys", "description": "API keys and their scopes (admin)"},
             {"name": "webhooks", "description": "Signed webhooks to your endpoint"},
+            {"name": "uploads", "description": "Images and videos for generation inputs"},
             {"name": "operations", "description": "Probes"},
         ],
     )
     app.add_middleware(JsonBodyMiddleware)
-    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # uploads are streamed to disk by their route, within their own limit
+        streamed={UPLOADS_PATH: settings.uploads.max_bytes + FORM_OVERHEAD_BYTES},
+    )
     app.add_middleware(HttpMetricsMiddleware, service=SERVICE)
     # outermost, so every answer (413s and problems included) carries the CORS headers
     app.add_middleware(OptionsMiddleware, routes=app.router.routes, settings=settings.cors)
@@ -220,6 +234,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(live_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(retry_routes.router)
+    app.include_router(upload_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(usage_routes.router)

@@ -8,11 +8,15 @@
   unsupported_media_type``; bytes that are not UTF-8, text that is not JSON, and JSON strings
   holding lone surrogates (``"\\ud800"``) are all ``400 malformed_body``. Well-formed JSON that
   does not fit the operation's schema stays ``422 validation_error``.
+* A ``POST`` to a *streamed* path (``/v1/uploads``) is not read here at all: its route reads
+  it in chunks within its own, larger limit. Only a declared ``Content-Length`` over that
+  limit is refused up front, with ``413 upload_too_large``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -59,10 +63,19 @@ def undecodable_reason(body: bytes) -> str | None:
 
 
 class BodyGuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, prefix: str = "/v1/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        prefix: str = "/v1/",
+        streamed: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.prefix = prefix
+        # path → the body limit of a POST its route streams itself
+        self.streamed = dict(streamed or {})
 
     async def _refuse(
         self, scope: Scope, send: Send, code: str, detail: str | None, *, unread: bool = False
@@ -83,6 +96,10 @@ class BodyGuardMiddleware:
             return
         declared = _header(scope, b"content-length")
         chunked = _header(scope, b"transfer-encoding") is not None
+        streamed_limit = self.streamed.get(scope["path"]) if scope["method"] == "POST" else None
+        if streamed_limit is not None:
+            await self._pass_streamed(scope, receive, send, declared, streamed_limit)
+            return
         if declared is not None:
             try:
                 length = int(declared)
@@ -139,6 +156,22 @@ class BodyGuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _pass_streamed(
+        self, scope: Scope, receive: Receive, send: Send, declared: bytes | None, limit: int
+    ) -> None:
+        try:
+            length = int(declared) if declared is not None else None
+        except ValueError:
+            await self._refuse(
+                scope, send, "malformed_body", "Content-Length is not a number.", unread=True
+            )
+            return
+        if length is not None and length > limit:
+            detail = f"The request body is larger than {limit} bytes."
+            await self._refuse(scope, send, "upload_too_large", detail, unread=True)
+            return
+        await self.app(scope, receive, send)
 
     def _too_large(self) -> str:
         return f"The request body is larger than {self.max_bytes} bytes."

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reelhouse.common.brokerwatch import BrokerWatch
+from reelhouse.common.storage import ObjectStore
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog.loader import Catalog
 from reelhouse.gateway.live.hub import LiveHub
@@ -38,6 +39,8 @@ class Services:
     # signed webhooks: the owners' secrets (encrypted at rest) and this process's sender
     webhook_box: SecretBox
     webhook_worker: DeliveryWorker
+    # object storage (uploads are written here; outputs by the downloader)
+    store: ObjectStore
 
 
 def get_services(request: Request) -> Services:
@@ -64,6 +67,10 @@ def get_media_urls(services: ServicesDep) -> MediaUrls:
     return services.media_urls
 
 
+def get_store(services: ServicesDep) -> ObjectStore:
+    return services.store
+
+
 def get_relay(services: ServicesDep) -> OutboxRelay:
     return services.relay
 
@@ -73,3 +80,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
 RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
+StoreDep = Annotated[ObjectStore, Depends(get_store)]

@@ -17,12 +17,14 @@ from reelhouse.common.settings import (
     LogSettings,
     NatsSettings,
     SigningSettings,
+    StorageSettings,
     TracingSettings,
     settings_config,
 )
 from reelhouse.gateway.cors import CorsSettings
 from reelhouse.gateway.costs.settings import CostSettings
 from reelhouse.gateway.limits.settings import LimitSettings
+from reelhouse.gateway.uploads.settings import UploadSettings
 
 
 class OutboxSettings(BaseModel):
@@ -205,6 +207,9 @@ class Settings(BaseSettings):
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
     costs: CostSettings = CostSettings()
+    # where uploads are stored: the same store the downloader writes outputs to
+    storage: StorageSettings = StorageSettings()
+    uploads: UploadSettings = UploadSettings()
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",

@@ -2,9 +2,8 @@
 
 Accepted: an ``https`` URL with a host; a ``data:`` URI (RFC 2397) no longer than the
 configured limit; plain ``http`` only when the deployment allows it (the embedded mode);
-and references the API itself issued, by scheme (``REFERENCE_SCHEMES``, empty today: the
-uploads issue adds ``upload://`` there and resolves the reference on submit). Anything
-else — ``file:``, ``ftp:``, a bare path, a URL without a host — is a field error.
+and references the API itself issued, by scheme (``REFERENCE_SCHEMES``: ``upload://upl_…``,
+resolved on submit by ``uploads/references.py``). Anything else — ``file:``, ``ftp:``, a bare path, a URL without a host — is a field error.
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from urllib.parse import urlsplit
 
 from reelhouse.gateway.catalog.validation import InputError
 
-# schemes of references the API issues itself (the hook for ``upload://``)
-REFERENCE_SCHEMES: frozenset[str] = frozenset()
+# schemes of references the API issues itself (``upload://upl_…``, see uploads/references.py)
+REFERENCE_SCHEMES: frozenset[str] = frozenset({"upload"})
 MAX_URL_LENGTH = 2048
 DEFAULT_DATA_URI_MAX_BYTES = 1024 * 1024
 
@@ -55,22 +54,32 @@ def uri_problem(value: str, policy: UriPolicy) -> str | None:
     return None
 
 
+def uri_strings(
+    schema: Mapping[str, Any], value: Any, path: str = "input"
+) -> list[tuple[str, str]]:
+    """``(path, string)`` of every string in ``value`` that ``schema`` declares ``"format": "uri"``."""
+    found: list[tuple[str, str]] = []
+    if schema.get("format") == "uri" and isinstance(value, str):
+        found.append((path, value))
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping) and isinstance(value, Mapping):
+        for name, sub in properties.items():
+            if name in value and isinstance(sub, Mapping):
+                found.extend(uri_strings(sub, value[name], f"{path}.{name}"))
+    items = schema.get("items")
+    if isinstance(items, Mapping) and isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(uri_strings(items, item, f"{path}.{index}"))
+    return found
+
+
 def uri_errors(
     schema: Mapping[str, Any], value: Any, policy: UriPolicy, path: str = "input"
 ) -> list[InputError]:
     """Every ``"format": "uri"`` string in ``value`` that ``policy`` refuses, with its path."""
     errors: list[InputError] = []
-    if schema.get("format") == "uri" and isinstance(value, str):
-        problem = uri_problem(value, policy)
+    for where, text in uri_strings(schema, value, path):
+        problem = uri_problem(text, policy)
         if problem is not None:
-            errors.append(InputError(path=path, message=problem))
-    properties = schema.get("properties")
-    if isinstance(properties, Mapping) and isinstance(value, Mapping):
-        for name, sub in properties.items():
-            if name in value and isinstance(sub, Mapping):
-                errors.extend(uri_errors(sub, value[name], policy, f"{path}.{name}"))
-    items = schema.get("items")
-    if isinstance(items, Mapping) and isinstance(value, list):
-        for index, item in enumerate(value):
-            errors.extend(uri_errors(items, item, policy, f"{path}.{index}"))
+            errors.append(InputError(path=where, message=problem))
     return errors

@@ -305,3 +305,33 @@ class WebhookAttempt(Base):
     succeeded: Mapped[bool] = mapped_column(Boolean)
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Upload(Base):
+    """A file an owner uploaded (``/v1/uploads``), stored under ``object_key``.
+
+    Deleted (row and object) by its owner, or by the sweep once unused for the retention
+    period: last use is ``last_used_at`` (a submit that referenced it), else ``created_at``.
+    """
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        Index("ix_uploads_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        Index("ix_uploads_last_used", "last_used"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # max(created_at, last_used_at), kept so the sweep finds expired uploads by an index
+    last_used: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -56,6 +56,7 @@ from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
 from reelhouse.gateway.problems import ProblemError
 from reelhouse.gateway.settings import RetrySettings
+from reelhouse.gateway.uploads.references import resolve_references
 
 log = structlog.get_logger(__name__)
 
@@ -154,7 +155,9 @@ def _new_job(
     )
 
 
-def _requested(job: Job, model: CatalogModel, now: datetime) -> GenerationRequested:
+def _requested(
+    job: Job, model: CatalogModel, now: datetime, input_objects: dict[str, str]
+) -> GenerationRequested:
     return GenerationRequested(
         event_id=f"{job.id}:requested",
         job_id=job.id,
@@ -167,6 +170,7 @@ def _requested(job: Job, model: CatalogModel, now: datetime) -> GenerationReques
         deadline_seconds=job.deadline_seconds,
         start_deadline_seconds=job.start_deadline_seconds,
         routes=list(model.routes),
+        input_objects=input_objects,
     )
 
 
@@ -235,7 +239,15 @@ async def retry_job(
         row = event_row(event, status=JobStatus.DOWNLOADING, applied=True)
         row.payload = {**row.payload, "redownload_of": old.id}
     else:
-        event = _requested(job, model, now)
+        # the uploads it names must still exist (a deleted one makes the retry a 422)
+        input_objects = await resolve_references(
+            session,
+            owner_id=old.owner_id,
+            schema=model.input_schema,
+            input_=prepared,
+            detail="The job's input names uploads that no longer exist; it cannot be retried.",
+        )
+        event = _requested(job, model, now, input_objects)
         row = event_row(event, status=JobStatus.QUEUED, applied=True)
     repository.add(session, job, row)
     outbox.add(session, event, now=now)

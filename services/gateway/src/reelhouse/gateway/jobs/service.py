@@ -30,6 +30,7 @@ from reelhouse.gateway.jobs.schemas import GenerationCreate
 from reelhouse.gateway.metrics import observe_accepted
 from reelhouse.gateway.outbox import repository as outbox
 from reelhouse.gateway.problems import FieldError, ProblemError
+from reelhouse.gateway.uploads.references import resolve_references
 from reelhouse.gateway.webhooks.subscription import WebhookSubscription
 
 log = structlog.get_logger(__name__)
@@ -124,6 +125,13 @@ async def submit_generation(
     prepared = prepared_input(
         model, request.input, detail=f"The input does not fit the schema of {model.id!r}."
     )
+    input_objects = await resolve_references(
+        session,
+        owner_id=owner.owner_id,
+        schema=model.input_schema,
+        input_=prepared,
+        detail=f"The input names uploads this key's owner does not have ({model.id!r}).",
+    )
     deadline, start_deadline = deadlines.resolve(
         deadline_seconds=request.deadline_seconds,
         start_deadline_seconds=request.start_deadline_seconds,
@@ -151,6 +159,7 @@ async def submit_generation(
         deadline_seconds=deadline,
         start_deadline_seconds=start_deadline,
         routes=list(model.routes),
+        input_objects=input_objects,
     )
     job = Job(
         id=job_id,
