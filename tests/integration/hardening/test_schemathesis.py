@@ -143,6 +143,39 @@ def _is_date(value: str) -> bool:
     return len(value) == 10
 
 
+# A job filter's ``created_before`` must come after its ``created_after`` (else 422), a rule
+# between two parameters no schema can state. A generated pair in the wrong order (both valid
+# times) loses its ``created_before``; anything else is left as it is.
+WINDOW = ("created_after", "created_before")
+
+
+def _ordered_window(values: Any) -> Any:
+    if not isinstance(values, dict):
+        return values
+    after, before = (_aware_time(values.get(name)) for name in WINDOW)
+    if after is None or before is None or after < before:
+        return values
+    return {name: value for name, value in values.items() if name != "created_before"}
+
+
+def _aware_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _ordered_query_window(context: HookContext, query: dict[str, Any]) -> Any:
+    return _ordered_window(query)
+
+
+def _ordered_body_window(context: HookContext, body: Any) -> Any:
+    return _ordered_window(body)
+
+
 # An Idempotency-Key means "this one request": the same key with another body is refused
 # (422 ``idempotency_key_reused``) by design, a rule no schema can state. Each generated case
 # gets a key of its own (a valid generated key keeps its shape; an invalid one is left as is).
@@ -170,6 +203,8 @@ def api_schema(gateway: GatewayProcess) -> BaseSchema:
     schema.config.update(headers=AUTH)
     schema.hooks.register_hook_with_name(_issued_cursors, "map_query")
     schema.hooks.register_hook_with_name(_usage_range, "map_query")
+    schema.hooks.register_hook_with_name(_ordered_query_window, "map_query")
+    schema.hooks.register_hook_with_name(_ordered_body_window, "map_body")
     schema.hooks.register_hook_with_name(_fresh_idempotency_keys, "map_headers")
     return schema.exclude(path=ENDLESS, method="GET").exclude(path=UPLOAD_PATH, method="POST")
 
