@@ -176,6 +176,14 @@ def _ordered_body_window(context: HookContext, body: Any) -> Any:
     return _ordered_window(body)
 
 
+# ``webhook_events`` needs a ``webhook_url`` (else 422 ``invalid_webhook_events``), another rule
+# between two fields: a generated body with events and no URL loses its events.
+def _events_with_url(context: HookContext, body: Any) -> Any:
+    if isinstance(body, dict) and "webhook_events" in body and body.get("webhook_url") is None:
+        return {name: value for name, value in body.items() if name != "webhook_events"}
+    return body
+
+
 # An Idempotency-Key means "this one request": the same key with another body is refused
 # (422 ``idempotency_key_reused``) by design, a rule no schema can state. Each generated case
 # gets a key of its own (a valid generated key keeps its shape; an invalid one is left as is).
@@ -205,6 +213,7 @@ def api_schema(gateway: GatewayProcess) -> BaseSchema:
     schema.hooks.register_hook_with_name(_usage_range, "map_query")
     schema.hooks.register_hook_with_name(_ordered_query_window, "map_query")
     schema.hooks.register_hook_with_name(_ordered_body_window, "map_body")
+    schema.hooks.register_hook_with_name(_events_with_url, "map_body")
     schema.hooks.register_hook_with_name(_fresh_idempotency_keys, "map_headers")
     return schema.exclude(path=ENDLESS, method="GET").exclude(path=UPLOAD_PATH, method="POST")
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.common.jobstate import JobStatus
 from reelhouse.gateway.costs.schemas import CostOut
+from reelhouse.gateway.webhooks.events import WEBHOOK_EVENTS
 
 OutputKind = Literal["video", "image", "audio"]
 
@@ -76,9 +77,14 @@ class GenerationCreate(BaseModel):
         description=(
             "Which events to send: any of `status`, `progress`, `succeeded`, `failed`, "
             "`canceled` (default: `succeeded`, `failed`, `canceled`; code "
-            "`invalid_webhook_events`)"
+            "`invalid_webhook_events`); only with a `webhook_url`"
         ),
         examples=[["succeeded", "failed", "canceled"]],
+        # documents the names (the subscription check refuses others, with its own code)
+        json_schema_extra={
+            "minItems": 1,
+            "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)},
+        },
     )
 
 
