@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from reelhouse.common.settings import S3Settings, StorageSettings
-from tests.support.databases import TEST_DATABASE_URL_ENV, postgres_database, postgres_server_url
+from tests.support.databases import (
+    TEST_DATABASE_URL_ENV,
+    postgres_database,
+    postgres_server_url,
+    process_database,
+)
 from tests.support.nats import NatsServer
 from tests.support.processes import ServiceProcess, ServiceRunner
 from tests.support.s3 import create_bucket, s3_server, unique_bucket
@@ -46,6 +51,36 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
+@pytest.fixture
+def process_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for a test of several processes (gateways, CLI) on one backend.
+
+    PostgreSQL with TEST_DATABASE_URL (what several processes share in production), else SQLite:
+    tests of multi-process behaviour run once, not per backend (``database_url`` covers both
+    backends in-process).
+    """
+    with process_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_process_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``process_database_url`` shared by a module's tests (give each test owners of its own)."""
+    with process_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A nats-server with JetStream shared by a module's tests."""
+    server = NatsServer(tmp_path_factory.mktemp("nats"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
 @pytest.fixture(scope="session")
 def s3_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
     """A running S3 server for the session (SeaweedFS here, MinIO where Docker runs)."""
@@ -63,6 +98,8 @@ def s3_store_settings(s3_settings: S3Settings) -> StorageSettings:
 
 # each test's phase reports (setup, call, teardown), for fixtures that act on failure
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+# a module's shared service processes (``module_services``), whose logs a failing test shows
+_MODULE_SERVICES = pytest.StashKey[ServiceRunner]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -72,6 +109,10 @@ def pytest_runtest_makereport(
     """Remember each phase's report so fixtures can tell whether their test failed."""
     report = yield
     item.stash.setdefault(_REPORTS, {})[report.when] = report
+    module = item.getparent(pytest.Module)
+    shared = None if module is None else module.stash.get(_MODULE_SERVICES, None)
+    if report.failed and shared is not None and shared.started:
+        report.sections.append((f"Captured shared service logs {report.when}", shared.report()))
     return report
 
 
@@ -88,6 +129,20 @@ def services(
         reports = request.node.stash.get(_REPORTS, {})
         if runner.started and any(r.failed for r in reports.values()):
             request.node.add_report_section("teardown", "service logs", runner.report())
+
+
+@pytest.fixture(scope="module")
+def module_services(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceRunner]:
+    """Service processes shared by a module's tests, stopped after the last; a failing test
+    shows their logs."""
+    runner = ServiceRunner(tmp_path_factory.mktemp("shared-service-logs"))
+    request.node.stash[_MODULE_SERVICES] = runner
+    try:
+        yield runner
+    finally:
+        runner.stop_all()
 
 
 @pytest.fixture

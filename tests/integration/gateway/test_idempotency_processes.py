@@ -1,4 +1,7 @@
-"""Two gateway processes on one database race the same ``Idempotency-Key``: exactly one job."""
+"""Two gateway processes on one database race the same ``Idempotency-Key``: exactly one job.
+
+One backend: PostgreSQL with TEST_DATABASE_URL, else SQLite (``process_database_url``).
+"""
 
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ def start_gateway(
 
 async def test_two_gateways_racing_one_key_make_exactly_one_job(
     start_service: Callable[..., ServiceProcess],
-    database_url: str,
+    process_database_url: str,
     nats_server: NatsServer,
     tmp_path: Path,
 ) -> None:
@@ -57,7 +60,7 @@ async def test_two_gateways_racing_one_key_make_exactly_one_job(
                 start_gateway,
                 start_service,
                 name=name,
-                database_url=database_url,
+                database_url=process_database_url,
                 nats_url=nats_server.url,
                 tmp_path=tmp_path,
             )

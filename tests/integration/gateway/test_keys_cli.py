@@ -1,4 +1,8 @@
-"""``python -m reelhouse.gateway keys create|list|revoke`` and the older ``create-key``."""
+"""``python -m reelhouse.gateway keys create|list|revoke`` and the older ``create-key``.
+
+The command line runs as processes of its own, on one backend (PostgreSQL with
+TEST_DATABASE_URL, else SQLite): its queries are the API's, which test_keys_api.py runs on both.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,17 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.integration.gateway.harness import Gateway
 
 CLI_SECONDS = 60
+
+
+@pytest.fixture
+def database_url(process_database_url: str) -> str:
+    """The gateway's database (the command line's too): one backend, not both."""
+    return process_database_url
 
 
 async def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -72,9 +84,11 @@ async def test_the_old_create_key_still_works(gateway: Gateway) -> None:
 async def test_mistakes_are_reported_with_a_non_zero_exit(gateway: Gateway) -> None:
     url = gateway.settings.database_url
 
-    unknown = await cli(url, "keys", "revoke", "0" * 32)
-    bad_scope = await cli(url, "keys", "create", "--owner", "x", "--scopes", "root")
-    past = await cli(url, "keys", "create", "--owner", "x", "--expires-at", "2001-01-01")
+    unknown, bad_scope, past = await asyncio.gather(
+        cli(url, "keys", "revoke", "0" * 32),
+        cli(url, "keys", "create", "--owner", "x", "--scopes", "root"),
+        cli(url, "keys", "create", "--owner", "x", "--expires-at", "2001-01-01"),
+    )
 
     assert unknown.returncode == 1
     assert "no API key with id" in unknown.stderr

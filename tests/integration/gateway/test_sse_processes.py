@@ -3,13 +3,15 @@
 Gateway #1 runs with its projector off, so every transition a client of #1 sees was
 projected by gateway #2 and reached #1 as a ``gateway.projected.v1`` notice. The streams'
 safety-net poll is set to a minute: within the bounds used here, only a notice can
-deliver an event.
+deliver an event. The two gateways serve the whole module (one database: PostgreSQL with
+TEST_DATABASE_URL, else SQLite), each test as owners of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,8 +32,7 @@ from tests.support.sse import RawStream, Received
 Publish = Callable[[Event], Awaitable[None]]
 
 STEP = 20.0  # bound on each awaited event (the safety-net poll is 60 s)
-AUTH = {"Authorization": f"Bearer {BOOTSTRAP_KEY}"}
-SSE = {**AUTH, "Accept": "text/event-stream"}
+SSE = {"Accept": "text/event-stream"}
 MAX_STREAMS = 2
 
 
@@ -70,25 +71,38 @@ def _start(services: ServiceRunner, env: dict[str, str], port_file: Path) -> Gat
     return GatewayProcess(process=process, base_url=base_url)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gateways(
-    database_url: str, nats_server: NatsServer, services: ServiceRunner, tmp_path: Path
+    module_process_database_url: str,
+    module_nats_server: NatsServer,
+    module_services: ServiceRunner,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[GatewayProcess, GatewayProcess]:
     """#1 serves streams with its projector off; #2 projects (one after the other: migrations)."""
+    ports = tmp_path_factory.mktemp("ports")
     first = _start(
-        services,
+        module_services,
         _env(
-            database_url,
-            nats_server.url,
-            tmp_path / "gw1.port",
+            module_process_database_url,
+            module_nats_server.url,
+            ports / "gw1.port",
             REELHOUSE_PROJECTOR_ENABLED="false",
         ),
-        tmp_path / "gw1.port",
+        ports / "gw1.port",
     )
     second = _start(
-        services, _env(database_url, nats_server.url, tmp_path / "gw2.port"), tmp_path / "gw2.port"
+        module_services,
+        _env(module_process_database_url, module_nats_server.url, ports / "gw2.port"),
+        ports / "gw2.port",
     )
     return first, second
+
+
+@pytest.fixture
+async def auth(module_process_database_url: str) -> dict[str, str]:
+    """The headers of an owner of this test's own (the gateways outlive the test)."""
+    key = await _key_for(f"owner-{uuid.uuid4().hex[:12]}", module_process_database_url)
+    return {"Authorization": f"Bearer {key}"}
 
 
 def _progress(job_id: str, n: int) -> GenerationProgressed:
@@ -107,7 +121,6 @@ async def _submit(client: httpx.AsyncClient, base_url: str) -> str:
     response = await client.post(
         f"{base_url}/v1/generations",
         json={"model": "sandbox/text-to-video", "input": {"prompt": "a heron"}},
-        headers=AUTH,
     )
     assert response.status_code == 202, response.text
     job_id: str = response.json()["id"]
@@ -115,7 +128,7 @@ async def _submit(client: httpx.AsyncClient, base_url: str) -> str:
 
 
 async def _history(client: httpx.AsyncClient, base_url: str, job_id: str) -> list[str]:
-    response = await client.get(f"{base_url}/v1/generations/{job_id}/events", headers=AUTH)
+    response = await client.get(f"{base_url}/v1/generations/{job_id}/events")
     assert response.status_code == 200, response.text
     return [event["id"] for event in response.json()["data"]]
 
@@ -135,12 +148,15 @@ async def _expect(stream: RawStream) -> Received:
 
 
 async def test_a_stream_on_one_gateway_follows_transitions_the_other_projected(
-    gateways: tuple[GatewayProcess, GatewayProcess], nats_server: NatsServer, database_url: str
+    gateways: tuple[GatewayProcess, GatewayProcess],
+    module_nats_server: NatsServer,
+    module_process_database_url: str,
+    auth: dict[str, str],
 ) -> None:
     gw1, gw2 = gateways
     async with (
-        httpx.AsyncClient(timeout=STEP) as client,
-        event_publisher(nats_server.url) as publish,
+        httpx.AsyncClient(timeout=STEP, headers=auth) as client,
+        event_publisher(module_nats_server.url) as publish,
     ):
         job_id = await _submit(client, gw1.base_url)
         url = f"{gw1.base_url}/v1/generations/{job_id}/events"
@@ -180,7 +196,8 @@ async def test_a_stream_on_one_gateway_follows_transitions_the_other_projected(
         assert rest == history[2:]
 
         # another owner: the job does not exist for them, on either gateway
-        bob = {"Authorization": f"Bearer {await _key_for('bob', database_url)}"}
+        bob_key = await _key_for(f"bob-{uuid.uuid4().hex[:12]}", module_process_database_url)
+        bob = {"Authorization": f"Bearer {bob_key}"}
         for gateway in (gw1, gw2):
             response = await client.get(
                 f"{gateway.base_url}/v1/generations/{job_id}/events",
@@ -218,13 +235,15 @@ async def _drain(stream: RawStream) -> AsyncIterator[Received]:
 
 
 async def test_owner_stream_shows_every_job_and_resumes_without_gaps_or_repeats(
-    gateways: tuple[GatewayProcess, GatewayProcess], nats_server: NatsServer
+    gateways: tuple[GatewayProcess, GatewayProcess],
+    module_nats_server: NatsServer,
+    auth: dict[str, str],
 ) -> None:
     gw1, gw2 = gateways
     seen: list[Received] = []
     async with (
-        httpx.AsyncClient(timeout=STEP) as client,
-        event_publisher(nats_server.url) as publish,
+        httpx.AsyncClient(timeout=STEP, headers=auth) as client,
+        event_publisher(module_nats_server.url) as publish,
     ):
         async with _open(client, f"{gw1.base_url}/v1/events") as stream:
             await stream.keep_alive(within=STEP)  # the stream is open before the jobs exist
@@ -262,15 +281,29 @@ async def test_owner_stream_shows_every_job_and_resumes_without_gaps_or_repeats(
 
 
 async def test_shutdown_ends_open_streams_and_the_process_exits(
-    gateways: tuple[GatewayProcess, GatewayProcess],
+    module_process_database_url: str,
+    module_nats_server: NatsServer,
+    services: ServiceRunner,
+    tmp_path: Path,
+    auth: dict[str, str],
 ) -> None:
-    gw1, _ = gateways
-    async with httpx.AsyncClient(timeout=STEP) as client:
-        job_id = await _submit(client, gw1.base_url)
-        async with _open(client, f"{gw1.base_url}/v1/generations/{job_id}/events") as stream:
+    # a gateway of its own to shut down (its projector off, as #1's), the module's two go on
+    own = _start(
+        services,
+        _env(
+            module_process_database_url,
+            module_nats_server.url,
+            tmp_path / "own.port",
+            REELHOUSE_PROJECTOR_ENABLED="false",
+        ),
+        tmp_path / "own.port",
+    )
+    async with httpx.AsyncClient(timeout=STEP, headers=auth) as client:
+        job_id = await _submit(client, own.base_url)
+        async with _open(client, f"{own.base_url}/v1/generations/{job_id}/events") as stream:
             await _expect(stream)
-            exit_code = asyncio.create_task(asyncio.to_thread(gw1.process.terminate, timeout=15))
+            exit_code = asyncio.create_task(asyncio.to_thread(own.process.terminate, timeout=15))
             assert await stream.next_event(within=STEP) is None
             assert stream.ended
         assert await exit_code == 0
-    assert gw1.process.records("sse.closing")
+    assert own.process.records("sse.closing")
