@@ -8,7 +8,6 @@ them to routes through the aliases in ``dependencies.py``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from reelhouse.common.tracing import (
 from reelhouse.gateway.api_docs import install_api_docs
 from reelhouse.gateway.auth import routes as key_routes
 from reelhouse.gateway.auth.service import BOOTSTRAP_OWNER, ensure_api_key
+from reelhouse.gateway.background import stop_loop
 from reelhouse.gateway.body_guard import BodyGuardMiddleware
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
@@ -78,15 +78,9 @@ UPLOADS_PATH = "/v1/uploads"
 
 
 async def _stop_relay(relay: OutboxRelay, task: asyncio.Task[None]) -> None:
-    """Let the relay finish its pass (so its transaction commits), cancel it if it will not."""
-    relay.request_stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=SHUTDOWN_STEP_SECONDS)
-    except TimeoutError:
-        log.warning("outbox.stop_timeout", after=SHUTDOWN_STEP_SECONDS)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=SHUTDOWN_STEP_SECONDS)
+    await stop_loop(
+        relay.request_stop, task, seconds=SHUTDOWN_STEP_SECONDS, timeout_event="outbox.stop_timeout"
+    )
 
 
 async def _dispose(engine: AsyncEngine) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.common.events import utcnow
 from reelhouse.common.storage import ObjectStore
+from reelhouse.gateway.background import stop_loop
 from reelhouse.gateway.problems import DATABASE_DOWN
 from reelhouse.gateway.uploads import repository
 from reelhouse.gateway.uploads.settings import UploadSettings
@@ -87,14 +88,12 @@ class UploadSweeper:
 
 
 async def _stop(sweeper: UploadSweeper, task: asyncio.Task[None]) -> None:
-    sweeper.request_stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=SHUTDOWN_SECONDS)
-    except TimeoutError:
-        log.warning("upload.sweep_stop_timeout", after=SHUTDOWN_SECONDS)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=SHUTDOWN_SECONDS)
+    await stop_loop(
+        sweeper.request_stop,
+        task,
+        seconds=SHUTDOWN_SECONDS,
+        timeout_event="upload.sweep_stop_timeout",
+    )
 
 
 def start_sweeper(

@@ -8,7 +8,6 @@ cancelled after ``SHUTDOWN_SECONDS`` (a leased delivery is then retried when its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +15,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reelhouse.gateway.background import stop_loop
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
@@ -37,14 +37,9 @@ class Webhooks:
 
 
 async def _stop(worker: DeliveryWorker, task: asyncio.Task[None]) -> None:
-    worker.request_stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=SHUTDOWN_SECONDS)
-    except TimeoutError:
-        log.warning("webhook.stop_timeout", after=SHUTDOWN_SECONDS)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=SHUTDOWN_SECONDS)
+    await stop_loop(
+        worker.request_stop, task, seconds=SHUTDOWN_SECONDS, timeout_event="webhook.stop_timeout"
+    )
 
 
 async def start_webhooks(
