@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from schemathesis.schemas import BaseSchema
 
 from reelhouse.gateway.jobs.cursor import Cursor, encode_cursor
 from reelhouse.gateway.jobs.service import new_job_id
+from reelhouse.gateway.webhooks.events import WEBHOOK_EVENTS
 from tests.integration.hardening.gateway_process import API_KEY, GatewayProcess, start_gateway
 from tests.support.databases import postgres_database, postgres_server_url
 from tests.support.nats import NatsServer
@@ -158,8 +160,12 @@ def _ordered_window(values: Any) -> Any:
     return {name: value for name, value in values.items() if name != "created_before"}
 
 
+# only what RFC 3339 calls a date-time (a mutated, schema-breaking value is left alone)
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
 def _aware_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or RFC3339.fullmatch(value) is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
@@ -177,11 +183,17 @@ def _ordered_body_window(context: HookContext, body: Any) -> Any:
 
 
 # ``webhook_events`` needs a ``webhook_url`` (else 422 ``invalid_webhook_events``), another rule
-# between two fields: a generated body with events and no URL loses its events.
+# between two fields: a body with valid events and no URL loses its events. Events that break
+# the schema (a negative case's mutation) are left for the gateway to refuse.
 def _events_with_url(context: HookContext, body: Any) -> Any:
-    if isinstance(body, dict) and "webhook_events" in body and body.get("webhook_url") is None:
-        return {name: value for name, value in body.items() if name != "webhook_events"}
-    return body
+    if not isinstance(body, dict) or body.get("webhook_url") is not None:
+        return body
+    events = body.get("webhook_events")
+    if not isinstance(events, list) or not events:
+        return body
+    if not all(isinstance(name, str) and name in WEBHOOK_EVENTS for name in events):
+        return body
+    return {name: value for name, value in body.items() if name != "webhook_events"}
 
 
 # An Idempotency-Key means "this one request": the same key with another body is refused
