@@ -43,7 +43,7 @@ class Services:
     store: ObjectStore
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return cast(Services, request.app.state.services)
 
 
@@ -55,23 +55,23 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_catalog(services: ServicesDep) -> Catalog:
+async def get_catalog(services: ServicesDep) -> Catalog:
     return services.catalog
 
 
-def get_media_urls(services: ServicesDep) -> MediaUrls:
+async def get_media_urls(services: ServicesDep) -> MediaUrls:
     return services.media_urls
 
 
-def get_store(services: ServicesDep) -> ObjectStore:
+async def get_store(services: ServicesDep) -> ObjectStore:
     return services.store
 
 
-def get_relay(services: ServicesDep) -> OutboxRelay:
+async def get_relay(services: ServicesDep) -> OutboxRelay:
     return services.relay
 
 
