@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -64,7 +65,10 @@ def load(target: Target, args: argparse.Namespace, connections: int) -> LoadResu
 
 
 def profile(target: Target, args: argparse.Namespace, workdir: Path) -> None:
-    output = args.profile_out or workdir / "gateway-profile.txt"
+    """py-spy under the load, then while the process drains what the load left behind
+    (outbox relay, projector): the CPU of each phase per accepted request, by where it goes."""
+    output: Path = args.profile_out or workdir / "gateway-profile.txt"
+    drain_output = output.with_name(f"{output.stem}-drain{output.suffix}")
     connections = PROFILED[1]
     spy = record(target.pid, output, seconds=args.seconds)
     result = wrk_post(
@@ -75,20 +79,34 @@ def profile(target: Target, args: argparse.Namespace, workdir: Path) -> None:
         seconds=args.seconds,
         pid=target.pid,
     )
-    _, errors = spy.communicate(timeout=args.seconds + 60)
-    if spy.returncode != 0 or not output.exists():
-        print(f"py-spy failed ({spy.returncode}): {errors.decode(errors='replace')}")
-        return
-    print(
-        f"\nprofile of {target.name} at {connections} connections (py-spy, {args.seconds} s, "
-        f"{result.per_second:.0f} req/s while sampled; raw stacks: {output}):"
+    _wait(spy, args.seconds)
+    drain_spy = record(target.pid, drain_output, seconds=args.drain_profile_seconds)
+    drain = settle(target.pid, timeout=args.settle_timeout)
+    _wait(drain_spy, args.drain_profile_seconds)
+    accepted = max(result.accepted, 1)
+    phases = (
+        (f"{args.seconds} s at {connections} connections", output, result.cpu_seconds),
+        (f"the drain after it, {drain:.1f} s of CPU", drain_output, drain),
     )
-    stacks, idle = read_stacks(output)
-    for line in profile_report(
-        stacks, idle=idle, cpu_ms_per_request=result.cpu_ms_per_accepted, top=args.top
-    ):
-        print(line)
-    settle(target.pid, timeout=args.settle_timeout)
+    for title, path, cpu in phases:
+        print(
+            f"\nprofile of {target.name}, {title} ({result.per_second:.0f} req/s while "
+            f"sampled; py-spy raw stacks: {path}):"
+        )
+        if not path.exists():
+            print("  py-spy wrote nothing (see its error above)")
+            continue
+        stacks, idle = read_stacks(path)
+        for line in profile_report(
+            stacks, idle=idle, cpu_ms_per_request=cpu * 1e3 / accepted, top=args.top
+        ):
+            print(line)
+
+
+def _wait(spy: subprocess.Popen[bytes], seconds: float) -> None:
+    _, errors = spy.communicate(timeout=seconds + 60)
+    if spy.returncode != 0:
+        print(f"py-spy failed ({spy.returncode}): {errors.decode(errors='replace')}")
 
 
 def row(name: str, connections: int, result: LoadResult, drain_cpu: float) -> str:
@@ -112,12 +130,14 @@ HEADER = (
 
 
 def targets(
-    database_url: str, workdir: Path
+    database_url: str, workdir: Path, gateways: list[str]
 ) -> Iterator[tuple[str, Callable[[], AbstractContextManager[Target]]]]:
     yield "floor", lambda: floor_app(database_url, workdir)
-    yield "gateway PG+NATS", lambda: gateway("gateway PG+NATS", database_url, workdir)
-    sqlite_url = f"sqlite+aiosqlite:///{workdir / 'gateway.db'}"
-    yield "gateway SQLite+NATS", lambda: gateway("gateway SQLite+NATS", sqlite_url, workdir)
+    if "postgres" in gateways:
+        yield "gateway PG+NATS", lambda: gateway("gateway PG+NATS", database_url, workdir)
+    if "sqlite" in gateways:
+        sqlite_url = f"sqlite+aiosqlite:///{workdir / 'gateway.db'}"
+        yield "gateway SQLite+NATS", lambda: gateway("gateway SQLite+NATS", sqlite_url, workdir)
 
 
 def run(args: argparse.Namespace) -> Results:
@@ -128,11 +148,12 @@ def run(args: argparse.Namespace) -> Results:
     ):
         workdir = Path(tmp)
         print(
-            f"{os.cpu_count()} cores; {args.seconds} s per run after {args.warmup} s warm-up; "
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start; "
+            f"{args.seconds} s per run after {args.warmup} s warm-up; "
             f"wrk -t2; body: {BODY}\n{HEADER}",
             flush=True,
         )
-        for name, start in targets(database_url, workdir):
+        for name, start in targets(database_url, workdir, args.gateways):
             with start() as target:
                 for connections in args.connections:
                     results[name, connections] = load(target, args, connections)
@@ -145,6 +166,8 @@ def ratios(results: Results, connections: list[int]) -> list[str]:
     lines = ["\nratios gateway/floor (same run):"]
     for name in ("gateway PG+NATS", "gateway SQLite+NATS"):
         for conns in connections:
+            if (name, conns) not in results:
+                continue
             ours, floor = results[name, conns], results["floor", conns]
             lines.append(
                 f"  {name:<20} {conns:>4} conns: req/s {ours.per_second / floor.per_second:.3f}, "
@@ -184,6 +207,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="each measured run")
     parser.add_argument("--warmup", type=int, default=3, help="each warm-up run")
     parser.add_argument("--settle-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--gateways", nargs="+", choices=["postgres", "sqlite"], default=["postgres", "sqlite"]
+    )
+    parser.add_argument("--drain-profile-seconds", type=int, default=20)
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--profile-out", type=Path, help="keep py-spy's raw stacks here")
     parser.add_argument("--top", type=int, default=12, help="rows per profile view")
