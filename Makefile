@@ -108,6 +108,14 @@ k8s-validate: sync
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
 
+## make bench-submit: POST /v1/generations on the gateway (PostgreSQL + NATS, SQLite + NATS) vs a
+## floor app (FastAPI + one asyncpg INSERT), same run, plus a py-spy profile (not part of `make test`).
+## PostgreSQL server: $$TEST_DATABASE_URL (default postgres@127.0.0.1:5432); BENCH_ARGS e.g. "--seconds 5"
+.PHONY: bench-submit
+bench-submit: sync
+	@if command -v wrk >/dev/null 2>&1; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES=wrk; fi
+	$(UV) run --no-sync python -m bench.submit $(BENCH_ARGS)
+
 ## make bench-ingest: the downloader vs curl + fput_object on a >= 1 GiB output (not part of `make test`)
 .PHONY: bench-ingest
 bench-ingest: sync
