@@ -20,6 +20,7 @@ from playwright.async_api import Browser, Route
 from tests.browser.webapp import (
     DOCS_IMAGES,
     IMAGE_INPUT_MODEL_ID,
+    SSE_RESUME,
     WRITE_SCREENSHOTS,
     App,
     card_ids,
@@ -146,35 +147,6 @@ async def test_a_submit_whose_answer_was_lost_is_sent_again_with_the_same_key(ap
     assert job["id"] == first["id"]
     await app.wait_status(job["id"], "succeeded")
     assert await page.locator(f"[data-job-id='{job['id']}']").count() == 1
-
-
-# a fake fetch() serving two connections: the first drops after two events (one split
-# across chunks, one with CRLF line ends, a comment between), the second resumes
-SSE_RESUME = r"""async () => {
-  const { EventStream } = await import("/static/sse.js");
-  const calls = [];
-  const chunks = [
-    ["retry: 100\n\n: keep-alive\n\nid: e1\nevent: t\ndata: {\"job_id\":\"a\",",
-     "\"status\":\"queued\"}\n\nid: e2\r\nevent: t\r\ndata: {\"job_id\":\"a\",",
-     "\"status\":\"running\"}\r\n\r\n"],
-    ["id: e3\ndata: {\"job_id\":\"a\",\"status\":\"succeeded\"}\n\n"],
-  ];
-  window.fetch = async (url, init) => {
-    calls.push({url, accept: init.headers.Accept, resume: init.headers["Last-Event-ID"] ?? null});
-    const parts = chunks[calls.length - 1] ?? [];
-    const body = new ReadableStream({start(c) {
-      for (const part of parts) c.enqueue(new TextEncoder().encode(part));
-      if (calls.length === 1) c.close();  // the drop
-    }});
-    return new Response(body, {headers: {"Content-Type": "text/event-stream"}});
-  };
-  const events = [];
-  const stream = new EventStream("/v1/events", {onEvent: (e) => events.push(e)});
-  stream.start();
-  for (let i = 0; i < 200 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
-  stream.stop();
-  return {calls, events: events.map((e) => [e.id, e.type, e.data.status])};
-}"""
 
 
 async def test_the_event_stream_resumes_after_a_drop_with_last_event_id(

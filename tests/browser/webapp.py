@@ -258,3 +258,32 @@ def solid_png(colour: tuple[int, int, int], size: tuple[int, int] = (320, 240)) 
 def write_small_png(png: bytes, path: Path) -> None:
     """A screenshot in 256 colours: the README's images stay small."""
     Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256).save(path, optimize=True)
+
+
+# a fake fetch() serving two connections: the first drops after two events (one split
+# across chunks, one with CRLF line ends, a comment between), the second resumes
+SSE_RESUME = r"""async () => {
+  const { EventStream } = await import("/static/sse.js");
+  const calls = [];
+  const chunks = [
+    ["retry: 100\n\n: keep-alive\n\nid: e1\nevent: t\ndata: {\"job_id\":\"a\",",
+     "\"status\":\"queued\"}\n\nid: e2\r\nevent: t\r\ndata: {\"job_id\":\"a\",",
+     "\"status\":\"running\"}\r\n\r\n"],
+    ["id: e3\ndata: {\"job_id\":\"a\",\"status\":\"succeeded\"}\n\n"],
+  ];
+  window.fetch = async (url, init) => {
+    calls.push({url, accept: init.headers.Accept, resume: init.headers["Last-Event-ID"] ?? null});
+    const parts = chunks[calls.length - 1] ?? [];
+    const body = new ReadableStream({start(c) {
+      for (const part of parts) c.enqueue(new TextEncoder().encode(part));
+      if (calls.length === 1) c.close();  // the drop
+    }});
+    return new Response(body, {headers: {"Content-Type": "text/event-stream"}});
+  };
+  const events = [];
+  const stream = new EventStream("/v1/events", {onEvent: (e) => events.push(e)});
+  stream.start();
+  for (let i = 0; i < 200 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  stream.stop();
+  return {calls, events: events.map((e) => [e.id, e.type, e.data.status])};
+}"""
