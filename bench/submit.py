@@ -40,25 +40,23 @@ PROFILED = ("gateway PG+NATS", 32)
 Results = dict[tuple[str, int], LoadResult]
 
 
+def _post(target: Target, connections: int, seconds: int) -> LoadResult:
+    """wrk POSTing the submit body at ``target`` for ``seconds``."""
+    return wrk_post(
+        target.url,
+        body=BODY,
+        api_key=API_KEY,
+        connections=connections,
+        seconds=seconds,
+        pid=target.pid,
+    )
+
+
 def load(target: Target, args: argparse.Namespace, connections: int) -> LoadResult:
     """A warm-up, then the measured run; the target settles (its backlog drained) after each."""
-    wrk_post(
-        target.url,
-        body=BODY,
-        api_key=API_KEY,
-        connections=connections,
-        seconds=args.warmup,
-        pid=target.pid,
-    )
+    _post(target, connections, args.warmup)
     settle(target.pid, timeout=args.settle_timeout)
-    result = wrk_post(
-        target.url,
-        body=BODY,
-        api_key=API_KEY,
-        connections=connections,
-        seconds=args.seconds,
-        pid=target.pid,
-    )
+    result = _post(target, connections, args.seconds)
     drain = settle(target.pid, timeout=args.settle_timeout)
     print(row(target.name, connections, result, drain), flush=True)
     return result
@@ -71,14 +69,7 @@ def profile(target: Target, args: argparse.Namespace, workdir: Path) -> None:
     drain_output = output.with_name(f"{output.stem}-drain{output.suffix}")
     connections = PROFILED[1]
     spy = record(target.pid, output, seconds=args.seconds)
-    result = wrk_post(
-        target.url,
-        body=BODY,
-        api_key=API_KEY,
-        connections=connections,
-        seconds=args.seconds,
-        pid=target.pid,
-    )
+    result = _post(target, connections, args.seconds)
     _wait(spy, args.seconds)
     drain_spy = record(target.pid, drain_output, seconds=args.drain_profile_seconds)
     drain = settle(target.pid, timeout=args.settle_timeout)
