@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import nats
 
+from reelhouse.common.broker import consumer_config
 from reelhouse.common.events import (
     Asset,
     Event,
@@ -17,13 +18,18 @@ from reelhouse.common.events import (
     JobError,
 )
 from reelhouse.common.signing import UrlSigner
-from reelhouse.gateway.projector import DURABLE
+from reelhouse.common.streams import ensure_stream
+from reelhouse.gateway.projector import DURABLE, FILTER_SUBJECTS
+from reelhouse.gateway.settings import Settings
 from tests.integration.gateway.harness import (
     MEDIA_BASE_URL,
     SIGNING_KEYS,
     Gateway,
     event_publisher,
+    eventually,
+    messages_on,
     publish_raw,
+    running_gateway,
     wait_until_projected,
 )
 from tests.integration.gateway.job_events import output
@@ -223,3 +229,37 @@ async def test_projector_resumes_after_a_nats_restart(
         await gateway.wait_for_status(job_id, "submitted")
         await publish_again(_stored(job_id))
         await gateway.wait_for_status(job_id, "succeeded")
+
+
+async def test_the_projector_does_not_hear_the_gateways_own_events_back(
+    settings: Settings, nats_server: NatsServer
+) -> None:
+    nc = await nats.connect(nats_server.url)
+    try:
+        js = nc.jetstream()
+        stream = settings.nats.stream
+        # the consumer as a gateway before this change made it: every gen.> event
+        await ensure_stream(js, settings.nats)
+        await js.add_consumer(
+            stream, consumer_config(settings.nats, durable=DURABLE, filter_subjects=["gen.>"])
+        )
+        async with running_gateway(settings) as gateway:
+            info = await js.consumer_info(stream, DURABLE)
+            assert sorted(info.config.filter_subjects or []) == sorted(FILTER_SUBJECTS)
+            assert "gen.requested.v1" not in FILTER_SUBJECTS
+
+            job_id = (await gateway.submit())["id"]
+            assert (await gateway.cancel(job_id)).status_code == 202
+
+            async def relayed() -> bool | None:
+                subjects = [m.subject for m in await messages_on(nats_server.url, "gen.>")]
+                return subjects == ["gen.requested.v1", "gen.cancel.v1"] or None
+
+            await eventually(relayed, what="the job's requested and cancel events on NATS")
+            info = await js.consumer_info(stream, DURABLE)
+            # both are in the job's history already; the projector was handed neither
+            assert info.delivered.stream_seq == 0
+            events = [e["id"] for e in await gateway.events(job_id)]
+            assert events[:2] == [f"{job_id}:requested", f"{job_id}:cancel"]
+    finally:
+        await nc.close()

@@ -34,3 +34,17 @@ async def test_relay_leaves_its_backoff_at_once_when_asked_to_stop() -> None:
     await asyncio.wait_for(task, timeout=5)
     assert task.done()
     assert task.exception() is None
+
+
+def test_a_batch_is_published_in_rounds_that_keep_each_jobs_order() -> None:
+    from reelhouse.gateway.db.models import OutboxMessage
+    from reelhouse.gateway.outbox.relay import _rounds
+
+    batch = [
+        OutboxMessage(id=n, job_id=job, event_id=f"{job}:{n}")
+        for n, job in enumerate(["a", "b", "a", "c", "a", "b"], start=1)
+    ]
+
+    rounds = [[m.event_id for m in round_] for round_ in _rounds(batch)]
+
+    assert rounds == [["a:1", "b:2", "c:4"], ["a:3", "b:6"], ["a:5"]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
@@ -78,7 +78,23 @@ async def publish_event(broker: NatsBroker, event: Event, *, source: str, stream
     ``stream`` is ``settings.nats.stream`` (``REELHOUSE_NATS__STREAM``), always passed: a
     default here would publish to a stream that does not exist when an operator renames it.
     """
-    headers = {**event.ce_headers(source), "content-type": "application/json"}
+    await publish_serialised(
+        broker,
+        subject=event.subject,
+        body=event.model_dump_json().encode(),
+        headers=event.ce_headers(source),
+        stream=stream,
+    )
+
+
+async def publish_serialised(
+    broker: NatsBroker, *, subject: str, body: bytes, headers: Mapping[str, str], stream: str
+) -> None:
+    """``publish_event`` for an event kept serialised (the gateway's outbox): its JSON body and
+    ``Event.ce_headers``, published as they are, without decoding and encoding them again."""
     await broker.publish(
-        event.model_dump_json().encode(), subject=event.subject, headers=headers, stream=stream
+        body,
+        subject=subject,
+        headers={**headers, "content-type": "application/json"},
+        stream=stream,
     )

@@ -56,7 +56,7 @@ from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.openapi import install_openapi
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.problems import install_problem_handlers
-from reelhouse.gateway.projector import DURABLE, register_projector
+from reelhouse.gateway.projector import DURABLE, projector_consumer, register_projector
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.submit_schema import describe_submit
 from reelhouse.gateway.uploads import routes as upload_routes
@@ -113,7 +113,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
         async with AsyncExitStack() as stack:
             if owns_tracing:
                 stack.push_async_callback(shutdown_tracing, tracing)
-            engine = create_engine(settings.database_url)
+            engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
             stack.push_async_callback(_dispose, engine)
             await run_migrations(engine)
             sessions = create_sessionmaker(engine)
@@ -135,14 +135,20 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
             webhooks = await start_webhooks(
                 stack, settings=settings, sessions=sessions, media_urls=media_urls
             )
-            bus = Bus(settings.nats, name=SERVICE, middlewares=nats_middlewares(tracing))
+            bus = Bus(
+                settings.nats,
+                name=SERVICE,
+                middlewares=nats_middlewares(tracing),
+                consumers=[projector_consumer(settings.nats)] if settings.projector_enabled else [],
+            )
             register_notices(bus.broker, hub)
+            notices = NoticePublisher(bus.broker)
             projector = (
                 register_projector(
                     bus.broker,
                     sessions=sessions,
                     nats=settings.nats,
-                    notify=NoticePublisher(bus.broker),
+                    notify=notices,
                     webhooks=webhooks.recorder,
                 )
                 if settings.projector_enabled
@@ -163,6 +169,8 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 settings=settings.outbox,
                 tracer=get_tracer(tracing, __name__),
                 limit_for=settings.limits.max_active_jobs_for,
+                holds=settings.limits.limits_concurrency,
+                notify=notices,
             )
             if projector is not None:
                 projector.on_change = relay.wake

@@ -1,7 +1,7 @@
 """The gateway's NATS connection: started in the background so the API serves without it.
 
 While NATS is unreachable the gateway still accepts jobs (the outbox keeps them);
-once connected, the stream is ensured and the projector's subscriber starts.
+once connected, the stream and the projector's consumer are ensured and its subscriber starts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from faststream.nats import NatsBroker
+from faststream.nats import ConsumerConfig, NatsBroker
 from faststream.types import BrokerMiddleware
 from nats.aio.client import Client
 
@@ -34,8 +34,11 @@ class Bus:
         *,
         name: str,
         middlewares: Sequence[BrokerMiddleware[Any, Any]] = (),
+        consumers: Sequence[ConsumerConfig] = (),
     ) -> None:
         self.settings = settings
+        # durable consumers created, or updated to this configuration, before subscribing
+        self._consumers = consumers
         self.broker: NatsBroker = build_broker(settings, name=name, middlewares=middlewares)
         instrument_broker(self.broker, service=name)
         self._client: Client | None = None
@@ -64,7 +67,11 @@ class Bus:
             raise
         while True:
             try:
-                await ensure_stream(self._client.jetstream(), self.settings)
+                js = self._client.jetstream()
+                await ensure_stream(js, self.settings)
+                for consumer in self._consumers:
+                    # create or update: a consumer an older version made gets today's filter
+                    await js.add_consumer(self.settings.stream, config=consumer)
                 await self.broker.start()
                 break
             except Exception as exc:

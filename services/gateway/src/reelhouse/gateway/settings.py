@@ -215,6 +215,15 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///.reelhouse/reelhouse.db",
         description="the job store: SQLite or `postgresql+asyncpg://…`; migrations run at start",
     )
+    database_pool_size: int = Field(
+        default=16,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections each gateway process keeps open (half as many "
+        "again under a burst); a request in flight holds one, so size it to the requests a "
+        "process serves at once, and keep the sum over all processes under the server's "
+        "`max_connections`",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="the gateway's public address, for links in webhook bodies (sent without "

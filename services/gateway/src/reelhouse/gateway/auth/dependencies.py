@@ -18,8 +18,8 @@ from reelhouse.common.events import utcnow
 from reelhouse.gateway.auth import repository
 from reelhouse.gateway.auth.keys import hash_api_key
 from reelhouse.gateway.auth.principal import Principal
+from reelhouse.gateway.auth.repository import ActiveKey
 from reelhouse.gateway.auth.scopes import Scope, ordered
-from reelhouse.gateway.db.models import ApiKey
 from reelhouse.gateway.dependencies import SessionDep
 from reelhouse.gateway.problems import ProblemError
 
@@ -45,7 +45,7 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="reelhouse"'}
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-async def _note_use(session: AsyncSession, key: ApiKey) -> None:
+async def _note_use(session: AsyncSession, key: ActiveKey) -> None:
     now = utcnow()
     stale_before = now - LAST_USED_RESOLUTION
     if key.last_used_at is not None and key.last_used_at >= stale_before:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.common.events import Asset
-from reelhouse.gateway.db.models import Job, JobEvent, JobOutput
+from reelhouse.gateway.db.models import Job, JobEvent, JobOutput, OutboxMessage
 from reelhouse.gateway.jobs.cursor import Cursor
 from reelhouse.gateway.jobs.filters import JobFilter
 
@@ -17,6 +30,51 @@ from reelhouse.gateway.jobs.filters import JobFilter
 def add(session: AsyncSession, job: Job, first_event: JobEvent) -> None:
     session.add(job)
     session.add(first_event)
+
+
+JOBS, EVENTS, OUTBOX = (cast(Table, model.__table__) for model in (Job, JobEvent, OutboxMessage))
+# one statement per shape of the submit's rows (in practice one): built once, not per request
+_SUBMIT_STATEMENTS: dict[tuple[tuple[str, ...], ...], Insert] = {}
+
+
+async def insert_job(
+    session: AsyncSession,
+    job: dict[str, Any],
+    first_event: dict[str, Any],
+    announcement: dict[str, Any],
+) -> None:
+    """Write a new job, its first event and the outbox row announcing it (column values).
+
+    Plain ``INSERT``s — no unit of work, no identity map: the rows are not read back here
+    (bench-submit's profile: the ORM flush of the three rows was a third of a submit's CPU).
+    On PostgreSQL they go as one prepared statement (two data-modifying CTEs): one round trip.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(insert(JOBS), job)
+        await session.execute(insert(EVENTS), first_event)
+        await session.execute(insert(OUTBOX), announcement)
+        return
+    shape = (tuple(job), tuple(first_event), tuple(announcement))
+    statement = _SUBMIT_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _SUBMIT_STATEMENTS[shape] = (
+            insert(OUTBOX)
+            .values(_binds(OUTBOX, "o_", announcement))
+            .add_cte(insert(JOBS).values(_binds(JOBS, "j_", job)).cte("new_job"))
+            .add_cte(insert(EVENTS).values(_binds(EVENTS, "e_", first_event)).cte("first_event"))
+        )
+    await session.execute(
+        statement,
+        {
+            **{f"j_{name}": value for name, value in job.items()},
+            **{f"e_{name}": value for name, value in first_event.items()},
+            **{f"o_{name}": value for name, value in announcement.items()},
+        },
+    )
+
+
+def _binds(table: Table, prefix: str, values: dict[str, Any]) -> dict[str, BindParameter[Any]]:
+    return {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in values}
 
 
 async def get_job(session: AsyncSession, *, owner_id: str, job_id: str) -> Job | None:

@@ -64,18 +64,23 @@ def event_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
+def event_values(event: Event, *, status: JobStatus | None, applied: bool) -> dict[str, Any]:
+    """A ``job_events`` row's column values for ``event``."""
+    return {
+        "event_id": event.event_id,
+        "job_id": event.job_id,
+        "type": event.event_type,
+        "subject": event.subject,
+        "status": status.value if status is not None else None,
+        "applied": applied,
+        "occurred_at": event.occurred_at,
+        "recorded_at": utcnow(),
+        "payload": event_payload(event),
+    }
+
+
 def event_row(event: Event, *, status: JobStatus | None, applied: bool) -> JobEvent:
-    return JobEvent(
-        event_id=event.event_id,
-        job_id=event.job_id,
-        type=event.event_type,
-        subject=event.subject,
-        status=status.value if status is not None else None,
-        applied=applied,
-        occurred_at=event.occurred_at,
-        recorded_at=utcnow(),
-        payload=event_payload(event),
-    )
+    return JobEvent(**event_values(event, status=status, applied=applied))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,29 +166,35 @@ async def submit_generation(
         routes=list(model.routes),
         input_objects=input_objects,
     )
-    job = Job(
-        id=job_id,
-        owner_id=owner.owner_id,
-        model=model.id,
-        provider=model.provider,
-        provider_model=model.provider_model,
-        input=prepared,
-        status=JobStatus.QUEUED.value,
-        error=None,
-        deadline_seconds=deadline,
-        provider_request_id=None,
-        created_at=now,
-        updated_at=now,
-        routes=[route.model_dump() for route in model.routes],
-        start_deadline_seconds=start_deadline,
-        cancel_requested_at=None,
-        attempts=[],
-        webhook_url=webhook.url if webhook else None,
-        webhook_events=list(webhook.events) if webhook else None,
+    values: dict[str, Any] = {
+        "id": job_id,
+        "owner_id": owner.owner_id,
+        "model": model.id,
+        "provider": model.provider,
+        "provider_model": model.provider_model,
+        "input": prepared,
+        "status": JobStatus.QUEUED.value,
+        "error": None,
+        "deadline_seconds": deadline,
+        "provider_request_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "routes": [route.model_dump() for route in model.routes],
+        "start_deadline_seconds": start_deadline,
+        "cancel_requested_at": None,
+        "attempts": [],
+        "webhook_url": webhook.url if webhook else None,
+        "webhook_events": list(webhook.events) if webhook else None,
         **cost,
+    }
+    await repository.insert_job(
+        session,
+        values,
+        event_values(event, status=JobStatus.QUEUED, applied=True),
+        outbox.row_values(event, now=now, held_for=owner.owner_id if held else None),
     )
-    repository.add(session, job, event_row(event, status=JobStatus.QUEUED, applied=True))
-    outbox.add(session, event, now=now, held_for=owner.owner_id if held else None)
+    # the answer's view of the row just written (never added to the session)
+    job = Job(**values)
     if before_commit is not None:
         await before_commit(job)
     await session.commit()

@@ -57,6 +57,13 @@ class LimitSettings(BaseModel):
         own = self.owners.get(owner_id)
         return _effective(self.submit_rate, own.submit_rate if own else None)
 
+    @property
+    def limits_concurrency(self) -> bool:
+        """Whether any owner may have a concurrency limit (else no submit is held)."""
+        return bool(self.max_active_jobs) or any(
+            own.max_active_jobs for own in self.owners.values()
+        )
+
     def max_active_jobs_for(self, owner_id: str) -> int | None:
         own = self.owners.get(owner_id)
         return _effective(self.max_active_jobs, own.max_active_jobs if own else None)

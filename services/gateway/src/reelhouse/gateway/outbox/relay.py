@@ -3,7 +3,10 @@
 It wakes when a job is accepted and, at the latest, every ``poll_seconds``. When
 NATS is down the rows simply wait; publishing is retried with capped exponential
 backoff until it works. ``Nats-Msg-Id`` is the event id, so a row published
-twice (a crash between publish and commit, two replicas) is stored once.
+twice (a crash between publish and commit, two replicas) is stored once. A batch's rows are
+published concurrently, except that one job's rows go one after another, in order; they are
+marked sent with one ``UPDATE``, and every gateway's live streams are told of them (the
+projector does not hear the gateway's own events back).
 
 Each publish happens inside the trace the row was written in (its stored
 ``traceparent``), under an ``outbox.relay`` span: the consumers continue that trace.
@@ -13,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reelhouse.common.broker import publish_event
-from reelhouse.common.events import parse_event, utcnow
+from reelhouse.common.broker import publish_serialised
+from reelhouse.common.events import EventProjected, utcnow
 from reelhouse.common.logging import job_context
 from reelhouse.common.tracing import continued_trace
 from reelhouse.gateway.bus import Bus
@@ -32,6 +37,8 @@ from reelhouse.gateway.settings import OutboxSettings
 log = structlog.get_logger(__name__)
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
+# while busy, the backlog gauges are refreshed at most this often (a query each time)
+BACKLOG_EVERY_SECONDS = 1.0
 
 
 def backoff_delay(failures: int, *, base: float, cap: float) -> float:
@@ -48,10 +55,19 @@ class OutboxRelay:
         settings: OutboxSettings,
         tracer: Tracer | None = None,
         limit_for: LimitFor | None = None,
+        holds: bool = True,
+        notify: Callable[[EventProjected], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
+        # told of each published event: the live streams' wake-up (the projector skips them)
+        self._notify = notify
         # the owners' concurrency limits: rows held by them are released first (None: no limits)
         self._limit_for = limit_for
+        # whether submits may be held (a limit is configured); if not, held rows (from an
+        # earlier configuration) are released by the first pass and never looked for again
+        self._holds = holds
+        self._held_released = False
+        self._backlog_observed = -BACKLOG_EVERY_SECONDS
         self._bus = bus
         self._settings = settings
         self._tracer = tracer or NoOpTracer()
@@ -77,7 +93,8 @@ class OutboxRelay:
             except Exception as exc:  # the database may be briefly unavailable too
                 log.warning("outbox.pass_failed", error=repr(exc))
                 drained = False
-            await self._observe_backlog()
+            if time.monotonic() - self._backlog_observed >= BACKLOG_EVERY_SECONDS:
+                await self._observe_backlog()
             if drained:
                 failures = 0
                 with contextlib.suppress(TimeoutError):
@@ -93,7 +110,9 @@ class OutboxRelay:
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
     async def _observe_backlog(self) -> None:
-        """Refresh the backlog gauges (what waits, how old) after every pass."""
+        """Refresh the backlog gauges (what waits, how old), at most every
+        ``BACKLOG_EVERY_SECONDS`` (a busy relay makes a pass per submit)."""
+        self._backlog_observed = time.monotonic()
         try:
             async with self._sessions() as session:
                 pending, oldest = await repository.backlog(session)
@@ -107,17 +126,50 @@ class OutboxRelay:
         if not self._bus.connected:
             return False
         batch = self._settings.batch_size
-        if self._limit_for is not None:
+        if self._limit_for is not None and (self._holds or not self._held_released):
             async with self._sessions.begin() as session:
                 await release_held(session, self._limit_for)
+            self._held_released = True
         while True:
             async with self._sessions.begin() as session:
                 messages = await repository.claim_pending(session, limit=batch)
-                for message in messages:
-                    if not await self._publish(message):
-                        return False
+                published, complete = await self._publish_batch(messages)
+                await repository.mark_published(session, published, now=utcnow())
+                owners = await repository.owners_of(session, {m.job_id for m in published})
+            OUTBOX_PUBLISHED.inc(len(published))
+            await self._announce(published, owners)
+            if not complete:
+                return False
             if len(messages) < batch:
                 return True
+
+    async def _publish_batch(
+        self, messages: list[OutboxMessage]
+    ) -> tuple[list[OutboxMessage], bool]:
+        """Publish ``messages`` (oldest first), a job's one after another and different jobs'
+        at the same time; stops at the first round with a failure. Returns what was published
+        and whether that was all."""
+        published: list[OutboxMessage] = []
+        for round_ in _rounds(messages):
+            results = await asyncio.gather(*(self._publish(message) for message in round_))
+            published.extend(m for m, ok in zip(round_, results, strict=True) if ok)
+            if not all(results):
+                return published, False
+        return published, True
+
+    async def _announce(self, published: list[OutboxMessage], owners: dict[str, str]) -> None:
+        """Wake the live streams of every gateway: the projector does not hear the gateway's
+        own events back (they were recorded when they were committed)."""
+        if self._notify is None:
+            return
+        for message in published:
+            owner_id = owners.get(message.job_id)
+            if owner_id is not None:
+                await self._notify(
+                    EventProjected(
+                        job_id=message.job_id, owner_id=owner_id, event_id=message.event_id
+                    )
+                )
 
     async def _publish(self, message: OutboxMessage) -> bool:
         with (
@@ -133,12 +185,12 @@ class OutboxRelay:
             job_context(message.job_id, event_id=message.event_id, subject=message.subject),
         ):
             try:
-                event = parse_event(message.subject, message.payload.encode())
                 await asyncio.wait_for(
-                    publish_event(
+                    publish_serialised(
                         self._bus.broker,
-                        event,
-                        source=repository.SOURCE,
+                        subject=message.subject,
+                        body=message.payload.encode(),
+                        headers=repository.event_headers(message.headers),
                         stream=self._bus.settings.stream,
                     ),
                     timeout=PUBLISH_TIMEOUT_SECONDS,
@@ -148,7 +200,18 @@ class OutboxRelay:
                 OUTBOX_PUBLISH_FAILURES.inc()
                 log.warning("outbox.publish_failed", attempts=message.attempts, error=repr(exc))
                 return False
-            repository.mark_published(message, now=utcnow())
-            OUTBOX_PUBLISHED.inc()
-            log.info("outbox.published", attempts=message.attempts)
+            log.info("outbox.published", attempts=message.attempts + 1)
             return True
+
+
+def _rounds(messages: list[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """``messages`` in rounds holding each job at most once, a job's messages in order."""
+    rounds: list[list[OutboxMessage]] = []
+    seen: dict[str, int] = {}
+    for message in messages:
+        index = seen.get(message.job_id, -1) + 1
+        seen[message.job_id] = index
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(message)
+    return rounds

@@ -3,38 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.common.events import Event
 from reelhouse.common.tracing import current_trace_headers
-from reelhouse.gateway.db.models import OutboxMessage
+from reelhouse.gateway.db.models import Job, OutboxMessage
 
 SOURCE = "gateway"
+# JetStream de-duplicates on it (``Event.ce_headers``)
+DEDUP_HEADER = "Nats-Msg-Id"
 MAX_ERROR_LENGTH = 2000
+
+
+def row_values(event: Event, *, now: datetime, held_for: str | None = None) -> dict[str, Any]:
+    """An outbox row's column values: ``event`` to publish, committed with its change."""
+    return {
+        "event_id": event.event_id,
+        "job_id": event.job_id,
+        "subject": event.subject,
+        # the active trace's ``traceparent``: the relay publishes inside that trace later,
+        # from another task, so the consumers' spans join the request's trace
+        "headers": {**event.ce_headers(SOURCE), **current_trace_headers()},
+        "payload": event.model_dump_json(),
+        "created_at": now,
+        "published_at": None,
+        "attempts": 0,
+        "last_error": None,
+        "held_for": held_for,
+    }
 
 
 def add(
     session: AsyncSession, event: Event, *, now: datetime, held_for: str | None = None
 ) -> OutboxMessage:
-    """Queue ``event`` for publishing; commit it together with the change it announces.
-
-    The headers keep the active trace's ``traceparent``: the relay publishes inside that
-    trace later, from another task, so the consumers' spans join the request's trace.
-    """
-    message = OutboxMessage(
-        event_id=event.event_id,
-        job_id=event.job_id,
-        subject=event.subject,
-        headers={**event.ce_headers(SOURCE), **current_trace_headers()},
-        payload=event.model_dump_json(),
-        created_at=now,
-        published_at=None,
-        attempts=0,
-        last_error=None,
-        held_for=held_for,
-    )
+    """Queue ``event`` for publishing; commit it together with the change it announces."""
+    message = OutboxMessage(**row_values(event, now=now, held_for=held_for))
     session.add(message)
     return message
 
@@ -51,10 +57,34 @@ async def claim_pending(session: AsyncSession, *, limit: int) -> list[OutboxMess
     return list(result.scalars())
 
 
-def mark_published(message: OutboxMessage, *, now: datetime) -> None:
-    message.published_at = now
-    message.attempts += 1
-    message.last_error = None
+async def mark_published(
+    session: AsyncSession, messages: list[OutboxMessage], *, now: datetime
+) -> None:
+    """One ``UPDATE`` for a batch that was published (the objects are not refreshed)."""
+    if not messages:
+        return
+    await session.execute(
+        update(cast(Table, OutboxMessage.__table__))
+        .where(OutboxMessage.__table__.c.id.in_([m.id for m in messages]))
+        .values(
+            published_at=now,
+            attempts=OutboxMessage.__table__.c.attempts + 1,
+            last_error=None,
+        )
+    )
+
+
+def event_headers(stored: dict[str, str]) -> dict[str, str]:
+    """A row's stored headers without its trace context: the relay's span supplies that."""
+    return {k: v for k, v in stored.items() if k == DEDUP_HEADER or k.startswith("ce-")}
+
+
+async def owners_of(session: AsyncSession, job_ids: set[str]) -> dict[str, str]:
+    """Each job's owner, by job id (jobs deleted since are left out)."""
+    if not job_ids:
+        return {}
+    result = await session.execute(select(Job.id, Job.owner_id).where(Job.id.in_(job_ids)))
+    return {job_id: owner_id for job_id, owner_id in result.all()}
 
 
 def record_failure(message: OutboxMessage, error: str) -> None:
