@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 
 from reelhouse.gateway.settings import Settings
@@ -103,3 +104,36 @@ async def test_not_ready_while_the_database_is_unreachable(
             assert body["status"] == "unavailable"
             assert body["checks"] == {"database": "unavailable", "nats": "ok"}
             assert (await gateway.client.get("/livez")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_connections_the_server_ended_cost_at_most_one_retryable_503(
+    gateway: Gateway, database_url: str
+) -> None:
+    # pooled connections are not pinged before use (a round trip per request): one the server
+    # ended fails once, and the pool is then renewed
+    for _ in range(3):
+        await gateway.submit()
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert ended >= 1
+
+    answers = []
+    for _ in range(6):
+        response = await gateway.client.post(
+            "/v1/generations",
+            json={"model": "sandbox/text-to-video", "input": {"prompt": "after a restart"}},
+            headers=gateway.auth(),
+        )
+        answers.append((response.status_code, response.json().get("code")))
+    assert answers.count((503, "database_unavailable")) <= 1, answers
+    assert set(answers) <= {(202, None), (503, "database_unavailable")}, answers
+    assert answers[-3:] == [(202, None)] * 3

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# a PostgreSQL connection is closed and replaced after this long (idle-killing middleboxes)
+POOL_RECYCLE_SECONDS = 1800
 
 
 def is_sqlite(url: URL) -> bool:
@@ -36,11 +38,19 @@ def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     burst. A request holds its connection while it runs: with fewer in the pool than requests in
     flight, each extra one was opened and closed per request (bench-submit at 32 connections,
     the default pool of 5: a TLS attempt and a login per submit).
+
+    Connections are not pinged before use (a round trip per request, a fifth of a submit's):
+    one that the server closed fails the statement that meets it — a request answered 503
+    ``database_unavailable``, a relay pass retried — and SQLAlchemy then discards every pooled
+    connection older than that failure. Connections are replaced after ``POOL_RECYCLE_SECONDS``.
     """
     url = make_url(database_url)
     if not is_sqlite(url):
         return create_async_engine(
-            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max(1, pool_size // 2)
+            url,
+            pool_size=pool_size,
+            max_overflow=max(1, pool_size // 2),
+            pool_recycle=POOL_RECYCLE_SECONDS,
         )
     path = _sqlite_path(url)
     if path is not None:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import structlog
 from opentelemetry.trace import NoOpTracer, Tracer
@@ -56,6 +57,7 @@ class OutboxRelay:
         tracer: Tracer | None = None,
         limit_for: LimitFor | None = None,
         holds: bool = True,
+        locks_claims: bool = True,
         notify: Callable[[EventProjected], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -66,6 +68,8 @@ class OutboxRelay:
         # whether submits may be held (a limit is configured); if not, held rows (from an
         # earlier configuration) are released by the first pass and never looked for again
         self._holds = holds
+        # False on SQLite: claim, publish and mark in separate short transactions
+        self._locks_claims = locks_claims
         self._held_released = False
         self._backlog_observed = -BACKLOG_EVERY_SECONDS
         self._bus = bus
@@ -131,31 +135,49 @@ class OutboxRelay:
                 await release_held(session, self._limit_for)
             self._held_released = True
         while True:
-            async with self._sessions.begin() as session:
-                messages = await repository.claim_pending(session, limit=batch)
-                published, complete = await self._publish_batch(messages)
-                await repository.mark_published(session, published, now=utcnow())
-                owners = await repository.owners_of(session, {m.job_id for m in published})
-            OUTBOX_PUBLISHED.inc(len(published))
-            await self._announce(published, owners)
-            if not complete:
+            if self._locks_claims:
+                # PostgreSQL: the claimed rows stay locked while they are published, so other
+                # replicas skip them; new submits are not held up by row locks
+                async with self._sessions.begin() as session:
+                    messages, owners = await repository.claim_pending(session, limit=batch)
+                    sent = await self._publish_batch(messages)
+                    await self._record(session, sent)
+            else:
+                # SQLite: a transaction is the one write lock; held while publishing, it would
+                # stop every submit for the whole batch (JetStream de-duplicates a row another
+                # gateway process on the same file publishes too)
+                async with self._sessions.begin() as session:
+                    messages, owners = await repository.claim_pending(session, limit=batch)
+                sent = await self._publish_batch(messages)
+                async with self._sessions.begin() as session:
+                    await self._record(session, sent)
+            OUTBOX_PUBLISHED.inc(len(sent.published))
+            await self._announce(sent.published, owners)
+            if sent.failed is not None:
                 return False
             if len(messages) < batch:
                 return True
 
-    async def _publish_batch(
-        self, messages: list[OutboxMessage]
-    ) -> tuple[list[OutboxMessage], bool]:
+    async def _publish_batch(self, messages: list[OutboxMessage]) -> Sent:
         """Publish ``messages`` (oldest first), a job's one after another and different jobs'
-        at the same time; stops at the first round with a failure. Returns what was published
-        and whether that was all."""
-        published: list[OutboxMessage] = []
+        at the same time; stops after the first round with a failure."""
+        sent = Sent()
         for round_ in _rounds(messages):
-            results = await asyncio.gather(*(self._publish(message) for message in round_))
-            published.extend(m for m, ok in zip(round_, results, strict=True) if ok)
-            if not all(results):
-                return published, False
-        return published, True
+            errors = await asyncio.gather(*(self._publish(message) for message in round_))
+            for message, error in zip(round_, errors, strict=True):
+                if error is None:
+                    sent.published.append(message)
+                elif sent.failed is None:
+                    sent.failed = (message, error)
+            if sent.failed is not None:
+                break
+        return sent
+
+    async def _record(self, session: AsyncSession, sent: Sent) -> None:
+        await repository.mark_published(session, sent.published, now=utcnow())
+        if sent.failed is not None:
+            message, error = sent.failed
+            await repository.record_failure(session, message, error)
 
     async def _announce(self, published: list[OutboxMessage], owners: dict[str, str]) -> None:
         """Wake the live streams of every gateway: the projector does not hear the gateway's
@@ -171,7 +193,8 @@ class OutboxRelay:
                     )
                 )
 
-    async def _publish(self, message: OutboxMessage) -> bool:
+    async def _publish(self, message: OutboxMessage) -> str | None:
+        """Publish one row; None when JetStream acknowledged it, else the error."""
         with (
             continued_trace(message.headers),
             self._tracer.start_as_current_span(
@@ -196,12 +219,19 @@ class OutboxRelay:
                     timeout=PUBLISH_TIMEOUT_SECONDS,
                 )
             except Exception as exc:
-                repository.record_failure(message, repr(exc))
                 OUTBOX_PUBLISH_FAILURES.inc()
-                log.warning("outbox.publish_failed", attempts=message.attempts, error=repr(exc))
-                return False
+                log.warning("outbox.publish_failed", attempts=message.attempts + 1, error=repr(exc))
+                return repr(exc)
             log.info("outbox.published", attempts=message.attempts + 1)
-            return True
+            return None
+
+
+@dataclass
+class Sent:
+    """What a batch's publishing did: the rows published, and the first that failed."""
+
+    published: list[OutboxMessage] = field(default_factory=list)
+    failed: tuple[OutboxMessage, str] | None = None
 
 
 def _rounds(messages: list[OutboxMessage]) -> list[list[OutboxMessage]]:

@@ -13,6 +13,7 @@ from reelhouse.common.tracing import current_trace_headers
 from reelhouse.gateway.db.models import Job, OutboxMessage
 
 SOURCE = "gateway"
+OUTBOX = cast(Table, OutboxMessage.__table__)
 # JetStream de-duplicates on it (``Event.ce_headers``)
 DEDUP_HEADER = "Nats-Msg-Id"
 MAX_ERROR_LENGTH = 2000
@@ -45,16 +46,22 @@ def add(
     return message
 
 
-async def claim_pending(session: AsyncSession, *, limit: int) -> list[OutboxMessage]:
-    """The oldest unpublished messages, locked so other replicas skip them (PostgreSQL)."""
+async def claim_pending(
+    session: AsyncSession, *, limit: int
+) -> tuple[list[OutboxMessage], dict[str, str]]:
+    """The oldest unpublished messages, locked so other replicas skip them (PostgreSQL), and
+    their jobs' owners by job id (one query: the relay tells every gateway's live streams)."""
     result = await session.execute(
-        select(OutboxMessage)
+        select(OutboxMessage, Job.owner_id)
+        .outerjoin(Job, Job.id == OutboxMessage.job_id)
         .where(OutboxMessage.published_at.is_(None), OutboxMessage.held_for.is_(None))
         .order_by(OutboxMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
     )
-    return list(result.scalars())
+    rows = result.all()
+    owners = {message.job_id: owner for message, owner in rows if owner is not None}
+    return [message for message, _ in rows], owners
 
 
 async def mark_published(
@@ -64,13 +71,9 @@ async def mark_published(
     if not messages:
         return
     await session.execute(
-        update(cast(Table, OutboxMessage.__table__))
-        .where(OutboxMessage.__table__.c.id.in_([m.id for m in messages]))
-        .values(
-            published_at=now,
-            attempts=OutboxMessage.__table__.c.attempts + 1,
-            last_error=None,
-        )
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_([m.id for m in messages]))
+        .values(published_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
     )
 
 
@@ -79,17 +82,13 @@ def event_headers(stored: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in stored.items() if k == DEDUP_HEADER or k.startswith("ce-")}
 
 
-async def owners_of(session: AsyncSession, job_ids: set[str]) -> dict[str, str]:
-    """Each job's owner, by job id (jobs deleted since are left out)."""
-    if not job_ids:
-        return {}
-    result = await session.execute(select(Job.id, Job.owner_id).where(Job.id.in_(job_ids)))
-    return {job_id: owner_id for job_id, owner_id in result.all()}
-
-
-def record_failure(message: OutboxMessage, error: str) -> None:
-    message.attempts += 1
-    message.last_error = error[:MAX_ERROR_LENGTH]
+async def record_failure(session: AsyncSession, message: OutboxMessage, error: str) -> None:
+    """Count a failed attempt at publishing ``message`` and keep its error."""
+    await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == message.id)
+        .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:MAX_ERROR_LENGTH])
+    )
 
 
 async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
