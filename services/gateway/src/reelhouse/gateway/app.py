@@ -42,7 +42,7 @@ from reelhouse.gateway.catalog.loader import load_catalog
 from reelhouse.gateway.catalog.uris import UriPolicy
 from reelhouse.gateway.cors import OptionsMiddleware
 from reelhouse.gateway.costs import routes as usage_routes
-from reelhouse.gateway.db.engine import create_engine, create_sessionmaker, is_sqlite
+from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
 from reelhouse.gateway.db.migrate import run_migrations
 from reelhouse.gateway.dependencies import Services
 from reelhouse.gateway.health import router as health_router
@@ -170,7 +170,6 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 tracer=get_tracer(tracing, __name__),
                 limit_for=settings.limits.max_active_jobs_for,
                 holds=settings.limits.limits_concurrency,
-                locks_claims=not is_sqlite(engine.url),
                 notify=notices,
             )
             if projector is not None:

@@ -57,7 +57,6 @@ class OutboxRelay:
         tracer: Tracer | None = None,
         limit_for: LimitFor | None = None,
         holds: bool = True,
-        locks_claims: bool = True,
         notify: Callable[[EventProjected], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -68,8 +67,6 @@ class OutboxRelay:
         # whether submits may be held (a limit is configured); if not, held rows (from an
         # earlier configuration) are released by the first pass and never looked for again
         self._holds = holds
-        # False on SQLite: claim, publish and mark in separate short transactions
-        self._locks_claims = locks_claims
         self._held_released = False
         self._backlog_observed = -BACKLOG_EVERY_SECONDS
         self._bus = bus
@@ -135,22 +132,14 @@ class OutboxRelay:
                 await release_held(session, self._limit_for)
             self._held_released = True
         while True:
-            if self._locks_claims:
-                # PostgreSQL: the claimed rows stay locked while they are published, so other
-                # replicas skip them; new submits are not held up by row locks
-                async with self._sessions.begin() as session:
-                    messages, owners = await repository.claim_pending(session, limit=batch)
-                    sent = await self._publish_batch(messages)
-                    await self._record(session, sent)
-            else:
-                # SQLite: a transaction is the one write lock; held while publishing, it would
-                # stop every submit for the whole batch (JetStream de-duplicates a row another
-                # gateway process on the same file publishes too)
-                async with self._sessions.begin() as session:
-                    messages, owners = await repository.claim_pending(session, limit=batch)
+            # the claimed rows stay locked while they are published, so other replicas skip
+            # them (PostgreSQL; new submits are not held up by row locks). On SQLite this pass
+            # holds the one write lock meanwhile: a batch is published concurrently, in about
+            # one JetStream round trip
+            async with self._sessions.begin() as session:
+                messages, owners = await repository.claim_pending(session, limit=batch)
                 sent = await self._publish_batch(messages)
-                async with self._sessions.begin() as session:
-                    await self._record(session, sent)
+                await self._record(session, sent)
             OUTBOX_PUBLISHED.inc(len(sent.published))
             await self._announce(sent.published, owners)
             if sent.failed is not None:
