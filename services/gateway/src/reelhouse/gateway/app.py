@@ -172,7 +172,9 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 holds=settings.limits.limits_concurrency,
                 notify=notices,
             )
-            if projector is not None:
+            if projector is not None and settings.limits.limits_concurrency:
+                # a job that moved may make room under a concurrency limit: release held rows
+                # now (without limits, a pass per projected event would find nothing to do)
                 projector.on_change = relay.wake
             relay_task = asyncio.create_task(relay.run(), name="gateway-outbox-relay")
             stack.push_async_callback(_stop_relay, relay, relay_task)

@@ -48,7 +48,6 @@ from reelhouse.gateway.jobs import repository
 from reelhouse.gateway.jobs.attempts import dump_attempts, load_attempts, record_attempt
 from reelhouse.gateway.jobs.projection import project
 from reelhouse.gateway.jobs.service import event_row, is_job_id, without_nul
-from reelhouse.gateway.live import reader
 from reelhouse.gateway.metrics import Transition, observe_transition
 from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 
@@ -91,14 +90,21 @@ async def apply_event(
     deliveries = 0
     try:
         async with sessions.begin() as session:
-            if await repository.event_recorded(session, event.event_id):
-                # committed already — by submit or cancel (the outbox relays their events
-                # here) or by another gateway: streams may not have heard of it yet
-                await _notify_recorded(session, event, notify)
-                return Outcome.DUPLICATE
-            job = await repository.get_job_for_update(session, event.job_id)
-            if job is None:
+            # the job, locked, and whether the event is in its history already: one round trip
+            found = await repository.lock_job_for_event(session, event.job_id, event.event_id)
+            if found is None:
                 return Outcome.UNKNOWN_JOB
+            job, recorded = found
+            if recorded:
+                # committed already — by another gateway, or by submit or cancel if this
+                # consumer still hears those: streams may not have heard of it yet
+                if notify is not None:
+                    await notify(
+                        EventProjected(
+                            job_id=event.job_id, owner_id=job.owner_id, event_id=event.event_id
+                        )
+                    )
+                return Outcome.DUPLICATE
             owner_id = job.owner_id
             change = project(JobStatus(job.status), event)
             now = utcnow()
@@ -149,16 +155,6 @@ async def apply_event(
     if deliveries and webhooks is not None:
         webhooks.committed()
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
-
-
-async def _notify_recorded(session: AsyncSession, event: Event, notify: Notify | None) -> None:
-    if notify is None:
-        return
-    owner_id = await reader.owner_of(session, event.job_id)
-    if owner_id is not None:
-        await notify(
-            EventProjected(job_id=event.job_id, owner_id=owner_id, event_id=event.event_id)
-        )
 
 
 async def _transition(session: AsyncSession, job: Job, to: JobStatus, event: Event) -> Transition:

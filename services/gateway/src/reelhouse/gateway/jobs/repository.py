@@ -152,9 +152,17 @@ async def replace_outputs(session: AsyncSession, job_id: str, assets: Sequence[A
     )
 
 
-async def event_recorded(session: AsyncSession, event_id: str) -> bool:
-    result = await session.execute(select(JobEvent.id).where(JobEvent.event_id == event_id))
-    return result.first() is not None
+async def lock_job_for_event(
+    session: AsyncSession, job_id: str, event_id: str
+) -> tuple[Job, bool] | None:
+    """The job, row-locked as ``get_job_for_update``, and whether ``event_id`` is recorded
+    already (in any job's history: event ids are unique), in one query; None: no such job."""
+    recorded = select(JobEvent.id).where(JobEvent.event_id == event_id).exists()
+    result = await session.execute(
+        select(Job, recorded).where(Job.id == job_id).with_for_update(of=Job)
+    )
+    row = result.first()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def state_entered_at(session: AsyncSession, job_id: str, status: str) -> datetime | None:
