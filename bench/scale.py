@@ -27,9 +27,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.scale_checks import Findings, examine, percentile
-from bench.scale_cpu import CpuSnapshot, Profiler, infrastructure_pids
+from bench.scale_cpu import (
+    CpuSnapshot,
+    Profiler,
+    backends_since,
+    infrastructure_pids,
+    postgres_backends,
+)
 from bench.scale_load import Submitted, submit, wait_succeeded
 from bench.scale_system import MODEL, PROVIDER, System, running_system
 from bench.submit import DEFAULT_POSTGRES
@@ -37,7 +44,7 @@ from tests.support.databases import TEST_DATABASE_URL_ENV
 from tests.support.s3 import SeaweedServer
 
 ROLES = ("gateway", "dispatcher", "downloader", "sandbox")
-SHOWN = (*ROLES, "nats-server", "weed")
+SHOWN = (*ROLES, "nats-server", "weed", "postgres")
 TARGET_JOBS_PER_SECOND = 100.0
 TARGET_P99_MS = 250.0
 
@@ -116,7 +123,9 @@ def run_phase(
         if profile is not None:
             output = (args.profile_out or workdir) / f"profile-{busiest[0]}-{replicas}.txt"
             profiler = Profiler(busiest[1], output, limit_seconds=int(args.wait) + 600)
+        database = urlsplit(system.database_url).path.lstrip("/")
         before = CpuSnapshot.take(groups)
+        postgres_before = postgres_backends(database)
         submitted = asyncio.run(
             submit(
                 system.gateway_url,
@@ -136,6 +145,7 @@ def run_phase(
         )
         after = CpuSnapshot.take(groups)
         process_cpu = after.since(before)
+        process_cpu["postgres"] = backends_since(postgres_before, postgres_backends(database))
         findings = examine(
             database_url=system.database_url,
             sandbox_url=system.sandbox_url,
@@ -196,6 +206,11 @@ def details(phase: Phase) -> list[str]:
         f" ms, p99 {percentile(f.latencies_ms, 0.99):.1f} ms, max "
         f"{max(f.latencies_ms, default=math.nan):.1f} ms"
     )
+    for stage, values in f.stages_ms.items():
+        lines.append(
+            f"    {stage}: p50 {percentile(values, 0.5):.1f} ms, "
+            f"p99 {percentile(values, 0.99):.1f} ms"
+        )
     for what, count in f.duplicates.items():
         lines.append(f"  duplicated work, {what}: {count}")
     return lines

@@ -28,10 +28,23 @@ from tests.support.processes import ServiceProcess
 JOBS_QUERY = """
 SELECT j.id, j.status, j.provider_request_id,
        min(e.recorded_at) FILTER (WHERE e.status = 'succeeded' AND e.applied) AS succeeded_at,
-       count(*) FILTER (WHERE e.status = 'succeeded' AND e.applied) AS succeeded_events
+       count(*) FILTER (WHERE e.status = 'succeeded' AND e.applied) AS succeeded_events,
+       min(e.occurred_at) FILTER (WHERE e.subject = 'gen.output.v1') AS output_at,
+       min(e.occurred_at) FILTER (WHERE e.subject = 'gen.stored.v1') AS stored_at,
+       min(e.recorded_at) FILTER (WHERE e.subject = 'gen.stored.v1') AS stored_recorded_at
 FROM jobs j LEFT JOIN job_events e ON e.job_id = j.id
 GROUP BY j.id
 """
+
+
+# provider completed → dispatcher published output ready → downloader stored → the projector
+# recorded that → the job's succeeded event
+STAGES = (
+    "provider completed → output ready published (dispatcher)",
+    "→ stored published (downloader)",
+    "→ stored event recorded (gateway projector)",
+    "→ succeeded recorded (gateway projector)",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,11 @@ class JobRecord:
     provider_request_id: str | None
     succeeded_at: float | None
     succeeded_events: int
+    # when the dispatcher published "output ready", the downloader "stored" (their clocks)
+    output_at: float | None
+    stored_at: float | None
+    # when the projector recorded the stored event
+    stored_recorded_at: float | None
 
 
 @dataclass(slots=True)
@@ -54,6 +72,8 @@ class Findings:
     latencies_ms: list[float]
     last_succeeded_at: float | None
     duplicates: dict[str, int] = field(default_factory=dict)
+    # the same span in steps, milliseconds each: where the time goes
+    stages_ms: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -89,6 +109,9 @@ async def job_records(database_url: str) -> dict[str, JobRecord]:
             provider_request_id=row["provider_request_id"],
             succeeded_at=_epoch(row["succeeded_at"]),
             succeeded_events=int(row["succeeded_events"]),
+            output_at=_epoch(row["output_at"]),
+            stored_at=_epoch(row["stored_at"]),
+            stored_recorded_at=_epoch(row["stored_recorded_at"]),
         )
         for row in rows
     }
@@ -131,11 +154,22 @@ def examine(
     stored = stored_per_job(downloaders)
     wanted = [records[job_id] for job_id in measured if job_id in records]
     latencies: list[float] = []
+    stages: dict[str, list[float]] = {name: [] for name in STAGES}
     for record in wanted:
         prediction = seen.get(record.provider_request_id or "")
         completed = None if prediction is None else _completed_at(prediction)
         if record.succeeded_at is not None and completed is not None:
             latencies.append((record.succeeded_at - completed) * 1e3)
+        steps = (
+            completed,
+            record.output_at,
+            record.stored_at,
+            record.stored_recorded_at,
+            record.succeeded_at,
+        )
+        for name, start, end in zip(STAGES, steps, steps[1:], strict=False):
+            if start is not None and end is not None:
+                stages[name].append((end - start) * 1e3)
     claimed = {r.provider_request_id for r in records.values() if r.provider_request_id}
     measured_predictions = [
         seen[r.provider_request_id or ""] for r in wanted if r.provider_request_id in seen
@@ -159,4 +193,5 @@ def examine(
         latencies_ms=latencies,
         last_succeeded_at=max(succeeded_at) if succeeded_at else None,
         duplicates=duplicates,
+        stages_ms=stages,
     )

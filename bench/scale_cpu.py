@@ -45,6 +45,23 @@ def infrastructure_pids() -> dict[str, list[int]]:
     return found
 
 
+def postgres_backends(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database`` (the server runs on this
+    machine; backends are named ``postgres: <user> <database> <client> <state>``)."""
+    found: dict[int, float] = {}
+    for process in psutil.process_iter(["cmdline"]):
+        words = " ".join(process.info["cmdline"] or []).split()
+        if len(words) > 2 and words[0] == "postgres:" and words[2] == database:
+            found[process.pid] = process_seconds(process.pid)
+    return found
+
+
+def backends_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU the backends used in between (those born meanwhile count from 0; those that ended
+    meanwhile are not seen)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 @dataclass(frozen=True, slots=True)
 class CpuSnapshot:
     seconds: dict[str, float]
