@@ -30,19 +30,17 @@ SELECT j.id, j.status, j.provider_request_id,
        min(e.recorded_at) FILTER (WHERE e.status = 'succeeded' AND e.applied) AS succeeded_at,
        count(*) FILTER (WHERE e.status = 'succeeded' AND e.applied) AS succeeded_events,
        min(e.occurred_at) FILTER (WHERE e.subject = 'gen.output.v1') AS output_at,
-       min(e.occurred_at) FILTER (WHERE e.subject = 'gen.stored.v1') AS stored_at,
-       min(e.recorded_at) FILTER (WHERE e.subject = 'gen.stored.v1') AS stored_recorded_at
+       min(e.occurred_at) FILTER (WHERE e.subject = 'gen.stored.v1') AS stored_at
 FROM jobs j LEFT JOIN job_events e ON e.job_id = j.id
 GROUP BY j.id
 """
 
 
-# provider completed → dispatcher published output ready → downloader stored → the projector
-# recorded that → the job's succeeded event
+# provider completed → dispatcher published output ready → downloader published stored → the
+# projector recorded the stored event, which made the job succeeded
 STAGES = (
     "provider completed → output ready published (dispatcher)",
     "→ stored published (downloader)",
-    "→ stored event recorded (gateway projector)",
     "→ succeeded recorded (gateway projector)",
 )
 
@@ -57,8 +55,6 @@ class JobRecord:
     # when the dispatcher published "output ready", the downloader "stored" (their clocks)
     output_at: float | None
     stored_at: float | None
-    # when the projector recorded the stored event
-    stored_recorded_at: float | None
 
 
 @dataclass(slots=True)
@@ -111,7 +107,6 @@ async def job_records(database_url: str) -> dict[str, JobRecord]:
             succeeded_events=int(row["succeeded_events"]),
             output_at=_epoch(row["output_at"]),
             stored_at=_epoch(row["stored_at"]),
-            stored_recorded_at=_epoch(row["stored_recorded_at"]),
         )
         for row in rows
     }
@@ -164,7 +159,6 @@ def examine(
             completed,
             record.output_at,
             record.stored_at,
-            record.stored_recorded_at,
             record.succeeded_at,
         )
         for name, start, end in zip(STAGES, steps, steps[1:], strict=False):

@@ -47,11 +47,12 @@ def infrastructure_pids() -> dict[str, list[int]]:
 
 def postgres_backends(database: str) -> dict[int, float]:
     """CPU seconds of each PostgreSQL backend serving ``database`` (the server runs on this
-    machine; backends are named ``postgres: <user> <database> <client> <state>``)."""
+    machine; backends are named ``postgres: [<cluster>:] <user> <database> <client> <state>``);
+    none when the server runs elsewhere."""
     found: dict[int, float] = {}
     for process in psutil.process_iter(["cmdline"]):
         words = " ".join(process.info["cmdline"] or []).split()
-        if len(words) > 2 and words[0] == "postgres:" and words[2] == database:
+        if words[:1] == ["postgres:"] and database in words[1:4]:
             found[process.pid] = process_seconds(process.pid)
     return found
 
