@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument(
         "--downloader-concurrency", type=int, help="REELHOUSE_CONCURRENCY of each downloader"
     )
-    parser.add_argument("--wait", type=float, default=300.0, help="bound on the wait for jobs")
+    parser.add_argument("--wait", type=float, default=900.0, help="bound on the wait for jobs")
     parser.add_argument(
         "--stall", type=float, default=30.0, help="give up when no job succeeds for this long"
     )
