@@ -64,7 +64,7 @@ def test_instant_output_is_a_decodable_video_with_sound(http: httpx.Client) -> N
     response = httpx.get(str(output[0]), timeout=30)
     assert response.status_code == 200
     assert response.headers["content-type"] == "video/mp4"
-    with av.open(io.BytesIO(response.content)) as container:
+    with av.open(io.BytesIO(response.content), mode="r") as container:
         video = container.streams.video[0]
         assert video.codec_context.name == "h264"
         assert (video.codec_context.width, video.codec_context.height) == (160, 90)
