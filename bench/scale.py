@@ -149,6 +149,7 @@ def run_phase(
         findings = examine(
             database_url=system.database_url,
             sandbox_url=system.sandbox_url,
+            dispatchers=system.processes["dispatcher"],
             downloaders=system.processes["downloader"],
             measured=submitted.job_ids,
         )
@@ -206,6 +207,7 @@ def details(phase: Phase) -> list[str]:
         f" ms, p99 {percentile(f.latencies_ms, 0.99):.1f} ms, max "
         f"{max(f.latencies_ms, default=math.nan):.1f} ms"
     )
+    lines.append("  work per replica: " + "; ".join(f"{what} {n}" for what, n in f.shares.items()))
     for stage, values in f.stages_ms.items():
         lines.append(
             f"    {stage}: p50 {percentile(values, 0.5):.1f} ms, "

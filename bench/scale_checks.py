@@ -70,6 +70,8 @@ class Findings:
     duplicates: dict[str, int] = field(default_factory=dict)
     # the same span in steps, milliseconds each: where the time goes
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
+    # measured jobs each replica did: provider submits per dispatcher, stores per downloader
+    shares: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -136,10 +138,19 @@ def stored_per_job(downloaders: list[ServiceProcess]) -> Counter[str]:
     return counts
 
 
+def shares(processes: list[ServiceProcess], event: str, measured: set[str]) -> list[int]:
+    """How many of the ``measured`` jobs each process logged ``event`` for."""
+    return [
+        sum(1 for record in process.records(event) if record.get("job_id") in measured)
+        for process in processes
+    ]
+
+
 def examine(
     *,
     database_url: str,
     sandbox_url: str,
+    dispatchers: list[ServiceProcess],
     downloaders: list[ServiceProcess],
     measured: list[str],
 ) -> Findings:
@@ -147,6 +158,7 @@ def examine(
     records = asyncio.run(job_records(database_url))
     seen = predictions(sandbox_url)
     stored = stored_per_job(downloaders)
+    measured_set = set(measured)
     wanted = [records[job_id] for job_id in measured if job_id in records]
     latencies: list[float] = []
     stages: dict[str, list[float]] = {name: [] for name in STAGES}
@@ -188,4 +200,10 @@ def examine(
         last_succeeded_at=max(succeeded_at) if succeeded_at else None,
         duplicates=duplicates,
         stages_ms=stages,
+        shares={
+            "provider submits per dispatcher": shares(
+                dispatchers, "provider.submitted", measured_set
+            ),
+            "stores per downloader": shares(downloaders, "download.stored", measured_set),
+        },
     )
