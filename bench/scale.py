@@ -121,7 +121,9 @@ def run_phase(
         groups = {**system.pids(), **infrastructure_pids(), **per_process}
         profiler = None
         if profile is not None:
-            output = (args.profile_out or workdir) / f"profile-{busiest[0]}-{replicas}.txt"
+            out_dir: Path = args.profile_out or workdir
+            out_dir.mkdir(parents=True, exist_ok=True)
+            output = out_dir / f"profile-{busiest[0]}-{replicas}.txt"
             profiler = Profiler(busiest[1], output, limit_seconds=int(args.wait) + 600)
         database = urlsplit(system.database_url).path.lstrip("/")
         before = CpuSnapshot.take(groups)
@@ -144,6 +146,7 @@ def run_phase(
             )
         )
         after = CpuSnapshot.take(groups)
+        profile_error = None if profiler is None else profiler.stop()
         process_cpu = after.since(before)
         process_cpu["postgres"] = backends_since(postgres_before, postgres_backends(database))
         findings = examine(
@@ -156,12 +159,13 @@ def run_phase(
         phase = Phase(replicas, submitted, findings, process_cpu)
         print(row(phase), flush=True)
         if profiler is not None:
-            _print_profile(profiler, busiest, phase, args.top)
+            _print_profile(profiler, profile_error, busiest, phase, args.top)
         return phase
 
 
-def _print_profile(profiler: Profiler, busiest: tuple[str, int], phase: Phase, top: int) -> None:
-    error = profiler.stop()
+def _print_profile(
+    profiler: Profiler, error: str | None, busiest: tuple[str, int], phase: Phase, top: int
+) -> None:
     role, pid = busiest
     print(
         f"\nprofile of {role} (pid {pid}), "
@@ -272,7 +276,9 @@ def main() -> None:
         help="py-spy a role's (first) process under the last replica count's load; "
         "alone: the busiest in the warm-up",
     )
-    parser.add_argument("--profile-out", type=Path, help="keep py-spy's raw stacks here")
+    parser.add_argument(
+        "--profile-out", type=Path, help="a directory to keep py-spy's raw stacks in"
+    )
     parser.add_argument("--keep", type=Path, help="write logs and data here and keep them")
     parser.add_argument("--top", type=int, default=12, help="rows per profile view")
     args = parser.parse_args()
