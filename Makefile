@@ -116,6 +116,14 @@ bench-submit: sync
 	@if command -v wrk >/dev/null 2>&1; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES=wrk; fi
 	$(UV) run --no-sync python -m bench.submit $(BENCH_ARGS)
 
+## make bench-scale: 2,000 jobs of the sandbox's instant model through the whole system (PostgreSQL,
+## NATS, SeaweedFS S3, each role its own process), 1 then 2 dispatchers and downloaders: jobs/s,
+## CPU per job per role, completion-to-succeeded p50/p99, lost and duplicated jobs (not part of
+## `make test`). PostgreSQL server: $$TEST_DATABASE_URL; BENCH_ARGS e.g. "--jobs 300 --profile"
+.PHONY: bench-scale
+bench-scale: sync
+	$(UV) run --no-sync python -m bench.scale $(BENCH_ARGS)
+
 ## make bench-ingest: the downloader vs curl + fput_object on a >= 1 GiB output (not part of `make test`)
 .PHONY: bench-ingest
 bench-ingest: sync

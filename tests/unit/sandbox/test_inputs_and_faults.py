@@ -147,9 +147,11 @@ def test_models_are_found_by_ref_and_by_version() -> None:
         "sandbox/text-to-video",
         "sandbox/text-to-image",
         "sandbox/image-to-video",
+        "sandbox/instant-video",
         "sandbox-fal/text-to-video",
         "sandbox-fal/text-to-image",
         "sandbox-fal/image-to-video",
+        "sandbox-fal/instant-video",
     }
 
 

@@ -26,6 +26,7 @@ from reelhouse.common.tracing import configure_tracing, shutdown_tracing
 from reelhouse.sandbox import control_api, fal_api, files, replicate_api, web
 from reelhouse.sandbox.context import SandboxContext
 from reelhouse.sandbox.fal_listener import FalListener
+from reelhouse.sandbox.instant import ready_clip
 from reelhouse.sandbox.outputs import OutputFiles
 from reelhouse.sandbox.persistence import (
     PREDICTIONS_DIR,
@@ -143,6 +144,8 @@ def build_app(
         sweeper = asyncio.create_task(_sweep_forever(context), name="sandbox-retention")
         listener: FalListener | None = None
         try:
+            # the instant model's clip, rendered once now so that no prediction waits for it
+            await asyncio.get_running_loop().run_in_executor(executor, ready_clip)
             listener = await FalListener.start(
                 fal_app, host=settings.http.host, port=settings.fal_port, tls=tls
             )

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from reelhouse.sandbox.faults import FaultParams, plan_faults
 from reelhouse.sandbox.image_input import URL_SCHEMES, Fetcher, decode_image
+from reelhouse.sandbox.instant import CLIP, write_clip
 from reelhouse.sandbox.motion import MotionSpec, frame_size, render_motion
 from reelhouse.sandbox.predictions import Protocol
 from reelhouse.sandbox.render import (
@@ -96,6 +97,12 @@ class TextToImageInput(SandboxInput):
     width: int = Field(default=640, ge=64, le=1920)
     height: int = Field(default=360, ge=64, le=1920)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+
+class InstantVideoInput(SandboxInput):
+    """The instant model takes a prompt and nothing else that changes its output."""
+
+    prompt: str = Field(min_length=1, max_length=2000)
 
 
 def _fetchable(value: str) -> str:
@@ -226,6 +233,17 @@ def _image_job(params: SandboxInput) -> RenderJob:
     )
 
 
+def _instant_job(params: SandboxInput) -> RenderJob:
+    assert isinstance(params, InstantVideoInput)
+    return RenderJob(
+        output_name="output.mp4",
+        description=(
+            f"Serving the ready-made {CLIP.duration:g} s {CLIP.width}x{CLIP.height} clip",
+        ),
+        run=write_clip,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     owner: str
@@ -235,6 +253,8 @@ class ModelSpec:
     build_job: Callable[[SandboxInput], RenderJob]
     # the wire protocol that offers it
     protocol: Protocol = "replicate"
+    # no queue and no render time, whatever the server's ``queue_seconds``/``render_seconds``
+    instant: bool = False
 
     @property
     def ref(self) -> str:
@@ -268,6 +288,9 @@ IMAGE_DESCRIPTION = "A PNG showing the prompt over a colour wave."
 IMAGE_TO_VIDEO_DESCRIPTION = (
     "A short H.264/AAC MP4: a slow zoom over the input image, the prompt as a caption."
 )
+INSTANT_DESCRIPTION = (
+    "The same ready-made 1 s H.264/AAC MP4 at once, no queue or render time: for benchmarks."
+)
 
 # the same models under both protocols: ``sandbox/…`` over Replicate's, ``sandbox-fal/…`` over fal's
 OFFERS: tuple[tuple[str, Protocol], ...] = (("sandbox", "replicate"), ("sandbox-fal", "fal"))
@@ -299,6 +322,15 @@ MODELS: dict[str, ModelSpec] = {
             input_model=ImageToVideoInput,
             build_job=_image_to_video_job,
             protocol=protocol,
+        ),
+        ModelSpec(
+            owner=owner,
+            name="instant-video",
+            description=INSTANT_DESCRIPTION,
+            input_model=InstantVideoInput,
+            build_job=_instant_job,
+            protocol=protocol,
+            instant=True,
         ),
     )
 }

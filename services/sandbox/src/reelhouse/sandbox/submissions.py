@@ -83,11 +83,14 @@ class Submitter:
     queue_seconds: float
     render_seconds: float
 
-    def delays(self, sandbox_delay: float | None) -> tuple[float, float]:
-        """``(queue, render)`` seconds; ``sandbox_delay`` replaces their sum, split in halves."""
-        if sandbox_delay is None:
-            return self.queue_seconds, self.render_seconds
-        return sandbox_delay / 2, sandbox_delay / 2
+    def delays(self, sandbox_delay: float | None, *, instant: bool = False) -> tuple[float, float]:
+        """``(queue, render)`` seconds; ``sandbox_delay`` replaces their sum, split in halves;
+        an instant model takes none unless ``sandbox_delay`` asks."""
+        if sandbox_delay is not None:
+            return sandbox_delay / 2, sandbox_delay / 2
+        if instant:
+            return 0.0, 0.0
+        return self.queue_seconds, self.render_seconds
 
     def submit(self, submission: Submission) -> Prediction:
         """A new, launched prediction; raise InputRejectedError or SubmitThrottledError."""
@@ -101,7 +104,7 @@ class Submitter:
         if not self.throttle.admit(key, refuse_first=plan.throttled_submits):
             log.info("prediction.throttled", model=spec.ref, refused=self.throttle.refused(key))
             raise SubmitThrottledError
-        queue_seconds, render_seconds = self.delays(params.sandbox_delay)
+        queue_seconds, render_seconds = self.delays(params.sandbox_delay, instant=spec.instant)
         fal_webhook = submission.protocol == "fal" and submission.webhook_url is not None
         prediction = Prediction(
             id=new_prediction_id(),
