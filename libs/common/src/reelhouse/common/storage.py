@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from reelhouse.common.settings import StorageSettings
 
 CHUNK_SIZE = 256 * 1024
+# local reads: one positioned read per chunk; a slow reader holds about one chunk
+READ_CHUNK = CHUNK_SIZE
 # what the file system raises for a key that names no object: missing, a directory of other
 # keys (``outputs/job1``), or a path through an object (``outputs/job1/0.mp4/x``)
 _MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
@@ -132,27 +134,33 @@ class LocalObjectStore:
             content_type=str(info["content_type"]),
         )
 
+    def data_path(self, key: str) -> Path:
+        """The file holding ``key``'s bytes (servers that send files by path use it)."""
+        return self._paths(key)[0]
+
     async def read_range(
         self, key: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         data, _ = self._paths(key)
         try:
-            handle = await asyncio.to_thread(data.open, "rb")
+            fd = await asyncio.to_thread(os.open, data, os.O_RDONLY)
         except _MISSING as exc:
             raise ObjectNotFoundError(key) from exc
         try:
-            await asyncio.to_thread(handle.seek, start)
+            # one thread hop per chunk: a positioned read needs no seek
+            offset = start
             remaining = None if end is None else end - start + 1
             while remaining is None or remaining > 0:
-                want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = await asyncio.to_thread(handle.read, want)
+                want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = await asyncio.to_thread(os.pread, fd, want, offset)
                 if not chunk:
                     break
+                offset += len(chunk)
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
         finally:
-            handle.close()
+            os.close(fd)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)
