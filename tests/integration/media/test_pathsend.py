@@ -39,7 +39,10 @@ async def started(app: ASGIApp) -> AsyncIterator[None]:
     async def send(message: Message) -> None:
         await outbox.put(message)
 
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    async def lifespan() -> None:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    task = asyncio.create_task(lifespan())
     await inbox.put({"type": "lifespan.startup"})
     assert (await outbox.get())["type"] == "lifespan.startup.complete"
     try:
