@@ -75,6 +75,16 @@ def _safe_relative(key: str) -> Path:
     return path
 
 
+def _open_and_read(path: Path, size: int, offset: int) -> tuple[int, bytes]:
+    """Open ``path`` and read ``size`` bytes at ``offset``; the caller closes the descriptor."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return fd, os.pread(fd, size, offset)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class LocalObjectStore:
     """Local-disk objects for the embedded mode; a JSON sidecar keeps type and ETag."""
 
@@ -142,23 +152,25 @@ class LocalObjectStore:
         self, key: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         data, _ = self._paths(key)
+        remaining = None if end is None else max(0, end - start + 1)
+        want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
         try:
-            fd = await asyncio.to_thread(os.open, data, os.O_RDONLY)
+            # the open and the first read share one thread hop (a short range needs no other)
+            fd, chunk = await asyncio.to_thread(_open_and_read, data, want, start)
         except _MISSING as exc:
             raise ObjectNotFoundError(key) from exc
         try:
-            # one thread hop per chunk: a positioned read needs no seek
             offset = start
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
-                want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-                chunk = await asyncio.to_thread(os.pread, fd, want, offset)
-                if not chunk:
-                    break
+            while chunk:
                 offset += len(chunk)
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+                if remaining is not None and remaining <= 0:
+                    break
+                want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                # a positioned read needs no seek
+                chunk = await asyncio.to_thread(os.pread, fd, want, offset)
         finally:
             os.close(fd)
 
