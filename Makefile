@@ -67,9 +67,11 @@ compose-up:
 compose-down:
 	deploy/local/stack.sh down
 
-## make bench-media: media service vs direct S3 (throughput, TTFB, RSS); not part of `make test`
+## make bench-media: media service vs direct S3 (throughput, TTFB, RSS), its variants, and local
+## disk vs nginx; not part of `make test`. BENCH_ARGS="--object-mib 256 --seconds 4" shortens it
 bench-media: sync
 	@if command -v wrk >/dev/null 2>&1; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES=wrk; fi
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES=nginx; fi
 	$(UV) run --no-sync python -m bench.media $(BENCH_ARGS)
 
 lint: sync

@@ -1,14 +1,20 @@
 """Media delivery benchmark: the media service against the S3 server it reads from, one run.
 
-``make bench-media`` (or ``python -m bench.media``) starts SeaweedFS and
-``python -m reelhouse.media`` on loopback ports, stores a 1 GiB object and prints:
+``make bench-media`` (or ``python -m bench.media``) starts SeaweedFS and the media
+service (``python -m reelhouse.media``, as shipped) on loopback ports, stores a
+1 GiB object and prints, first, for the shipped configuration:
 
 - throughput of random 1 MiB range reads at concurrency 32, through the media
-  service and directly against S3 (a presigned URL), as a ratio (target ≥ 0.8);
+  service and directly against S3 (a presigned URL), as a ratio (target ≥ 0.9);
 - median time to first byte of a one-byte range at the end of the object,
-  through the media service and directly, as a ratio (target ≤ 1.5);
+  through the media service and directly, as a ratio (target ≤ 1.3);
 - the media process's peak RSS while 64 slow clients stream the object
   (target < 200 MB).
+
+Then the same figures for the variants (``bench/media_variants.py``: other S3
+clients, another ASGI server, several worker processes), each against the same
+run's direct S3; then local disk: the media service on
+``REELHOUSE_STORAGE__BACKEND=local`` against nginx serving the same file.
 
 wrk is used for throughput when it is installed (``apt-get install wrk``), an
 aiohttp load generator otherwise; the figures are same-run ratios either way.
@@ -18,29 +24,57 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import psutil
 from minio import Minio
 
-from bench.media_load import MIB, Throughput, slow_viewers, throughput, ttfb_pair
+from bench.media_load import MIB
+from bench.media_report import Measured, Target, measure, print_rows
+from bench.media_servers import (
+    SIGNING_SECRET,
+    PeakRss,
+    Variant,
+    local_env,
+    media_process,
+    nginx,
+    s3_env,
+)
 from reelhouse.common.settings import S3Settings
 from reelhouse.common.signing import UrlSigner
+from reelhouse.common.storage import LocalObjectStore
 from reelhouse.media.sigv4 import SigV4Signer, object_path
-from tests.support.ports import free_port
-from tests.support.processes import ServiceProcess
 from tests.support.s3 import SeaweedServer
 
 KEY = "outputs/bench/0.mp4"
-SIGNING_SECRET = "bench-secret"  # noqa: S105 - a throwaway key for a throwaway server
+URL_TTL = 4 * 3600
+
+# the shipped configuration first: the headline lines describe it
+SHIPPED = Variant("media")
+S3_VARIANTS = {
+    "media-obstore": Variant("media-obstore", "bench.media_variants", ("--reader", "obstore")),
+    "media-aiobotocore": Variant(
+        "media-aiobotocore", "bench.media_variants", ("--reader", "aiobotocore")
+    ),
+    "media-aiohttp": Variant("media-aiohttp", "bench.media_variants", ("--reader", "aiohttp")),
+    "media-granian": Variant("media-granian", "bench.media_variants", ("--server", "granian")),
+    "media-2-workers": Variant("media-2-workers", env={"REELHOUSE_SERVING__WORKERS": "2"}),
+    "media-granian-2-workers": Variant(
+        "media-granian-2-workers",
+        "bench.media_variants",
+        ("--server", "granian", "--workers", "2"),
+    ),
+}
+LOCAL_VARIANTS = {
+    "media-local": Variant("media-local"),
+    "media-local-granian": Variant(
+        "media-local-granian", "bench.media_variants", ("--server", "granian")
+    ),
+}
 
 
 def write_object(path: Path, size: int) -> None:
@@ -61,149 +95,111 @@ def presigned(settings: S3Settings, key: str) -> str:
         scheme="http",
         host=settings.endpoint,
         path=object_path(settings.bucket, key),
-        expires_seconds=4 * 3600,
+        expires_seconds=URL_TTL,
     )
 
 
-@contextmanager
-def media_process(settings: S3Settings, workdir: Path) -> Iterator[tuple[ServiceProcess, str]]:
-    port = free_port()
-    env = {
-        "REELHOUSE_HTTP__PORT": str(port),
-        "REELHOUSE_STORAGE__BACKEND": "s3",
-        "REELHOUSE_STORAGE__S3__ENDPOINT": settings.endpoint,
-        "REELHOUSE_STORAGE__S3__ACCESS_KEY": settings.access_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__SECRET_KEY": settings.secret_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__BUCKET": settings.bucket,
-        "REELHOUSE_SIGNING__KEYS": json.dumps({"k1": SIGNING_SECRET}),
-        "REELHOUSE_LOG__JSON": "true",
-    }
-    service = ServiceProcess("media", env, workdir / "media.log")
-    service.start()
-    try:
-        service.wait_ready(f"http://127.0.0.1:{port}/healthz", timeout=30)
-        yield service, f"http://127.0.0.1:{port}"
-    finally:
-        service.terminate(timeout=10)
-
-
-class PeakRss:
-    """Samples a process's RSS every 20 ms in a thread; ``peak`` since the last ``reset``."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def reset(self) -> int:
-        self.peak = self.process.memory_info().rss
-        return self.peak
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-def verdict(ok: bool) -> str:
-    return "meets target" if ok else "MISSES target"
+def weed_usage() -> PeakRss:
+    """SeaweedFS's CPU and memory: the ``weed`` process this run started."""
+    weed = next(p for p in psutil.Process().children() if p.name() == "weed")
+    return PeakRss(weed.pid)
 
 
 def run(args: argparse.Namespace) -> None:
     size = args.object_mib * MIB
+    signer = UrlSigner({"k1": SIGNING_SECRET.encode()}, "k1")
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
         workdir = Path(tmp)
-        server = SeaweedServer(workdir / "s3")
-        server.workdir.mkdir()
-        server.start()
-        try:
-            settings = server.settings
-            source = workdir / "object.bin"
-            write_object(source, size)
-            client = Minio(
-                settings.endpoint,
-                access_key=settings.access_key.get_secret_value(),
-                secret_key=settings.secret_key.get_secret_value(),
-                secure=False,
-            )
-            client.fput_object(
-                settings.bucket, KEY, str(source), content_type="video/mp4", part_size=64 * MIB
-            )
-            source.unlink()
-            direct = presigned(settings, KEY)
-            with (
-                media_process(settings, workdir) as (service, base_url),
-                PeakRss(service.pid or 0) as rss,
-            ):
-                signer = UrlSigner({"k1": SIGNING_SECRET.encode()}, "k1")
-                via_media = signer.signed_url(base_url, KEY, ttl_seconds=4 * 3600)
-                report(args, size, direct, via_media, rss)
-        finally:
-            server.stop()
+        # nginx's workers drop to an unprivileged user when started as root: let them read
+        workdir.chmod(0o755)
+        source = workdir / "object.bin"
+        write_object(source, size)
+        print(f"object: {size // MIB} MiB; {os.cpu_count()} cores; wrk -t2 -c{args.concurrency}")
+        if args.s3:
+            run_s3(args, size, source, workdir, signer)
+        if args.local:
+            run_local(args, size, source, workdir, signer)
 
 
-def report(args: argparse.Namespace, size: int, direct: str, via_media: str, rss: PeakRss) -> None:
+def run_s3(
+    args: argparse.Namespace, size: int, source: Path, workdir: Path, signer: UrlSigner
+) -> None:
+    server = SeaweedServer(workdir / "s3")
+    server.workdir.mkdir()
+    server.start()
+    try:
+        settings = server.settings
+        client = Minio(
+            settings.endpoint,
+            access_key=settings.access_key.get_secret_value(),
+            secret_key=settings.secret_key.get_secret_value(),
+            secure=False,
+        )
+        client.fput_object(
+            settings.bucket, KEY, str(source), content_type="video/mp4", part_size=64 * MIB
+        )
+        variants = [SHIPPED, *(S3_VARIANTS[name] for name in args.variants)]
+        with ExitStack() as stack:
+            urls: dict[str, str] = {"direct S3": presigned(settings, KEY)}
+            rss: dict[str, PeakRss | None] = {"direct S3": stack.enter_context(weed_usage())}
+            for variant in variants:
+                service, base = stack.enter_context(
+                    media_process(variant, s3_env(settings), workdir)
+                )
+                urls[variant.name] = signer.signed_url(base, KEY, ttl_seconds=URL_TTL)
+                rss[variant.name] = stack.enter_context(PeakRss(service.pid or 0))
+            results = measure(args, size, urls, rss)
+        headline(args, results)
+        print_rows("S3 (SeaweedFS), every row against the same run's direct S3", results)
+    finally:
+        server.stop()
+
+
+def run_local(
+    args: argparse.Namespace, size: int, source: Path, workdir: Path, signer: UrlSigner
+) -> None:
+    root = workdir / "local"
+    store = LocalObjectStore(root)
+    asyncio.run(store.ensure_ready())
+    asyncio.run(store.put_file(KEY, source, content_type="video/mp4"))
+    source.unlink()
+    with ExitStack() as stack:
+        pid, base = stack.enter_context(nginx(root / "data", workdir))
+        urls: dict[str, str] = {"nginx": f"{base}/{KEY}"}
+        rss: dict[str, PeakRss | None] = {"nginx": stack.enter_context(PeakRss(pid))}
+        for variant in LOCAL_VARIANTS.values():
+            service, media_base = stack.enter_context(
+                media_process(variant, local_env(root), workdir)
+            )
+            urls[variant.name] = signer.signed_url(media_base, KEY, ttl_seconds=URL_TTL)
+            rss[variant.name] = stack.enter_context(PeakRss(service.pid or 0))
+        results = measure(args, size, urls, rss)
+    local = results[1]
     print(
-        f"object: {size // MIB} MiB in SeaweedFS; media pid {rss.process.pid}; {os.cpu_count()} cores"
+        f"local disk: throughput ratio media-local/nginx: {local.throughput_ratio:.2f}; "
+        f"TTFB ratio media-local/nginx: {local.ttfb_ratio:.2f}"
     )
-    # warm-up: page cache, connection pools
-    throughput(direct, size=size, seconds=2, concurrency=args.concurrency)
-    throughput(via_media, size=size, seconds=2, concurrency=args.concurrency)
-    runs: dict[str, list[Throughput]] = {"direct": [], "media": []}
-    rss.reset()
-    for _ in range(args.repeats):
-        for name, url in (("direct", direct), ("media", via_media)):
-            runs[name].append(
-                throughput(url, size=size, seconds=args.seconds, concurrency=args.concurrency)
-            )
-    load_peak = rss.peak
-    mean = {name: sum(r.gbytes_per_s for r in rs) / len(rs) for name, rs in runs.items()}
-    failures = {name: sum(r.failures for r in rs) for name, rs in runs.items()}
-    ratio = mean["media"] / mean["direct"]
-    tool = runs["media"][0].tool
+    print_rows("local disk, every row against the same run's nginx (sendfile)", results)
+
+
+def headline(args: argparse.Namespace, results: list[Measured]) -> None:
+    direct, media = results[0], results[1]
     print(
         f"1 MiB range reads, concurrency {args.concurrency}, {args.repeats}×{args.seconds:.0f} s "
-        f"each ({tool}): direct S3 {mean['direct']:.3f} GB/s, media {mean['media']:.3f} GB/s, "
-        f"failures {failures['direct']}/{failures['media']}"
+        f"each ({media.tool}): direct S3 {direct.gbytes_per_s:.3f} GB/s, media "
+        f"{media.gbytes_per_s:.3f} GB/s, failures {direct.failures}/{media.failures}"
     )
-    print(f"  throughput ratio media/direct: {ratio:.2f} ({verdict(ratio >= 0.8)} ≥ 0.8)")
-
-    last = size - 1
-    media_ttfb, direct_ttfb = ttfb_pair(
-        (via_media, direct), range_header=f"bytes={last}-{last}", rounds=args.rounds
-    )
-    ttfb_ratio = media_ttfb / direct_ttfb
+    print(f"  throughput ratio media/direct: {Target.throughput.judge(media.throughput_ratio)}")
     print(
-        f"TTFB of bytes={last}-{last}, median of {args.rounds}: direct {direct_ttfb * 1e3:.2f} ms, "
-        f"media {media_ttfb * 1e3:.2f} ms"
+        f"TTFB of the last byte, median of {args.rounds}: direct {direct.ttfb * 1e3:.2f} ms, "
+        f"media {media.ttfb * 1e3:.2f} ms"
     )
-    print(f"  TTFB ratio media/direct: {ttfb_ratio:.2f} ({verdict(ttfb_ratio <= 1.5)} ≤ 1.5)")
-
-    idle = rss.reset()
-    started = time.monotonic()
-    total, ok = asyncio.run(
-        slow_viewers(
-            via_media,
-            viewers=args.viewers,
-            bytes_per_second=args.viewer_kib_per_s * 1024,
-            seconds=args.viewer_seconds,
-        )
-    )
-    elapsed = time.monotonic() - started
-    peak_mb = rss.peak / 1e6
+    print(f"  TTFB ratio media/direct: {Target.ttfb.judge(media.ttfb_ratio)}")
     print(
-        f"{args.viewers} slow viewers ({ok} got 200) at {args.viewer_kib_per_s} KiB/s each "
-        f"for {elapsed:.0f} s: {total / MIB:.0f} MiB streamed; media RSS idle "
-        f"{idle / 1e6:.0f} MB, peak {peak_mb:.0f} MB ({verdict(peak_mb < 200)} < 200 MB); "
-        f"peak under the throughput load {load_peak / 1e6:.0f} MB"
+        f"{args.viewers} slow viewers ({media.viewers_ok} got 200) at {args.viewer_kib_per_s} "
+        f"KiB/s each: media RSS idle {media.idle_rss / 1e6:.0f} MB, peak "
+        f"{Target.rss.judge(media.viewers_rss / 1e6)}; peak under the throughput load "
+        f"{media.load_rss / 1e6:.0f} MB"
     )
 
 
@@ -216,7 +212,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--viewers", type=int, default=64)
     parser.add_argument("--viewer-kib-per-s", type=int, default=1024)
-    parser.add_argument("--viewer-seconds", type=float, default=15.0)
+    parser.add_argument("--viewer-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        choices=sorted(S3_VARIANTS),
+        default=list(S3_VARIANTS),
+        help="S3 variants measured after the shipped configuration (default: all)",
+    )
+    parser.add_argument(
+        "--no-local", dest="local", action="store_false", help="skip local disk vs nginx"
+    )
+    parser.add_argument("--no-s3", dest="s3", action="store_false", help="local disk only")
     run(parser.parse_args())
 
 

@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -115,12 +116,12 @@ async def _aiohttp_load(url: str, *, size: int, seconds: float, concurrency: int
     return Throughput(received / elapsed / 1e9, requests, failures, "aiohttp")
 
 
-def ttfb_pair(urls: tuple[str, str], *, range_header: str, rounds: int) -> tuple[float, float]:
+def ttfb_medians(urls: Sequence[str], *, range_header: str, rounds: int) -> list[float]:
     """Median seconds to the first response byte for each URL, requests alternating, keep-alive."""
     clients = [_RawClient(url) for url in urls]
-    samples: tuple[list[float], list[float]] = ([], [])
+    samples: list[list[float]] = [[] for _ in urls]
     try:
-        for _ in range(5):  # warm both paths (connections, caches)
+        for _ in range(5):  # warm every path (connections, caches)
             for client in clients:
                 client.get(range_header)
         for _ in range(rounds):
@@ -129,7 +130,7 @@ def ttfb_pair(urls: tuple[str, str], *, range_header: str, rounds: int) -> tuple
     finally:
         for client in clients:
             client.close()
-    return statistics.median(samples[0]), statistics.median(samples[1])
+    return [statistics.median(s) for s in samples]
 
 
 class _RawClient:

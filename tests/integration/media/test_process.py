@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from reelhouse.common.signing import UrlSigner
@@ -68,6 +69,38 @@ async def test_the_service_serves_ranges_and_logs_each_request_as_json(tmp_path:
             "bytes": 3,
         }
     ]
+
+
+async def test_several_worker_processes_share_the_port_and_stop_cleanly(tmp_path: Path) -> None:
+    root = tmp_path / "objects"
+    store = LocalObjectStore(root)
+    await store.ensure_ready()
+    source = tmp_path / "poster.jpg"
+    source.write_bytes(bytes(range(256)) * 400)
+    await store.put_file(KEY, source, content_type="image/jpeg")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**media_env(root, port), "REELHOUSE_SERVING__WORKERS": "2"}
+
+    runner = ServiceRunner(tmp_path / "logs")
+    service = runner.start("media", env, ready_url=f"{base_url}/healthz")
+    try:
+        children = psutil.Process(service.pid or 0).children(recursive=True)
+        # uvicorn's supervisor spawns the servers (multiprocessing also starts a resource tracker)
+        servers = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+        url = UrlSigner({"k1": b"process-secret"}, "k1").signed_url(base_url, KEY, ttl_seconds=300)
+        async with httpx.AsyncClient(timeout=10) as client:
+            responses = [
+                await client.get(url, headers={"range": f"bytes={i}-{i + 9}"}) for i in range(8)
+            ]
+    finally:
+        exit_code = service.terminate(timeout=15)
+
+    assert [r.content for r in responses] == [bytes(range(i, i + 10)) for i in range(8)]
+    assert len(servers) == 2
+    assert exit_code == 0
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
 
 
 @pytest.mark.parametrize(

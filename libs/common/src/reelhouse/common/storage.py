@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from reelhouse.common.settings import StorageSettings
 
 CHUNK_SIZE = 256 * 1024
+# local reads: one positioned read per chunk; a slow reader holds about one chunk
+READ_CHUNK = CHUNK_SIZE
 # what the file system raises for a key that names no object: missing, a directory of other
 # keys (``outputs/job1``), or a path through an object (``outputs/job1/0.mp4/x``)
 _MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
@@ -71,6 +73,16 @@ def _safe_relative(key: str) -> Path:
     if path.is_absolute() or ".." in path.parts or not key or key.endswith("/"):
         raise ValueError(f"invalid object key {key!r}")
     return path
+
+
+def _open_and_read(path: Path, size: int, offset: int) -> tuple[int, bytes]:
+    """Open ``path`` and read ``size`` bytes at ``offset``; the caller closes the descriptor."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return fd, os.pread(fd, size, offset)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class LocalObjectStore:
@@ -132,27 +144,35 @@ class LocalObjectStore:
             content_type=str(info["content_type"]),
         )
 
+    def data_path(self, key: str) -> Path:
+        """The file holding ``key``'s bytes (servers that send files by path use it)."""
+        return self._paths(key)[0]
+
     async def read_range(
         self, key: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         data, _ = self._paths(key)
+        remaining = None if end is None else max(0, end - start + 1)
+        want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
         try:
-            handle = await asyncio.to_thread(data.open, "rb")
+            # the open and the first read share one thread hop (a short range needs no other)
+            fd, chunk = await asyncio.to_thread(_open_and_read, data, want, start)
         except _MISSING as exc:
             raise ObjectNotFoundError(key) from exc
         try:
-            await asyncio.to_thread(handle.seek, start)
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
-                want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = await asyncio.to_thread(handle.read, want)
-                if not chunk:
-                    break
+            offset = start
+            while chunk:
+                offset += len(chunk)
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+                if remaining is not None and remaining <= 0:
+                    break
+                want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                # a positioned read needs no seek
+                chunk = await asyncio.to_thread(os.pread, fd, want, offset)
         finally:
-            handle.close()
+            os.close(fd)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)

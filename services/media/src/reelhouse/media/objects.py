@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from reelhouse.common.storage import ObjectInfo, ObjectStore
@@ -26,6 +27,13 @@ class VersionedReads(Protocol):
     def read_range_if(
         self, key: str, start: int, end: int | None, *, etag: str | None
     ) -> AsyncIterator[bytes]: ...
+
+
+@runtime_checkable
+class FileBacked(Protocol):
+    """A store whose objects are files this process can name (local disk)."""
+
+    def data_path(self, key: str) -> Path: ...
 
 
 class MediaObjects:
@@ -51,6 +59,12 @@ class MediaObjects:
 
     def forget(self, key: str) -> None:
         self._entries.pop(key, None)
+
+    def file_path(self, info: ObjectInfo) -> Path | None:
+        """The file holding the object's bytes, when the store keeps it on this machine."""
+        if isinstance(self.store, FileBacked):
+            return self.store.data_path(info.key)
+        return None
 
     def read(self, info: ObjectInfo, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``start..end`` of the version ``info`` describes (when the store can tell)."""

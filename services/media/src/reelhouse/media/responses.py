@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
 
@@ -130,6 +131,44 @@ class ObjectResponse:
                 disconnected.cancel()
             await close_chunks(self.body.rest)
             self.on_done(sent, complete)
+
+
+PATHSEND = "http.response.pathsend"
+
+
+def can_send_path(scope: Scope) -> bool:
+    """Whether the server sends a file by path itself (the ASGI path-send extension)."""
+    return PATHSEND in (scope.get("extensions") or {})
+
+
+class FileResponse:
+    """The whole object sent by the server straight from its file (``http.response.pathsend``).
+
+    No byte passes through Python: granian, for one, streams the file from its own threads
+    (uvicorn does not offer the extension; ranges always stream through ``ObjectResponse``).
+    """
+
+    def __init__(
+        self, *, status: int, headers: dict[str, str], path: Path, length: int, on_done: OnDone
+    ) -> None:
+        self.status = status
+        self.raw_headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+        ]
+        self.path = path
+        self.length = length
+        self.on_done = on_done
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        complete = False
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status, "headers": self.raw_headers}
+            )
+            await send({"type": PATHSEND, "path": str(self.path)})
+            complete = True
+        finally:
+            self.on_done(self.length if complete else 0, complete)
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -18,7 +18,7 @@ from reelhouse.media.objects import MediaObjects
 from reelhouse.media.plan import plan_response
 from reelhouse.media.problems import problem
 from reelhouse.media.redirect import Redirector, redirect_response
-from reelhouse.media.responses import ObjectResponse, open_body
+from reelhouse.media.responses import FileResponse, ObjectResponse, can_send_path, open_body
 from reelhouse.media.s3reader import ObjectChangedError
 
 log = structlog.get_logger(__name__)
@@ -112,6 +112,16 @@ class ObjectEndpoint:
             if not with_body or plan.length == 0:
                 served(plan.status)
                 return Response(status_code=plan.status, headers=plan.headers)
+            path = objects.file_path(info) if plan.status == 200 else None
+            if path is not None and can_send_path(request.scope):
+                # the whole file, sent by the server itself (local disk, granian)
+                return FileResponse(
+                    status=200,
+                    headers=plan.headers,
+                    path=path,
+                    length=plan.length,
+                    on_done=lambda sent, complete: served(200, sent, complete=complete),
+                )
             try:
                 body = await open_body(objects, info, plan.segments, plan.length)
             except ObjectChangedError:

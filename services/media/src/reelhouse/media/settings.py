@@ -56,6 +56,18 @@ class DeliverySettings(BaseModel):
     )
 
 
+class ServingSettings(BaseModel):
+    """How many processes serve (each proxies about one core's worth of bytes at most)."""
+
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="server processes sharing the port; set it to the cores the pod may use "
+        "(each holds its own S3 connections and metadata cache, ~90 MB of memory)",
+    )
+
+
 class CorsSettings(BaseModel):
     """Cross-origin access for players on other origins (``["*"]``: any, the URLs are signed)."""
 
@@ -77,6 +89,7 @@ class Settings(BaseSettings):
     signing: SigningSettings = SigningSettings()
     log: LogSettings = LogSettings()
     delivery: DeliverySettings = DeliverySettings()
+    serving: ServingSettings = ServingSettings()
     cors: CorsSettings = CorsSettings()
 
     @model_validator(mode="after")
