@@ -63,8 +63,9 @@ class ServingSettings(BaseModel):
         default=1,
         ge=1,
         le=64,
-        description="server processes sharing the port; set it to the cores the pod may use "
-        "(each holds its own S3 connections and metadata cache, ~90 MB of memory)",
+        description="server processes sharing the port (each holds its own S3 connections, "
+        "metadata cache and metrics, ~90 MB of memory: `/metrics` answers for the process a "
+        "scrape reaches, so where metrics matter scale replicas instead; ADR 0010)",
     )
 
 
