@@ -9,6 +9,7 @@ a reader never sees half a number). Scaled replicas under host networking use it
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -65,15 +66,35 @@ class ReportingServer(uvicorn.Server):
             return
         host, port = bound_address(listening)
         self.bound = (host, port)
+        frozen = freeze_startup_objects()
         if self.port_file is not None:
             write_port_file(self.port_file, port)
-        log.info("http.listening", host=host, port=port, port_file=_display(self.port_file))
+        log.info(
+            "http.listening",
+            host=host,
+            port=port,
+            port_file=_display(self.port_file),
+            gc_frozen=frozen,
+        )
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # before uvicorn waits for open connections: long-lived responses must end first
         if self.on_shutdown is not None:
             self.on_shutdown()
         await super().shutdown(sockets=sockets)
+
+
+def freeze_startup_objects() -> int:
+    """Move every object alive once the service is up (modules, the app, its clients) out of
+    the garbage collector's reach; how many.
+
+    A full collection walked all of them, hundreds of thousands, every few thousand requests:
+    `make bench-submit` at 8 connections had a p99 of 144–171 ms with them and 50–55 ms without
+    (quiet machine, alternating runs). Objects made later are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def _display(path: Path | None) -> str | None:

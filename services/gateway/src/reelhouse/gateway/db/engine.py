@@ -39,15 +39,16 @@ def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     flight, each extra one was opened and closed per request (bench-submit at 32 connections,
     the default pool of 5: a TLS attempt and a login per submit).
 
-    Connections are not pinged before use (a round trip per request, a fifth of a submit's):
-    one that the server closed fails the statement that meets it — a request answered 503
-    ``database_unavailable``, a relay pass retried — and SQLAlchemy then discards every pooled
-    connection older than that failure. Connections are replaced after ``POOL_RECYCLE_SECONDS``.
+    Each connection is pinged as it leaves the pool (a round trip): a connection the server
+    ended (a restart, an idle-session killer) is replaced there, never handed to a request —
+    without the ping, asyncpg can report such a connection as busy with "another operation"
+    rather than closed, and the request that met it failed with an internal error.
     """
     url = make_url(database_url)
     if not is_sqlite(url):
         return create_async_engine(
             url,
+            pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=max(1, pool_size // 2),
             pool_recycle=POOL_RECYCLE_SECONDS,
