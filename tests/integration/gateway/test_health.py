@@ -112,8 +112,9 @@ async def test_not_ready_while_the_database_is_unreachable(
 async def test_connections_the_server_ended_cost_at_most_one_retryable_503(
     gateway: Gateway, database_url: str
 ) -> None:
-    # pooled connections are not pinged before use (a round trip per request): one the server
-    # ended fails once, and the pool is then renewed
+    # a restart or an idle-session killer ends the pooled connections under the gateway: no
+    # request may fail with anything but a retryable 503 (asyncpg reported such a connection as
+    # busy with "another operation", a 500, when connections were not pinged as they left the pool)
     for _ in range(3):
         await gateway.submit()
     admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))

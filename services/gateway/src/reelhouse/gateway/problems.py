@@ -30,10 +30,12 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-# the database cannot be reached (connection refused or lost, pool exhausted): retryable
+# the database cannot be reached (connection refused or lost, pool exhausted, a connection the
+# server ended that the driver reports as an internal error: db/engine.py): retryable
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
+    sa_exc.InternalError,
     sa_exc.TimeoutError,
     ConnectionError,
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# asyncpg's words for a connection left mid-operation by a server that ended it ("cannot switch
+# to state 15; another operation (2) is in progress")
+BROKEN_CONNECTION = "cannot switch to state"
 # a PostgreSQL connection is closed and replaced after this long (idle-killing middleboxes)
 POOL_RECYCLE_SECONDS = 1800
 
@@ -46,13 +49,15 @@ def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     """
     url = make_url(database_url)
     if not is_sqlite(url):
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=max(1, pool_size // 2),
             pool_recycle=POOL_RECYCLE_SECONDS,
         )
+        event.listen(engine.sync_engine, "handle_error", _broken_connection_is_a_disconnect)
+        return engine
     path = _sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +75,14 @@ def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     )
     _take_over_sqlite_transactions(engine, wal=path is not None)
     return engine
+
+
+def _broken_connection_is_a_disconnect(context: ExceptionContext) -> None:
+    """asyncpg reports a connection whose operation the server cut short (a restart, an ended
+    backend) as busy with "another operation" on its next use, not as closed: treat it as a
+    lost connection, so SQLAlchemy discards it and the pool's older connections."""
+    if BROKEN_CONNECTION in str(context.original_exception):
+        context.is_disconnect = True
 
 
 def _take_over_sqlite_transactions(engine: AsyncEngine, *, wal: bool) -> None:
