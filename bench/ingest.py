@@ -38,7 +38,7 @@ from reelhouse.common.streams import ensure_stream
 from tests.support.nats import NatsServer
 from tests.support.ports import free_ports
 from tests.support.processes import ServiceProcess
-from tests.support.s3 import SeaweedServer
+from tests.support.s3 import SeaweedServer, s3_env
 
 MIB = 1024 * 1024
 # the baseline uploads as a user of the minio client would: its defaults (3 parts in flight),
@@ -145,11 +145,7 @@ async def ingest(nats_url: str, url: str, size: int) -> float:
 def downloader_env(nats_url: str, s3: S3Settings, temp_dir: Path) -> dict[str, str]:
     return {
         "REELHOUSE_NATS__URL": nats_url,
-        "REELHOUSE_STORAGE__BACKEND": "s3",
-        "REELHOUSE_STORAGE__S3__ENDPOINT": s3.endpoint,
-        "REELHOUSE_STORAGE__S3__ACCESS_KEY": s3.access_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__SECRET_KEY": s3.secret_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__BUCKET": s3.bucket,
+        **s3_env(s3),
         "REELHOUSE_ALLOW_LOOPBACK": "true",
         "REELHOUSE_ALLOWED_SCHEMES": json.dumps(["http", "https"]),
         "REELHOUSE_MAX_BYTES": str(8 * 1024**3),

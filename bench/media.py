@@ -42,13 +42,12 @@ from bench.media_servers import (
     local_env,
     media_process,
     nginx,
-    s3_env,
 )
 from reelhouse.common.settings import S3Settings
 from reelhouse.common.signing import UrlSigner
 from reelhouse.common.storage import LocalObjectStore
 from reelhouse.media.sigv4 import SigV4Signer, object_path
-from tests.support.s3 import SeaweedServer
+from tests.support.s3 import SeaweedServer, s3_env
 
 KEY = "outputs/bench/0.mp4"
 URL_TTL = 4 * 3600

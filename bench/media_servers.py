@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import psutil
 
-from reelhouse.common.settings import S3Settings
 from tests.support.lifecycle import stop_gracefully
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
@@ -35,16 +34,6 @@ class Variant:
     module: str = "reelhouse.media"
     args: Sequence[str] = ()
     env: Mapping[str, str] | None = None
-
-
-def s3_env(settings: S3Settings) -> dict[str, str]:
-    return {
-        "REELHOUSE_STORAGE__BACKEND": "s3",
-        "REELHOUSE_STORAGE__S3__ENDPOINT": settings.endpoint,
-        "REELHOUSE_STORAGE__S3__ACCESS_KEY": settings.access_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__SECRET_KEY": settings.secret_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__BUCKET": settings.bucket,
-    }
 
 
 def local_env(root: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ from reelhouse.common.settings import S3Settings
 from tests.support.nats import NatsServer
 from tests.support.ports import free_port
 from tests.support.processes import ServiceProcess
-from tests.support.s3 import create_bucket, unique_bucket
+from tests.support.s3 import create_bucket, s3_env, unique_bucket
 
 MODEL = "sandbox/instant-video"
 # the provider the default sandbox configuration gives it: Replicate's protocol, webhooks
@@ -123,12 +123,7 @@ def downloader_env(
     env = {
         **_common(nats_url),
         **_http(port),
-        "REELHOUSE_STORAGE__BACKEND": "s3",
-        "REELHOUSE_STORAGE__S3__ENDPOINT": s3.endpoint,
-        "REELHOUSE_STORAGE__S3__ACCESS_KEY": s3.access_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__SECRET_KEY": s3.secret_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__BUCKET": s3.bucket,
-        "REELHOUSE_STORAGE__S3__SECURE": "false",
+        **s3_env(s3),
         "REELHOUSE_ALLOW_LOOPBACK": "true",
         "REELHOUSE_ALLOWED_SCHEMES": json.dumps(["http", "https"]),
         "REELHOUSE_ALLOWED_HOSTS": json.dumps({PROVIDER: ["127.0.0.1"]}),

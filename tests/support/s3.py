@@ -209,3 +209,15 @@ def s3_server(workdir: Path) -> Iterator[S3Settings]:
         yield server.settings
     finally:
         server.stop()
+
+
+def s3_env(settings: S3Settings) -> dict[str, str]:
+    """``settings`` as the ``REELHOUSE_STORAGE__*`` variables a service process reads."""
+    return {
+        "REELHOUSE_STORAGE__BACKEND": "s3",
+        "REELHOUSE_STORAGE__S3__ENDPOINT": settings.endpoint,
+        "REELHOUSE_STORAGE__S3__ACCESS_KEY": settings.access_key.get_secret_value(),
+        "REELHOUSE_STORAGE__S3__SECRET_KEY": settings.secret_key.get_secret_value(),
+        "REELHOUSE_STORAGE__S3__BUCKET": settings.bucket,
+        "REELHOUSE_STORAGE__S3__SECURE": "true" if settings.secure else "false",
+    }

@@ -24,6 +24,7 @@ from tests.integration.downloader.jobs import output_ready
 from tests.integration.downloader.observations import JetStreamEvents, stored_keys
 from tests.integration.downloader.origin import Origin, Route
 from tests.support.processes import ServiceRunner
+from tests.support.s3 import s3_env
 from tests.support.scrape import scrape, value
 
 ACK_WAIT_SECONDS = 2.0
@@ -35,12 +36,7 @@ def downloader_env(nats: NatsSettings, storage: StorageSettings, temp_dir: Path)
     return {
         "REELHOUSE_NATS__URL": nats.url,
         "REELHOUSE_NATS__ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
-        "REELHOUSE_STORAGE__BACKEND": "s3",
-        "REELHOUSE_STORAGE__S3__ENDPOINT": s3.endpoint,
-        "REELHOUSE_STORAGE__S3__ACCESS_KEY": s3.access_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__SECRET_KEY": s3.secret_key.get_secret_value(),
-        "REELHOUSE_STORAGE__S3__BUCKET": s3.bucket,
-        "REELHOUSE_STORAGE__S3__SECURE": "false",
+        **s3_env(s3),
         "REELHOUSE_ALLOW_LOOPBACK": "true",
         "REELHOUSE_ALLOWED_SCHEMES": json.dumps(["http", "https"]),
         "REELHOUSE_TEMP_DIR": str(temp_dir),
