@@ -121,10 +121,3 @@ async def find_event(session: AsyncSession, *, owner_id: str, event_id: str) -> 
 async def newest_pk(session: AsyncSession) -> int:
     newest: int | None = (await session.execute(select(func.max(JobEvent.id)))).scalar_one()
     return newest or 0
-
-
-async def owner_of(session: AsyncSession, job_id: str) -> str | None:
-    owner: str | None = (
-        await session.execute(select(Job.owner_id).where(Job.id == job_id))
-    ).scalar_one_or_none()
-    return owner
