@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from reelhouse.common.asyncapi import build_document, render
+from reelhouse.common.composition_events import COMPOSITION_EVENTS
 from reelhouse.common.events import JOB_EVENTS, EventProjected
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
@@ -14,4 +15,6 @@ def test_committed_asyncapi_matches_the_event_models() -> None:
 
 def test_every_public_event_has_a_channel_at_its_subject() -> None:
     addresses = {c["address"] for c in build_document()["channels"].values()}
-    assert addresses == {e.subject for e in JOB_EVENTS} | {EventProjected.subject}
+    assert addresses == {e.subject for e in (*JOB_EVENTS, *COMPOSITION_EVENTS)} | {
+        EventProjected.subject
+    }

@@ -1,3 +1,4 @@
+from reelhouse.common.composition_events import COMPOSITION_EVENTS
 from reelhouse.common.events import (
     EVENTS_BY_SUBJECT,
     STREAM_SUBJECTS,
@@ -10,7 +11,7 @@ from reelhouse.common.events import (
 
 
 def test_every_subject_is_versioned_and_inside_the_stream() -> None:
-    for subject in EVENTS_BY_SUBJECT:
+    for subject in [*EVENTS_BY_SUBJECT, *(e.subject for e in COMPOSITION_EVENTS)]:
         assert subject.endswith(".v1")
         assert any(subject.startswith(pattern.removesuffix(">")) for pattern in STREAM_SUBJECTS)
 

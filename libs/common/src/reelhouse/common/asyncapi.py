@@ -10,6 +10,7 @@ import json
 import sys
 from typing import Any
 
+from reelhouse.common.composition_events import COMPOSITION_EVENTS
 from reelhouse.common.events import JOB_EVENTS, STREAM_NAME, Event, EventProjected
 
 _HEADERS_SCHEMA: dict[str, Any] = {
@@ -25,7 +26,10 @@ _HEADERS_SCHEMA: dict[str, Any] = {
         "ce-type": {"type": "string"},
         "ce-source": {"type": "string"},
         "ce-time": {"type": "string", "format": "date-time"},
-        "ce-subject": {"type": "string", "description": "the job id"},
+        "ce-subject": {
+            "type": "string",
+            "description": "the job id (the composition id on composition.* subjects)",
+        },
     },
     "required": ["Nats-Msg-Id", "ce-id", "ce-type", "ce-source", "ce-time", "ce-subject"],
 }
@@ -39,7 +43,7 @@ def build_document() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for event in JOB_EVENTS:
+    for event in (*JOB_EVENTS, *COMPOSITION_EVENTS):
         name = _name(event)
         doc = (event.__doc__ or "").strip() or event.event_type
         messages[name] = {

@@ -123,6 +123,27 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         False,
         "The upload is not a JPEG, PNG, WebP or GIF image or an MP4 or WebM video.",
     ),
+    # compositions (POST /v1/compositions and the assembler)
+    ErrorCode(
+        "composition_final",
+        409,
+        False,
+        "The composition has already finished or is being assembled; it can no longer be canceled.",
+    ),
+    ErrorCode(
+        "composition_not_retryable",
+        409,
+        False,
+        "Only a failed or canceled composition, or one assembled without some scenes, can be"
+        " retried.",
+    ),
+    ErrorCode(
+        "no_scene_succeeded",
+        422,
+        False,
+        "No scene of the composition succeeded, so there is nothing to assemble.",
+    ),
+    ErrorCode("assembly_failed", 422, False, "The scenes could not be joined into one film."),
     ErrorCode("internal_error", 500, True, "Something went wrong on our side."),
     ErrorCode("broker_unavailable", 503, True, "The message broker is unreachable."),
     ErrorCode("database_unavailable", 503, True, "The database is unreachable; try again shortly."),

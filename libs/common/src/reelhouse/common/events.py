@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 STREAM_NAME = "REELHOUSE"
-STREAM_SUBJECTS = ["gen.>", "dispatch.>"]
+STREAM_SUBJECTS = ["gen.>", "dispatch.>", "composition.>"]
 
 EVENT_SOURCE_PREFIX = "reelhouse"
 
@@ -60,7 +60,7 @@ class JobError(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    stage: Literal["gateway", "dispatch", "provider", "download", "storage"]
+    stage: Literal["gateway", "dispatch", "provider", "download", "storage", "assembly"]
     code: str
     message: str
     retryable: bool = False
