@@ -1,0 +1,1 @@
+"""The assembler: joins a composition's stored scenes (and its score) into one film."""
