@@ -1,0 +1,99 @@
+"""The film's one audio track: decode anything to 48 kHz stereo, write it as AAC.
+
+``decoded_samples`` turns a file's audio stream into float planes at the film's rate and
+layout, chunk by chunk; ``AacWriter`` takes such chunks (any length) and encodes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from reelhouse.assembler.film.pulse import Pulse
+
+RATE = 48_000
+LAYOUT = "stereo"
+CHANNELS = 2
+AAC_FRAME = 1024  # samples per AAC frame
+AAC_BIT_RATE = 160_000
+
+Samples = npt.NDArray[np.float32]  # CHANNELS × n, in [-1, 1]
+
+
+def silence(count: int) -> Samples:
+    return np.zeros((CHANNELS, count), dtype=np.float32)
+
+
+def decoded_samples(container: Any, stream: Any, pulse: Pulse) -> Iterator[Samples]:
+    """``stream``'s audio resampled to ``RATE`` stereo float (``av`` errors pass through)."""
+    resampler = av.AudioResampler(format="fltp", layout=LAYOUT, rate=RATE)
+    for frame in container.decode(stream):
+        pulse.beat()
+        for out in resampler.resample(frame):
+            yield out.to_ndarray().astype(np.float32, copy=False)
+    for out in resampler.resample(None):
+        yield out.to_ndarray().astype(np.float32, copy=False)
+
+
+class AacWriter:
+    """An MP4 holding one AAC stream, fed chunks of samples of any length."""
+
+    def __init__(self, target: Path) -> None:
+        self._container = av.open(str(target), mode="w", format="mp4")
+        self._stream = self._container.add_stream("aac", rate=RATE, layout=LAYOUT)
+        self._stream.bit_rate = AAC_BIT_RATE
+        self._pending: list[Samples] = []
+        self._pending_count = 0
+        self.written = 0  # samples encoded so far
+        self.received = 0  # samples written to this writer so far (some maybe not yet encoded)
+
+    def write(self, samples: Samples) -> None:
+        if samples.shape[1] == 0:
+            return
+        self.received += samples.shape[1]
+        self._pending.append(samples)
+        self._pending_count += samples.shape[1]
+        if self._pending_count >= AAC_FRAME:
+            joined = np.concatenate(self._pending, axis=1)
+            whole = joined.shape[1] // AAC_FRAME * AAC_FRAME
+            for start in range(0, whole, AAC_FRAME):
+                self._encode(joined[:, start : start + AAC_FRAME])
+            rest = joined[:, whole:]
+            self._pending = [rest] if rest.shape[1] else []
+            self._pending_count = rest.shape[1]
+
+    def _encode(self, chunk: Samples) -> None:
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(chunk), format="fltp", layout=LAYOUT
+        )
+        frame.sample_rate = RATE
+        frame.pts = self.written
+        self._container.mux(self._stream.encode(frame))
+        self.written += chunk.shape[1]
+
+    def close(self) -> None:
+        if self._pending_count:
+            self._encode(np.concatenate(self._pending, axis=1))
+            self._pending, self._pending_count = [], 0
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+
+    def __enter__(self) -> AacWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._container.close()

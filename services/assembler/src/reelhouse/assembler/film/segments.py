@@ -1,0 +1,22 @@
+"""Where each scene sits in the film: the one shape the video and audio halves share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A scene's span in the film, in seconds; its audio plays from ``start`` for ``length``."""
+
+    start: float
+    length: float
+
+    @property
+    def end(self) -> float:
+        return self.start + self.length
+
+
+def film_duration(segments: Sequence[Segment]) -> float:
+    return max(segment.end for segment in segments)
