@@ -59,11 +59,12 @@ def write_clip(path: Path, clip: Clip) -> Path:
         video.width = clip.width
         video.height = clip.height
         video.pix_fmt = "yuv420p"
-        audio = None
+        audio: av.AudioStream | None = None
         if clip.tone_hz is not None:
             codec = "libopus" if path.suffix == ".webm" else "aac"
-            audio = container.add_stream(codec, rate=AUDIO_RATE, layout="mono")
-            assert isinstance(audio, av.AudioStream)
+            added = container.add_stream(codec, rate=AUDIO_RATE, layout="mono")
+            assert isinstance(added, av.AudioStream)
+            audio = added
         total_samples = round(clip.seconds * AUDIO_RATE)
         written = 0
         for index in range(clip.frames):
@@ -92,9 +93,9 @@ def write_clip(path: Path, clip: Clip) -> Path:
 def write_tone(path: Path, seconds: float, hz: float = 440.0, amplitude: float = 0.5) -> Path:
     """A steady sine, ``seconds`` long, as AAC in an M4A (or MP3/WAV by suffix)."""
     codec = {".mp3": "libmp3lame", ".wav": "pcm_s16le"}.get(path.suffix, "aac")
-    options = {"format": "ipod"} if path.suffix == ".m4a" else {}
+    container_format = "ipod" if path.suffix == ".m4a" else None
     total = round(seconds * AUDIO_RATE)
-    with av.open(str(path), mode="w", **options) as container:
+    with av.open(str(path), mode="w", format=container_format) as container:
         stream = container.add_stream(codec, rate=AUDIO_RATE, layout="mono")
         assert isinstance(stream, av.AudioStream)
         frame_size = stream.codec_context.frame_size or AAC_FRAME

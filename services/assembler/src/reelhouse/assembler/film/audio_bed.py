@@ -1,7 +1,7 @@
 """Lay one track under the whole film: faded in at the start, faded out where it ends.
 
 The track plays from the film's start and is cut at the film's end; a shorter track simply
-ends early, its fade-out at its own end (silence after it). A first, cheap pass counts the
+ends early, its fade-out at its own end, and silence fills the rest of the film. A first, cheap pass counts the
 track's samples so the fade-out lands exactly where the audio stops.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from reelhouse.assembler.film.audio_out import RATE, AacWriter, Samples, decoded_samples
+from reelhouse.assembler.film.audio_out import RATE, AacWriter, Samples, decoded_samples, silence
 from reelhouse.assembler.film.errors import FilmError, reason
 from reelhouse.assembler.film.pulse import Pulse
 
@@ -44,7 +44,8 @@ def fade_gain(first: int, count: int, end: int, fade: int) -> Samples:
 
 
 def write_bed(track: Path, film_seconds: float, target: Path, pulse: Pulse) -> float:
-    """Encode the faded, trimmed track into ``target`` (AAC in MP4); returns its seconds."""
+    """Encode the faded track, cut or padded with silence to ``film_seconds``, into ``target``
+    (AAC in MP4); returns how many seconds of it are the track."""
     try:
         track_seconds = _track_seconds(track, pulse)
         end = round(min(track_seconds, film_seconds) * RATE)
@@ -64,6 +65,8 @@ def write_bed(track: Path, film_seconds: float, target: Path, pulse: Pulse) -> f
                     break
                 writer.write(samples[:, :count] * fade_gain(position, count, end, fade))
                 position += count
+            # silence to the film's end: the track lasts as long as the pictures
+            writer.write(silence(round(film_seconds * RATE) - position))
         return position / RATE
     except (av.FFmpegError, ValueError, EOFError) as exc:
         raise FilmError(f"the audio track could not be decoded: {reason(exc)}") from exc

@@ -27,7 +27,7 @@ Samples = npt.NDArray[np.float32]  # CHANNELS × n, in [-1, 1]
 
 
 def silence(count: int) -> Samples:
-    return np.zeros((CHANNELS, count), dtype=np.float32)
+    return np.zeros((CHANNELS, max(0, count)), dtype=np.float32)
 
 
 def decoded_samples(container: Any, stream: Any, pulse: Pulse) -> Iterator[Samples]:
