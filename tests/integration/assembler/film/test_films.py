@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from tests.unit.assembler.film.clips import (
     write_clip,
     write_tone,
 )
-from tests.unit.assembler.film.films import film, read_film
+from tests.unit.assembler.film.films import film, keyframe_times, read_film
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -65,6 +66,9 @@ def test_three_scenes_crossfaded_into_a_smaller_film(tmp_path: Path, scenes: lis
     assert written.sizes == {(480, 270)}
     assert written.frames == 3 * 75 - 2 * 25
     assert written.audio_seconds == pytest.approx(7.0, abs=0.05)
+    keyframes = keyframe_times(target)
+    assert keyframes[0] == 0.0
+    assert max(b - a for a, b in itertools.pairwise([*keyframes, 7.0])) <= 2.0
 
 
 MEASURE = """

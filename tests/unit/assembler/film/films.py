@@ -107,3 +107,13 @@ def rms(samples: npt.NDArray[np.float32]) -> float:
 def video_dts(path: Path) -> list[int]:
     with av.open(str(path)) as container:
         return [p.dts for p in container.demux(video=0) if p.dts is not None]
+
+
+def keyframe_times(path: Path) -> list[float]:
+    """When the film's video keyframes are shown, in seconds, in order."""
+    with av.open(str(path)) as container:
+        return sorted(
+            float(packet.pts * packet.time_base)
+            for packet in container.demux(video=0)
+            if packet.is_keyframe and packet.pts is not None
+        )

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.timeout(10)
 SCENE = SceneInfo(
     index=0,
     path=Path("scene.mp4"),
+    video_stream=0,
     codec="h264",
     width=640,
     height=360,

@@ -33,7 +33,7 @@ def concat_video(scenes: Sequence[SceneInfo], target: Path, pulse: Pulse) -> lis
         for scene in scenes:
             try:
                 with av.open(str(scene.path), mode="r", metadata_errors="ignore") as source:
-                    video = source.streams.video[0]
+                    video = source.streams.video[scene.video_stream]
                     if out_stream is None:
                         out_stream = output.add_stream_from_template(video)
                     start = offset

@@ -58,7 +58,7 @@ def _decoded(scene: SceneInfo, pulse: Pulse) -> Iterator[tuple[float, av.VideoFr
     """The scene's frames with their time from the scene's first frame, in seconds."""
     try:
         with av.open(str(scene.path), mode="r", metadata_errors="ignore") as container:
-            video = container.streams.video[0]
+            video = container.streams.video[scene.video_stream]
             video.thread_type = "AUTO"
             for frame in container.decode(video):
                 pulse.beat()
