@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelhouse.assembler.film.audio_bed import fade_gain
+from reelhouse.assembler.film.audio_out import fade_gain
 from reelhouse.assembler.film.crossfade import overlaps, segments
 from reelhouse.assembler.film.inputs import SceneInfo
 from reelhouse.assembler.film.normalise import fitted_size

@@ -100,6 +100,7 @@ def assemble_film(
     video = workdir / "video.mp4"
     spans = _video(infos, plan, video, pulse)
     track = _audio(infos, audio, spans, workdir, pulse)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
     try:
         mux_film(video, track, partial, pulse)

@@ -1,8 +1,8 @@
 """Lay one track under the whole film: faded in at the start, faded out where it ends.
 
-The track plays from the film's start and is cut at the film's end; a shorter track simply
-ends early, its fade-out at its own end, and silence fills the rest of the film. A first, cheap pass counts the
-track's samples so the fade-out lands exactly where the audio stops.
+The track plays from the film's start and is cut at the film's end; a shorter track ends
+early, its fade-out at its own end, and silence fills the rest of the film. A first, cheap
+pass counts the track's samples so the fade-out lands where the audio stops.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import numpy as np
 
-from reelhouse.assembler.film.audio_out import RATE, AacWriter, Samples, decoded_samples, silence
+from reelhouse.assembler.film.audio_out import RATE, AacWriter, silence, write_faded
 from reelhouse.assembler.film.errors import FilmError, reason
 from reelhouse.assembler.film.pulse import Pulse
 
@@ -35,14 +34,6 @@ def _track_seconds(path: Path, pulse: Pulse) -> float:
         return samples
 
 
-def fade_gain(first: int, count: int, end: int, fade: int) -> Samples:
-    """The gain of samples ``first … first + count - 1`` of a track of ``end`` samples."""
-    index = np.arange(first, first + count, dtype=np.float64) + 0.5
-    ramp = np.minimum(np.minimum(index / fade, (end - index) / fade), 1.0)
-    gain: Samples = np.clip(ramp, 0.0, 1.0).astype(np.float32)[None, :]
-    return gain
-
-
 def write_bed(track: Path, film_seconds: float, target: Path, pulse: Pulse) -> float:
     """Encode the faded track, cut or padded with silence to ``film_seconds``, into ``target``
     (AAC in MP4); returns how many seconds of it are the track."""
@@ -58,13 +49,7 @@ def write_bed(track: Path, film_seconds: float, target: Path, pulse: Pulse) -> f
             AacWriter(target) as writer,
         ):
             stream = container.streams.audio[0]
-            position = 0
-            for samples in decoded_samples(container, stream, pulse):
-                count = min(samples.shape[1], end - position)
-                if count <= 0:
-                    break
-                writer.write(samples[:, :count] * fade_gain(position, count, end, fade))
-                position += count
+            position = write_faded(container, stream, writer, end, fade, pulse)
             # silence to the film's end: the track lasts as long as the pictures
             writer.write(silence(round(film_seconds * RATE) - position))
         return position / RATE

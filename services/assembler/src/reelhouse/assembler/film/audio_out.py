@@ -41,6 +41,30 @@ def decoded_samples(container: Any, stream: Any, pulse: Pulse) -> Iterator[Sampl
         yield out.to_ndarray().astype(np.float32, copy=False)
 
 
+def fade_gain(first: int, count: int, end: int, fade: int) -> Samples:
+    """The gain of samples ``first … first + count - 1`` of a sound of ``end`` samples that
+    fades in over its first ``fade`` samples and out over its last ``fade``."""
+    index = np.arange(first, first + count, dtype=np.float64) + 0.5
+    ramp = np.minimum(np.minimum(index / fade, (end - index) / fade), 1.0)
+    gain: Samples = np.clip(ramp, 0.0, 1.0).astype(np.float32)[None, :]
+    return gain
+
+
+def write_faded(
+    container: Any, stream: Any, writer: AacWriter, end: int, fade: int, pulse: Pulse
+) -> int:
+    """Write ``stream``'s first ``end`` samples (or all, if fewer) faded in and out over
+    ``fade`` samples; returns how many were written."""
+    position = 0
+    for samples in decoded_samples(container, stream, pulse):
+        count = min(samples.shape[1], end - position)
+        if count <= 0:
+            break
+        writer.write(samples[:, :count] * fade_gain(position, count, end, fade))
+        position += count
+    return position
+
+
 class AacWriter:
     """An MP4 holding one AAC stream, fed chunks of samples of any length."""
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import av
 
-from reelhouse.assembler.film.audio_bed import fade_gain
-from reelhouse.assembler.film.audio_out import RATE, AacWriter, decoded_samples, silence
+from reelhouse.assembler.film.audio_out import RATE, AacWriter, silence, write_faded
 from reelhouse.assembler.film.errors import FilmError, reason
 from reelhouse.assembler.film.inputs import SceneInfo
 from reelhouse.assembler.film.pulse import Pulse
@@ -24,15 +23,9 @@ JOINT_FADE_SAMPLES = round(0.005 * RATE)
 
 def _write_scene(scene: SceneInfo, length: int, writer: AacWriter, pulse: Pulse) -> None:
     fade = max(1, min(JOINT_FADE_SAMPLES, length // 2))
-    position = 0
     with av.open(str(scene.path), mode="r", metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
-        for samples in decoded_samples(container, stream, pulse):
-            count = min(samples.shape[1], length - position)
-            if count <= 0:
-                break
-            writer.write(samples[:, :count] * fade_gain(position, count, length, fade))
-            position += count
+        position = write_faded(container, stream, writer, length, fade, pulse)
     writer.write(silence(length - position))
 
 
