@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from reelhouse.common.composition_events import Transition
@@ -100,3 +102,31 @@ def test_without_bed_silent_scenes_make_a_silent_film(tmp_path: Path) -> None:
     assert written.audio_streams == 0
     assert written.video_streams == 1
     assert result.method == "copy"
+
+
+def _level_at(samples: npt.NDArray[np.float32], seconds: float, hz: float) -> float:
+    """The amplitude of the ``hz`` sine in the 100 ms around ``seconds``."""
+    window = samples[round((seconds - 0.05) * 48_000) : round((seconds + 0.05) * 48_000)]
+    n = np.arange(len(window))
+    probe = np.exp(-2j * np.pi * hz * n / 48_000)
+    return float(2 * abs(np.sum(window * probe)) / len(window))
+
+
+def test_crossfaded_scenes_audio_is_mixed_across_the_overlap(tmp_path: Path) -> None:
+    scenes = [
+        write_clip(tmp_path / "a.mp4", Clip(tone_hz=500.0, seconds=2.0)),
+        write_clip(tmp_path / "b.mp4", Clip(tone_hz=800.0, seconds=2.0)),
+    ]
+
+    result, target = film(tmp_path, scenes, transition=Transition(type="crossfade", seconds=1.0))
+
+    samples = audio_samples(target)
+    assert result.duration == pytest.approx(3.0, abs=1 / 12)
+    assert len(samples) / 48_000 == pytest.approx(3.0, abs=0.05)
+    # the overlap is 1.0 … 2.0 s: the first tone alone before, both in the middle, the second after
+    assert _level_at(samples, 0.5, 500.0) == pytest.approx(0.3, abs=0.05)
+    assert _level_at(samples, 0.5, 800.0) < 0.03
+    assert _level_at(samples, 1.5, 500.0) == pytest.approx(0.15, abs=0.05)
+    assert _level_at(samples, 1.5, 800.0) == pytest.approx(0.15, abs=0.05)
+    assert _level_at(samples, 2.5, 800.0) == pytest.approx(0.3, abs=0.05)
+    assert _level_at(samples, 2.5, 500.0) < 0.03

@@ -116,7 +116,11 @@ def test_overlaps_and_segments_tile_the_film() -> None:
     spans = segments(scenes, shared, Fraction(24))
 
     assert shared == [12, 12]  # clamped to half of the 1 s scene
-    assert [(s.start, s.length) for s in spans] == [(0.0, 2.5), (2.5, 0.5), (3.0, 3.0)]
+    assert [(s.start, s.length, s.overlap) for s in spans] == [
+        (0.0, 2.5, 0.5),
+        (2.5, 0.5, 0.5),
+        (3.0, 3.0, 0.0),
+    ]
 
 
 def test_fade_gain_ramps_in_and_out_and_holds_between() -> None:

@@ -44,13 +44,14 @@ def overlaps(scenes: Sequence[SceneInfo], seconds: float, fps: Fraction) -> list
 
 def segments(scenes: Sequence[SceneInfo], shared: Sequence[int], fps: Fraction) -> list[Segment]:
     """Each scene's span in the film, in seconds, up to where the next one starts fading in
-    (the last scene runs to the end)."""
+    (the last scene runs to the end), and how long it overlaps the next."""
     spans: list[Segment] = []
     start = 0
     for position, scene in enumerate(scenes):
         count = frame_count(scene, fps)
-        length = count - shared[position] if position < len(shared) else count
-        spans.append(Segment(float(start / fps), float(length / fps)))
+        overlap = shared[position] if position < len(shared) else 0
+        length = count - overlap
+        spans.append(Segment(float(start / fps), float(length / fps), float(overlap / fps)))
         start += length
     return spans
 

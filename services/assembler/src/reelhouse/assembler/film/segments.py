@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A scene's span in the film, in seconds; its audio plays from ``start`` for ``length``."""
+    """A scene's span in the film, in seconds: from ``start`` (where it cuts or starts fading
+    in) to where the next scene does; under a crossfade it plays on for ``overlap``."""
 
     start: float
     length: float
+    overlap: float = 0.0
 
     @property
     def end(self) -> float:
