@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from reelhouse.common.composition_events import OutputFormat
 from tests.unit.assembler.film.clips import BLUE, GREEN, RED, Clip, top_level_boxes, write_clip
@@ -66,3 +67,15 @@ def test_scratch_files_stay_in_the_workdir(tmp_path: Path) -> None:
 
     added = set(tmp_path.iterdir()) - before
     assert {path.name for path in added} == {"film.mp4", "work-film.mp4"}
+
+
+def test_planning_and_writing_are_logged(tmp_path: Path) -> None:
+    scenes = [write_clip(tmp_path / f"s{n}.mp4", Clip()) for n in range(2)]
+
+    with capture_logs() as logs:
+        _, target = film(tmp_path, scenes)
+
+    events = {entry["event"]: entry for entry in logs}
+    assert events["film.planned"]["method"] == "copy"
+    assert events["film.written"]["bytes"] == target.stat().st_size
+    assert events["film.written"]["duration"] == pytest.approx(2.0, abs=1 / 12)

@@ -52,6 +52,7 @@ def test_a_track_that_is_not_audio_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(FilmError, match="audio track"):
         film(tmp_path, [scene], audio=track)
+    assert not (tmp_path / "work-film.mp4" / "video.mp4").exists()  # failed before the pictures
 
 
 def test_a_track_without_audio_is_an_error(tmp_path: Path) -> None:

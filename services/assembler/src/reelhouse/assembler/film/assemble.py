@@ -10,7 +10,7 @@ from typing import Literal
 
 import structlog
 
-from reelhouse.assembler.film.audio_bed import write_bed
+from reelhouse.assembler.film.audio_bed import track_seconds, write_bed
 from reelhouse.assembler.film.concat import concat_video
 from reelhouse.assembler.film.crossfade import film_frames, overlaps
 from reelhouse.assembler.film.crossfade import segments as crossfade_segments
@@ -49,19 +49,25 @@ def _video(
     return crossfade_segments(scenes, shared, plan.fps)
 
 
+@dataclass(frozen=True, slots=True)
+class _Bed:
+    path: Path
+    seconds: float
+
+
 def _audio(
     scenes: Sequence[SceneInfo],
-    bed: Path | None,
+    source: _Bed | Literal["scenes", "none"],
     spans: Sequence[Segment],
     workdir: Path,
     pulse: Pulse,
 ) -> Path | None:
     """Write the film's one audio track into ``workdir`` (None: the film is silent)."""
     target = workdir / "audio.mp4"
-    if bed is not None:
-        write_bed(bed, film_duration(spans), target, pulse)
+    if isinstance(source, _Bed):
+        write_bed(source.path, source.seconds, film_duration(spans), target, pulse)
         return target
-    if all(scene.has_audio for scene in scenes):
+    if source == "scenes":
         write_scene_audio(scenes, spans, target, pulse)
         return target
     return None
@@ -85,6 +91,11 @@ def assemble_film(
     pulse = Pulse(heartbeat)
     infos = probe_scenes(scenes, pulse)
     plan = plan_film(infos, transition, output)
+    source: _Bed | Literal["scenes", "none"]
+    if audio is not None:
+        source = _Bed(audio, track_seconds(audio, pulse))
+    else:
+        source = "scenes" if all(scene.has_audio for scene in infos) else "none"
     log.info(
         "film.planned",
         method=plan.method,
@@ -94,12 +105,12 @@ def assemble_film(
         height=plan.height,
         fps=float(plan.fps),
         crossfade=plan.crossfade,
-        audio="bed" if audio is not None else "scenes",
+        audio="bed" if isinstance(source, _Bed) else source,
     )
     workdir.mkdir(parents=True, exist_ok=True)
     video = workdir / "video.mp4"
     spans = _video(infos, plan, video, pulse)
-    track = _audio(infos, audio, spans, workdir, pulse)
+    track = _audio(infos, source, spans, workdir, pulse)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
     try:
