@@ -22,6 +22,9 @@ LAYOUT = "stereo"
 CHANNELS = 2
 AAC_FRAME = 1024  # samples per AAC frame
 AAC_BIT_RATE = 160_000
+# FFmpeg's "fast" AAC coder: about half the CPU of the default "twoloop", and at 160 kb/s the
+# difference is hard to hear; audio encoding is most of the work when the video is copied
+AAC_OPTIONS = {"aac_coder": "fast"}
 
 Samples = npt.NDArray[np.float32]  # CHANNELS × n, in [-1, 1]
 
@@ -70,7 +73,9 @@ class AacWriter:
 
     def __init__(self, target: Path) -> None:
         self._container = av.open(str(target), mode="w", format="mp4")
-        self._stream = self._container.add_stream("aac", rate=RATE, layout=LAYOUT)
+        self._stream = self._container.add_stream(
+            "aac", rate=RATE, layout=LAYOUT, options=dict(AAC_OPTIONS)
+        )
         self._stream.bit_rate = AAC_BIT_RATE
         self._pending: list[Samples] = []
         self._pending_count = 0
