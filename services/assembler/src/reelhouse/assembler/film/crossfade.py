@@ -82,4 +82,4 @@ def film_frames(
                 tail.append(pixels)
             else:
                 yield pixels
-    yield from tail  # nothing is left unless a scene ended early; never drop a frame
+    yield from tail  # empty (the last scene holds nothing back); kept so no frame is lost
