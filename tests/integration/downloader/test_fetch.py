@@ -15,7 +15,7 @@ from reelhouse.downloader.fetch import Fetched, Fetcher, FetchLimits, build_sess
 from reelhouse.downloader.guard import UrlGuard
 from reelhouse.downloader.ingest import classify
 from reelhouse.downloader.retry import RetryPolicy
-from reelhouse.downloader.sniff import MP4, MediaType
+from reelhouse.common.media.sniff import MP4, MediaType
 from tests.integration.downloader.origin import Origin, Route
 from tests.support.ports import free_port
 

@@ -35,7 +35,7 @@ from yarl import URL
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
 from reelhouse.downloader.guard import BlockedAddressError, GuardedResolver, UrlGuard
 from reelhouse.downloader.retry import Deadline, RetryPolicy
-from reelhouse.downloader.sniff import printable_hint
+from reelhouse.common.media.sniff import printable_hint
 from reelhouse.downloader.transfer import CutError, Download, Head, check_size
 
 __all__ = ["FetchLimits", "Fetched", "Fetcher", "Head", "build_session", "check_size"]
