@@ -17,8 +17,7 @@ from reelhouse.assembler.settings import Settings
 from reelhouse.common.settings import NatsSettings, StorageSettings
 from reelhouse.common.storage import ObjectStore, build_object_store
 from tests.integration.assembler.fake_film import FakeFilmError, make_film
-from tests.integration.assembler.recording_store import RecordingStore
-from tests.integration.downloader.observations import JetStreamEvents
+from tests.support.recording_store import RecordingStore
 
 
 @dataclass(frozen=True)
@@ -29,21 +28,6 @@ class Running:
 
 
 RunAssembler = Callable[..., AbstractAsyncContextManager[Running]]
-
-
-@pytest.fixture
-def nats_settings(nats_url: str) -> NatsSettings:
-    # short ack wait so a lost delivery comes back quickly; heartbeats keep long work alive
-    return NatsSettings(url=nats_url, ack_wait_seconds=3.0, max_deliver=4)
-
-
-@pytest.fixture
-async def events(nats_settings: NatsSettings) -> AsyncIterator[JetStreamEvents]:
-    observed = await JetStreamEvents.connect(nats_settings)
-    try:
-        yield observed
-    finally:
-        await observed.close()
 
 
 @pytest.fixture

@@ -171,4 +171,4 @@ async def test_more_scenes_than_allowed_fail_the_assembly(
     assert isinstance(outcome, CompositionAssemblyFailed), outcome
     assert outcome.error.code == "assembly_failed"
     assert "at most 1" in outcome.error.message
-    assert running.store.reads == [f"{event.key}.assembly-1.json"]
+    assert running.store.keys_read == [f"{event.key}.assembly-1.json"]

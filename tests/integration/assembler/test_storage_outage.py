@@ -59,7 +59,9 @@ async def test_storage_down_is_retried_later_not_failed(
         ) as running:
             await events.publish(event)
             # each delivery starts by looking for the assembly's record: two looks, two deliveries
-            await wait_until(lambda: running.store.reads.count(record) >= 2, within=WAIT_SECONDS)
+            await wait_until(
+                lambda: running.store.keys_read.count(record) >= 2, within=WAIT_SECONDS
+            )
             assert await events.events(CompositionAssemblyFailed.subject, cmp) == []
             assert await events.events(CompositionAssembled.subject, cmp) == []
 
