@@ -172,3 +172,18 @@ async def test_more_scenes_than_allowed_fail_the_assembly(
     assert outcome.error.code == "assembly_failed"
     assert "at most 1" in outcome.error.message
     assert running.store.keys_read == [f"{event.key}.assembly-1.json"]
+
+
+async def test_scenes_longer_than_a_film_may_last_fail_before_anything_is_fetched(
+    events: JetStreamEvents, run_assembler: RunAssembler, store: ObjectStore, tmp_path: Path
+) -> None:
+    event = await two_scene_composition(store, tmp_path)
+
+    async with run_assembler(max_film_seconds=1.5) as running:
+        await events.publish(event)
+        outcome = await events.wait_for(OUTCOME, event.job_id)
+
+    assert isinstance(outcome, CompositionAssemblyFailed), outcome
+    assert outcome.error.code == "assembly_failed"
+    assert "limit of 1.5 s" in outcome.error.message
+    assert running.store.keys_read == [f"{event.key}.assembly-1.json"]

@@ -79,6 +79,13 @@ class Assembler:
                 f"The composition has {len(event.scenes)} scenes; the assembler joins at most "
                 f"{self.limits.max_scenes}.",
             )
+        known = sum(scene.asset.duration or 0.0 for scene in event.scenes)
+        if known > self.limits.film.max_seconds:
+            raise PermanentError(
+                "assembly_failed",
+                f"The scenes last {known:.1f} s together, longer than the assembler's limit of "
+                f"{self.limits.film.max_seconds:g} s for a film.",
+            )
         workdir = Path(
             await asyncio.to_thread(tempfile.mkdtemp, prefix=TEMP_PREFIX, dir=self.temp_dir)
         )

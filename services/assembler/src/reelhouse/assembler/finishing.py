@@ -75,7 +75,7 @@ def finish_film(film: Path, workdir: Path, limits: FilmLimits) -> FinishedFilm:
         raise PermanentError(
             "assembly_failed",
             f"The film would last {info.duration:.1f} s, longer than the assembler's limit of "
-            f"{limits.max_seconds:.0f} s.",
+            f"{limits.max_seconds:g} s.",
         )
     size, sha256 = file_sha256(film)
     if size > limits.max_bytes:
