@@ -90,8 +90,10 @@ def build_app(
     ``store`` (a store of their own) and ``tracer_provider``; by default the real
     ``reelhouse.assembler.film.assemble_film`` and the store ``settings.storage`` describes."""
     if film_maker is None:
-        film_maker, default_error = default_film_maker()
-        film_error = film_error or default_error
+        film_maker, film_error = default_film_maker()
+    elif film_error is None:
+        # every other exception is a bug or a transient trouble, never a refused scene
+        raise TypeError("build_app: pass film_error, the error film_maker refuses a scene with")
     owns_tracing = tracer_provider is None
     tracing = (
         configure_tracing(settings.tracing, service=SERVICE) if owns_tracing else tracer_provider
@@ -101,8 +103,7 @@ def build_app(
     )
     instrument_broker(broker, service=SERVICE)
     subscribe(broker, settings)
-    make_film = film_maker
-    refusal = film_error or Exception
+    make_film, refusal = film_maker, film_error
 
     @asynccontextmanager
     async def lifespan(context: ContextRepo) -> AsyncIterator[None]:
@@ -119,8 +120,8 @@ def build_app(
                 objects,
                 make_film,
                 refusal,
+                build_limits(settings),
                 temp_dir=temp_dir,
-                limits=build_limits(settings),
             ),
         )
         context.set_global("stream", settings.nats.stream)

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -45,10 +45,13 @@ def failed_event_id(composition_id: str, assembly: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_scenes: int = 50
-    max_input_bytes: int = 4 * 1024**3
-    film: FilmLimits = field(default_factory=lambda: FilmLimits(1800.0, 4 * 1024**3))
-    storage_attempts: int = 3
+    """What one assembly may take and make (from the settings, ``app.build_limits``)."""
+
+    max_scenes: int
+    max_input_bytes: int
+    film: FilmLimits
+    storage_attempts: int
+    # the pause before upload attempt n+1 is n times this
     storage_retry_seconds: float = 1.0
 
 
@@ -65,8 +68,9 @@ class Assembler:
     make_film: FilmMaker
     # what ``make_film`` raises for a scene or track it cannot use
     film_error: type[Exception]
+    limits: Limits
+    # None: the system temporary directory
     temp_dir: Path | None = None
-    limits: Limits = field(default_factory=Limits)
 
     async def assemble(self, event: CompositionReady, progress: Progress) -> Assembled:
         record = await load_record(self.store, event)

@@ -24,8 +24,8 @@ CHUNK = 1024 * 1024
 class FilmLimits:
     max_seconds: float
     max_bytes: int
-    poster_width: int = 640
-    poster_scan_seconds: float = 5.0
+    poster_width: int
+    poster_scan_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
