@@ -19,6 +19,7 @@ DEFAULT_PORTS = {
     "media": 8001,
     "dispatcher": 8002,
     "downloader": 8003,
+    "assembler": 8004,
     "sandbox": 8010,
 }
 

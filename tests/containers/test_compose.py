@@ -97,13 +97,14 @@ def test_compose_file_is_ready_for_operators_and_scaling(engine: Engine) -> None
         env=engine.docker_env(),
     )
     services: dict[str, dict[str, Any]] = json.loads(rendered.stdout)["services"]
-    ours = ("gateway", "dispatcher", "downloader", "media", "sandbox")
+    ours = ("gateway", "dispatcher", "downloader", "assembler", "media", "sandbox")
 
     assert set(services) == {"nats", "minio", "bucket-init", "postgres", *ours}
     # replicas need free names and no host port of their own
     assert [name for name, s in services.items() if "container_name" in s] == []
     assert "ports" not in services["dispatcher"]
     assert "ports" not in services["downloader"]
+    assert "ports" not in services["assembler"]
     assert [p["target"] for p in services["gateway"]["ports"]] == [8000]
     assert [p["target"] for p in services["media"]["ports"]] == [8001]
     for name in ours:
@@ -113,9 +114,10 @@ def test_compose_file_is_ready_for_operators_and_scaling(engine: Engine) -> None
         assert service["build"]["args"]["SERVICE"] == name
         assert "stop_grace_period" in service, name
     assert services["nats"]["healthcheck"]["test"][-1].endswith("/healthz?js-enabled-only=true")
-    assert services["downloader"]["depends_on"]["bucket-init"]["condition"] == (
-        "service_completed_successfully"
-    )
+    for worker in ("downloader", "assembler"):
+        assert services[worker]["depends_on"]["bucket-init"]["condition"] == (
+            "service_completed_successfully"
+        )
 
 
 def test_one_job_end_to_end(stack: Stack) -> None:

@@ -27,6 +27,7 @@ class EmbeddedSystem:
     sandbox: str
     dispatcher: str
     downloader: str
+    assembler: str
     process: ServiceProcess | None = None
 
     @property
@@ -74,7 +75,16 @@ class EmbeddedSystem:
 
 
 def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
-    names = ("nats", "gateway", "media", "dispatcher", "downloader", "sandbox", "sandbox_fal")
+    names = (
+        "nats",
+        "gateway",
+        "media",
+        "dispatcher",
+        "downloader",
+        "assembler",
+        "sandbox",
+        "sandbox_fal",
+    )
     ports = {name: free_port() for name in names}
     env = {
         "REELHOUSE_EMBEDDED__DATA_DIR": str(data_dir),
@@ -90,6 +100,7 @@ def embedded_system(runner: ServiceRunner, data_dir: Path) -> EmbeddedSystem:
         sandbox=f"http://127.0.0.1:{ports['sandbox']}",
         dispatcher=f"http://127.0.0.1:{ports['dispatcher']}",
         downloader=f"http://127.0.0.1:{ports['downloader']}",
+        assembler=f"http://127.0.0.1:{ports['assembler']}",
     )
 
 

@@ -149,6 +149,7 @@ def test_every_service_answers_its_probes(system: EmbeddedSystem) -> None:
         "gateway": system.gateway,
         "dispatcher": system.dispatcher,
         "downloader": system.downloader,
+        "assembler": system.assembler,
         "media": system.media,
         "sandbox": system.sandbox,
     }.items():

@@ -29,12 +29,13 @@ ROLE_SETTINGS: dict[str, str] = {
     "gateway": "reelhouse.gateway.settings",
     "dispatcher": "reelhouse.dispatcher.settings",
     "downloader": "reelhouse.downloader.settings",
+    "assembler": "reelhouse.assembler.settings",
     "media": "reelhouse.media.settings",
     "sandbox": "reelhouse.sandbox.settings",
     "embedded": "reelhouse.embedded.settings",
 }
 # roles that run as their own process in compose or Kubernetes
-SERVICE_ROLES = ("gateway", "dispatcher", "downloader", "media", "sandbox")
+SERVICE_ROLES = ("gateway", "dispatcher", "downloader", "assembler", "media", "sandbox")
 
 
 def settings_class(role: str) -> type[BaseSettings]:

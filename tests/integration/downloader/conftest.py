@@ -15,7 +15,6 @@ from reelhouse.common.settings import NatsSettings, StorageSettings
 from reelhouse.downloader.app import build_app
 from reelhouse.downloader.fetch import SocketFactory
 from reelhouse.downloader.settings import Settings
-from tests.integration.downloader.observations import JetStreamEvents
 from tests.integration.downloader.origin import Origin, running_origin
 from tests.unit.downloader.samples import write_mp4
 
@@ -41,21 +40,6 @@ def large_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 async def origin() -> AsyncIterator[Origin]:
     async with running_origin() as served:
         yield served
-
-
-@pytest.fixture
-def nats_settings(nats_url: str) -> NatsSettings:
-    # short ack wait so a lost delivery comes back quickly; heartbeats keep long work alive
-    return NatsSettings(url=nats_url, ack_wait_seconds=3.0, max_deliver=4)
-
-
-@pytest.fixture
-async def events(nats_settings: NatsSettings) -> AsyncIterator[JetStreamEvents]:
-    observed = await JetStreamEvents.connect(nats_settings)
-    try:
-        yield observed
-    finally:
-        await observed.close()
 
 
 @pytest.fixture

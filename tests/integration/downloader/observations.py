@@ -15,13 +15,19 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from reelhouse.common.events import Event, parse_event
+from reelhouse.common.composition_events import COMPOSITION_EVENTS
+from reelhouse.common.events import EVENTS_BY_SUBJECT, Event
 from reelhouse.common.settings import NatsSettings, StorageSettings
 from reelhouse.common.streams import ensure_stream
 
 CONSUMER = "downloader"
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.1
+# the job events and the compositions' (the assembler's tests read these back too)
+PARSERS: dict[str, type[Event]] = {
+    **EVENTS_BY_SUBJECT,
+    **{event.subject: event for event in COMPOSITION_EVENTS},
+}
 
 
 class JetStreamEvents:
@@ -61,7 +67,7 @@ class JetStreamEvents:
                 continue
             if msg.subject != subject or msg.data is None:
                 continue
-            event = parse_event(subject, msg.data)
+            event = PARSERS[subject].model_validate_json(msg.data)
             if job_id is None or event.job_id == job_id:
                 found.append(event)
         return found

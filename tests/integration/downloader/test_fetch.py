@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
+from reelhouse.common.media.sniff import MP4, MediaType
 from reelhouse.downloader.fetch import Fetched, Fetcher, FetchLimits, build_session
 from reelhouse.downloader.guard import UrlGuard
 from reelhouse.downloader.ingest import classify
 from reelhouse.downloader.retry import RetryPolicy
-from reelhouse.downloader.sniff import MP4, MediaType
 from tests.integration.downloader.origin import Origin, Route
 from tests.support.ports import free_port
 

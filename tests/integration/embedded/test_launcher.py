@@ -16,13 +16,14 @@ START_TIMEOUT = 90.0
 
 
 def _environment(data_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
-    nats, gateway, media, dispatcher, downloader, sandbox = free_ports(6)
+    nats, gateway, media, dispatcher, downloader, assembler, sandbox = free_ports(7)
     ports = {
         "nats": nats,
         "gateway": gateway,
         "media": media,
         "dispatcher": dispatcher,
         "downloader": downloader,
+        "assembler": assembler,
         "sandbox": sandbox,
     }
     env = {f"REELHOUSE_EMBEDDED__{name.upper()}_PORT": str(port) for name, port in ports.items()}
@@ -80,6 +81,7 @@ def test_launcher_runs_the_system_keeps_its_data_and_restarts_a_part_that_dies(
         "sandbox",
         "dispatcher",
         "downloader",
+        "assembler",
         "media",
         "gateway",
     }

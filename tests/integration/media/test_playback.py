@@ -16,11 +16,12 @@ import av
 import pytest
 
 from reelhouse.common.signing import UrlSigner
-from reelhouse.common.storage import ObjectInfo, ObjectStore, build_object_store
+from reelhouse.common.storage import ObjectStore, build_object_store
 from reelhouse.media.s3reader import S3Reader
 from reelhouse.media.settings import Settings
 from tests.integration.media.clips import Clip, write_mp4
 from tests.integration.media.media_server import serving
+from tests.support.recording_store import RecordingStore
 
 KEY = "outputs/job-av/0.mp4"
 SMALL = Clip(width=320, height=240, fps=25, seconds=2, keyframe_every=12)
@@ -28,39 +29,6 @@ SMALL = Clip(width=320, height=240, fps=25, seconds=2, keyframe_every=12)
 LARGE = Clip(
     width=1280, height=720, fps=12, seconds=3, keyframe_every=6, faststart=True, noise=True, crf=1
 )
-
-
-class RecordingStore:
-    """The real store, with every ``read_range`` and the bytes it gave recorded."""
-
-    def __init__(self, inner: ObjectStore) -> None:
-        self.inner = inner
-        self.reads: list[tuple[int, int | None]] = []
-        self.bytes_read = 0
-
-    async def ensure_ready(self) -> None:
-        await self.inner.ensure_ready()
-
-    async def put_file(self, key: str, path: Path, *, content_type: str) -> ObjectInfo:
-        return await self.inner.put_file(key, path, content_type=content_type)
-
-    async def stat(self, key: str) -> ObjectInfo:
-        return await self.inner.stat(key)
-
-    async def read_range(
-        self, key: str, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes]:
-        self.reads.append((start, end))
-        chunks = self.inner.read_range(key, start, end)
-        try:
-            async for chunk in chunks:
-                self.bytes_read += len(chunk)
-                yield chunk
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
-
-    async def delete(self, key: str) -> None:
-        await self.inner.delete(key)
 
 
 @dataclass

@@ -158,6 +158,29 @@ async def test_heartbeat_failures_are_logged_and_the_work_carries_on() -> None:
     assert "connection closed" in logs[0]["error"]
 
 
+async def test_heartbeats_are_withheld_while_the_work_reports_no_progress() -> None:
+    msg = delivered(jetstream_reply("1"))
+    progressing = asyncio.Event()
+    withheld = asyncio.Event()
+
+    def alive() -> bool:
+        if not progressing.is_set():
+            withheld.set()
+        return progressing.is_set()
+
+    with capture_logs() as logs:
+        async with heartbeats(msg, every=0.01, alive=alive):
+            async with asyncio.timeout(10):
+                await withheld.wait()
+                await asyncio.sleep(0.05)  # several beats' worth of stalled work
+                assert msg.beats == 0
+                progressing.set()
+                await msg.beat_seen.wait()
+
+    assert msg.beats >= 1
+    assert [e["event"] for e in logs].count("delivery.heartbeat_withheld") == 1
+
+
 async def test_settle_sends_heartbeats_while_the_work_runs() -> None:
     msg = delivered(jetstream_reply("1"))
     policy = DeliveryPolicy(max_deliver=4, ack_wait_seconds=0.3)  # a heartbeat each 0.5 s

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reelhouse.assembler.handlers import DURABLE as ASSEMBLER_CONSUMER
 from reelhouse.dispatcher.handlers import DISPATCH_CONSUMER, POLL_CONSUMER
 from reelhouse.downloader.handlers import DURABLE as DOWNLOADER_CONSUMER
 from tests.support.manifests import (
@@ -35,6 +36,7 @@ from tests.support.settings_env import SERVICE_ROLES
 DURABLE_CONSUMERS = {
     "dispatcher": {DISPATCH_CONSUMER, POLL_CONSUMER},
     "downloader": {DOWNLOADER_CONSUMER},
+    "assembler": {ASSEMBLER_CONSUMER},
 }
 OVERLAY_IDS = [p.name for p in OVERLAYS]
 
@@ -85,6 +87,7 @@ def test_the_probes_use_the_contracts_health_endpoints_and_ports(
         "media": 8001,
         "dispatcher": 8002,
         "downloader": 8003,
+        "assembler": 8004,
         "sandbox": 8010,
     }
     for deployment in of_kind(load(rendered[1]), "Deployment"):
@@ -114,19 +117,24 @@ def test_dev_runs_the_sandbox_and_prod_does_not_by_default() -> None:
     assert by_overlay["prod"] == set(SERVICE_ROLES) - {"sandbox"}
 
 
-def test_keda_scales_dispatcher_and_downloader_on_their_own_consumers(
+def test_keda_scales_each_worker_on_its_own_consumers(
     rendered: tuple[Path, str],
 ) -> None:
     docs = load(rendered[1])
     scaled = {d["spec"]["scaleTargetRef"]["name"] for d in of_kind(docs, "ScaledObject")}
-    assert scaled == {"dispatcher", "downloader"}
+    assert scaled == {"dispatcher", "downloader", "assembler"}
     assert keda_problems(docs, durable_consumers=DURABLE_CONSUMERS) == []
     consumers = {
         t["metadata"]["consumer"]
         for d in of_kind(docs, "ScaledObject")
         for t in d["spec"]["triggers"]
     }
-    assert consumers == {DISPATCH_CONSUMER, POLL_CONSUMER, DOWNLOADER_CONSUMER}
+    assert consumers == {
+        DISPATCH_CONSUMER,
+        POLL_CONSUMER,
+        DOWNLOADER_CONSUMER,
+        ASSEMBLER_CONSUMER,
+    }
 
 
 def test_hpas_scale_gateway_and_media_on_cpu(rendered: tuple[Path, str]) -> None:

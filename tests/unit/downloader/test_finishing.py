@@ -8,9 +8,9 @@ import av
 import numpy as np
 from PIL import Image
 
-from reelhouse.downloader.faststart import needs_faststart, remux_faststart, top_level_boxes
-from reelhouse.downloader.poster import make_poster
-from reelhouse.downloader.sniff import MP4, PNG
+from reelhouse.common.media.faststart import needs_faststart, remux_faststart, top_level_boxes
+from reelhouse.common.media.poster import make_poster
+from reelhouse.common.media.sniff import MP4, PNG
 from tests.unit.downloader.samples import write_mp4
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reelhouse.common.errors import PermanentError
-from reelhouse.downloader.probe import probe, probe_file
-from reelhouse.downloader.sniff import M4A, MP4, PNG, WEBM, sniff
+from reelhouse.common.media.probe import probe, probe_file
+from reelhouse.common.media.sniff import M4A, MP4, PNG, WEBM, sniff
 from tests.unit.downloader.samples import image_bytes, write_m4a, write_mp4
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reelhouse.common.errors import PermanentError
-from reelhouse.downloader.sniff import (
+from reelhouse.common.media.sniff import (
     GIF,
     JPEG,
     M4A,

@@ -28,7 +28,7 @@ from reelhouse.common.events import JobError
 
 log = structlog.get_logger(__name__)
 
-Stage = Literal["gateway", "dispatch", "provider", "download", "storage"]
+Stage = Literal["gateway", "dispatch", "provider", "download", "storage", "assembly"]
 FailJob = Callable[[JobError], Awaitable[None]]
 
 
@@ -96,17 +96,29 @@ def error_from(exc: ReelhouseError, stage: Stage) -> JobError:
 
 
 @contextlib.asynccontextmanager
-async def heartbeats(msg: Delivery, *, every: float) -> AsyncIterator[None]:
+async def heartbeats(
+    msg: Delivery, *, every: float, alive: Callable[[], bool] | None = None
+) -> AsyncIterator[None]:
     """Tell JetStream every ``every`` seconds that ``msg`` is still being worked on.
 
+    With ``alive``, a heartbeat is only sent while it says the work still progresses (the
+    assembler's encoder reports progress): stuck work is no longer kept alive, and JetStream
+    redelivers it after its ack wait (``delivery.heartbeat_withheld``, once per stall).
     A failed heartbeat is logged (``delivery.heartbeat_failed``) and the next one tried: the
     work goes on, and should the broker stay away, JetStream redelivers after its ack wait.
     """
 
     async def beat() -> None:
         failures = 0
+        withheld = False
         while True:
             await asyncio.sleep(every)
+            if alive is not None and not alive():
+                if not withheld:
+                    log.warning("delivery.heartbeat_withheld", reason="no progress")
+                withheld = True
+                continue
+            withheld = False
             try:
                 await msg.in_progress()
             except Exception as exc:
@@ -133,9 +145,11 @@ async def settle(
     policy: DeliveryPolicy,
     stage: Stage,
     fail: FailJob,
+    alive: Callable[[], bool] | None = None,
 ) -> None:
-    """Run ``work`` for one delivery and settle the message according to the policy."""
-    async with heartbeats(msg, every=policy.heartbeat_seconds):
+    """Run ``work`` for one delivery and settle the message according to the policy;
+    ``alive`` gates the heartbeats (``heartbeats``)."""
+    async with heartbeats(msg, every=policy.heartbeat_seconds, alive=alive):
         try:
             await work
         except PermanentError as exc:

@@ -33,9 +33,9 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from reelhouse.common.errors import PermanentError, ReelhouseError, TransientError
+from reelhouse.common.media.sniff import printable_hint
 from reelhouse.downloader.guard import BlockedAddressError, GuardedResolver, UrlGuard
 from reelhouse.downloader.retry import Deadline, RetryPolicy
-from reelhouse.downloader.sniff import printable_hint
 from reelhouse.downloader.transfer import CutError, Download, Head, check_size
 
 __all__ = ["FetchLimits", "Fetched", "Fetcher", "Head", "build_session", "check_size"]

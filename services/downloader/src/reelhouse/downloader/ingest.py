@@ -25,13 +25,13 @@ import structlog
 
 from reelhouse.common.errors import PermanentError, TransientError
 from reelhouse.common.events import Asset, GenerationOutputReady, GenerationStored, OutputFile
+from reelhouse.common.media.faststart import needs_faststart, remux_faststart
+from reelhouse.common.media.poster import make_poster
+from reelhouse.common.media.probe import MediaInfo, probe
+from reelhouse.common.media.sniff import MediaType, require_media
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError
-from reelhouse.downloader.faststart import needs_faststart, remux_faststart
 from reelhouse.downloader.fetch import Fetcher, Head
-from reelhouse.downloader.poster import make_poster
-from reelhouse.downloader.probe import MediaInfo, probe
 from reelhouse.downloader.retry import RetryPolicy
-from reelhouse.downloader.sniff import MediaType, require_media
 
 log = structlog.get_logger(__name__)
 

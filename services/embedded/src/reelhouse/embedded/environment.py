@@ -10,7 +10,7 @@ from pathlib import Path
 from reelhouse.embedded.secrets import EmbeddedSecrets
 from reelhouse.embedded.settings import EmbeddedOptions
 
-ROLES = ("sandbox", "dispatcher", "downloader", "media", "gateway")
+ROLES = ("sandbox", "dispatcher", "downloader", "assembler", "media", "gateway")
 # the provider names the dispatcher gives the sandbox's two protocols
 SANDBOX_PROVIDERS = ("sandbox", "sandbox-fal")
 
@@ -77,6 +77,10 @@ class Addresses:
     @property
     def downloader(self) -> str:
         return self.http(self.options.downloader_port)
+
+    @property
+    def assembler(self) -> str:
+        return self.http(self.options.assembler_port)
 
     @property
     def web(self) -> str:
@@ -150,6 +154,9 @@ def role_environment(
                     {provider: [options.host] for provider in SANDBOX_PROVIDERS}
                 ),
             }
+        case "assembler":
+            # films are joined from (and stored to) the same local disk the media service serves
+            own = {**_http(options.host, options.assembler_port), **_local_storage(layout)}
         case "media":
             own = {
                 **_http(options.host, options.media_port),

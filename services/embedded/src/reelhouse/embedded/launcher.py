@@ -58,6 +58,7 @@ def service_plans(
         "gateway": addresses.gateway,
         "dispatcher": addresses.dispatcher,
         "downloader": addresses.downloader,
+        "assembler": addresses.assembler,
     }
     return [
         ChildSpec(
@@ -83,6 +84,7 @@ def check_ports_free(options: EmbeddedOptions) -> None:
         "SANDBOX_FAL_PORT": options.sandbox_fal_port,
         "DISPATCHER_PORT": options.dispatcher_port,
         "DOWNLOADER_PORT": options.downloader_port,
+        "ASSEMBLER_PORT": options.assembler_port,
         "MEDIA_PORT": options.media_port,
         "GATEWAY_PORT": options.gateway_port,
     }

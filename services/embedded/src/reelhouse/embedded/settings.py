@@ -34,6 +34,9 @@ class EmbeddedOptions(BaseModel):
     downloader_port: int = Field(
         default=8003, ge=1, le=65535, description="the downloader's port (health and metrics)"
     )
+    assembler_port: int = Field(
+        default=8004, ge=1, le=65535, description="the assembler's port (health and metrics)"
+    )
     sandbox_port: int = Field(
         default=8010, ge=1, le=65535, description="the sandbox provider's port"
     )

@@ -15,7 +15,7 @@ import av
 import structlog
 
 from reelhouse.common.errors import PermanentError
-from reelhouse.downloader.sniff import MOV, MediaType
+from reelhouse.common.media.sniff import MOV, MediaType
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 import av
 
 from reelhouse.common.errors import PermanentError
-from reelhouse.downloader.sniff import Kind, MediaType
+from reelhouse.common.media.sniff import Kind, MediaType
 
 
 @dataclass(frozen=True, slots=True)
