@@ -40,6 +40,9 @@ from reelhouse.gateway.catalog import routes as catalog_routes
 from reelhouse.gateway.catalog.availability import configured_providers
 from reelhouse.gateway.catalog.loader import load_catalog
 from reelhouse.gateway.catalog.uris import UriPolicy
+from reelhouse.gateway.compositions import routes as composition_routes
+from reelhouse.gateway.compositions.assembly import DURABLE as ANSWERS_DURABLE
+from reelhouse.gateway.compositions.assembly import answers_consumer, register_answers
 from reelhouse.gateway.cors import OptionsMiddleware
 from reelhouse.gateway.costs import routes as usage_routes
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
@@ -139,7 +142,11 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 settings.nats,
                 name=SERVICE,
                 middlewares=nats_middlewares(tracing),
-                consumers=[projector_consumer(settings.nats)] if settings.projector_enabled else [],
+                consumers=(
+                    [projector_consumer(settings.nats), answers_consumer(settings.nats)]
+                    if settings.projector_enabled
+                    else []
+                ),
             )
             register_notices(bus.broker, hub)
             notices = NoticePublisher(bus.broker)
@@ -154,11 +161,16 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 if settings.projector_enabled
                 else None
             )
+            if settings.projector_enabled:
+                register_answers(bus.broker, sessions=sessions, nats=settings.nats, notify=notices)
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
             watch = BrokerWatch(
-                bus.broker, service=SERVICE, stream=settings.nats.stream, consumers=(DURABLE,)
+                bus.broker,
+                service=SERVICE,
+                stream=settings.nats.stream,
+                consumers=(DURABLE, ANSWERS_DURABLE),
             )
             watch.start()
             stack.push_async_callback(watch.stop)
@@ -172,6 +184,8 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 holds=settings.limits.limits_concurrency,
                 notify=notices,
             )
+            if projector is not None:
+                projector.on_outbox = relay.wake
             if projector is not None and settings.limits.limits_concurrency:
                 # a job that moved may make room under a concurrency limit: release held rows
                 # now (without limits, a pass per projected event would find nothing to do)
@@ -238,6 +252,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(live_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(retry_routes.router)
+    app.include_router(composition_routes.router)
     app.include_router(upload_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(catalog_routes.router)
