@@ -12,6 +12,7 @@ import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -38,11 +39,12 @@ from reelhouse.gateway.body_guard import BodyGuardMiddleware
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
 from reelhouse.gateway.catalog.availability import configured_providers
-from reelhouse.gateway.catalog.loader import load_catalog
+from reelhouse.gateway.catalog.loader import CatalogModel, load_catalog
 from reelhouse.gateway.catalog.uris import UriPolicy
 from reelhouse.gateway.compositions import routes as composition_routes
 from reelhouse.gateway.compositions.assembly import DURABLE as ANSWERS_DURABLE
 from reelhouse.gateway.compositions.assembly import answers_consumer, register_answers
+from reelhouse.gateway.compositions.openapi_schema import describe_compositions
 from reelhouse.gateway.cors import OptionsMiddleware
 from reelhouse.gateway.costs import routes as usage_routes
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
@@ -91,6 +93,14 @@ async def _dispose(engine: AsyncEngine) -> None:
         await asyncio.wait_for(engine.dispose(), timeout=SHUTDOWN_STEP_SECONDS)
     except TimeoutError:
         log.warning("db.dispose_timeout", after=SHUTDOWN_STEP_SECONDS)
+
+
+def _describe_bodies(
+    document: dict[str, Any], *, models: list[CatalogModel], max_deadline_seconds: int
+) -> None:
+    """The submit bodies in OpenAPI as exactly what the gateway accepts, model by model."""
+    describe_submit(document, models=models, max_deadline_seconds=max_deadline_seconds)
+    describe_compositions(document, models=models, max_deadline_seconds=max_deadline_seconds)
 
 
 def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
@@ -264,7 +274,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     install_openapi(
         app,
         describe=functools.partial(
-            describe_submit,
+            _describe_bodies,
             # a model this deployment cannot run is refused (`model_unavailable`): not offered
             models=[m for m in catalog if catalog.unavailable_reason(m) is None],
             max_deadline_seconds=settings.max_deadline_seconds,

@@ -190,7 +190,7 @@ async def get_composition(
     "",
     response_model=CompositionPage,
     summary="List compositions, newest first",
-    description="`status` filters (repeatable or comma-separated); `next_cursor` continues.",
+    description="`status` filters (repeatable); `next_cursor` continues the same list.",
     responses=problem_responses(
         "unauthorized", "insufficient_scope", "validation_error", "invalid_cursor"
     ),
@@ -201,19 +201,19 @@ async def list_compositions(
     session: SessionDep,
     owner: ReadScope,
     media_urls: MediaUrlsDep,
-    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        list[CompositionStatus] | None,
+        Query(alias="status", description="Only these statuses (repeat the parameter)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> CompositionPage:
-    statuses = [s.strip() for value in status_ or [] for s in value.split(",") if s.strip()]
-    known = {s.value for s in CompositionStatus}
-    if any(s not in known for s in statuses):
-        raise ProblemError(
-            "validation_error",
-            f"`status` must be any of {', '.join(sorted(known))}.",
-        )
     items, next_cursor = await service.list_compositions(
-        session=session, owner=owner, statuses=statuses, limit=limit, cursor=cursor
+        session=session,
+        owner=owner,
+        statuses=[s.value for s in status_ or []],
+        limit=limit,
+        cursor=cursor,
     )
     return CompositionPage(
         data=[_view(item, request, media_urls) for item in items], next_cursor=next_cursor
@@ -222,11 +222,13 @@ async def list_compositions(
 
 @router.get(
     "/{composition_id}/events",
+    response_model=Composition,
     summary="The composition, live (server-sent events)",
     description=(
-        "`Accept: text/event-stream`: an `event: composition` with the whole composition (as "
-        "`GET` shows it) now and after every change of it or of one of its parts; closes "
-        "after `succeeded`, `failed` or `canceled`. Reconnecting starts from the current state."
+        "With `Accept: text/event-stream`: an `event: composition` with the whole composition "
+        "(as `GET` shows it) now and after every change of it or of one of its parts; closes "
+        "after `succeeded`, `failed` or `canceled`. Reconnecting starts from the current state. "
+        "Without it: the composition as JSON, as `GET /v1/compositions/{id}`."
     ),
     responses={
         **live.EVENT_STREAM_RESPONSE,
@@ -240,17 +242,13 @@ async def composition_events(
     owner: ReadScope,
     services: ServicesDep,
     media_urls: MediaUrlsDep,
-) -> Response:
+) -> Composition | Response:
     with job_context(composition_id):
         item = await service.get_composition(
             session=session, owner=owner, composition_id=composition_id
         )
         if not wants_event_stream(request.headers.get("accept")):
-            raise ProblemError(
-                "validation_error",
-                "This resource is an event stream: ask with `Accept: text/event-stream`, or "
-                "read the composition itself.",
-            )
+            return _view(item, request, media_urls)
         await session.close()
         listener = live.open_listener(services.hub, services.settings.sse, owner, None)
         return live.EventStreamResponse(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from reelhouse.common.composition_events import Transition
 from reelhouse.common.jobstate import JobStatus
@@ -75,7 +75,10 @@ class CompositionCreate(BaseModel):
     audio: GeneratedScore | UploadedTrack | None = Field(
         default=None, description="A generated score, an uploaded track, or none"
     )
-    transition: Transition = Field(default_factory=Transition)
+    transition: Transition = Field(
+        default_factory=Transition,
+        description="Between scenes: a cut, or a crossfade of `seconds` (0 seconds: a cut)",
+    )
     width: int | None = Field(
         default=None, ge=16, le=3840, multiple_of=2, description="Default: the first scene's"
     )
@@ -93,12 +96,6 @@ class CompositionCreate(BaseModel):
     )
     webhook_url: WebhookUrl = None
     webhook_events: WebhookEvents = None
-
-    @model_validator(mode="after")
-    def _crossfade_has_length(self) -> CompositionCreate:
-        if self.transition.type == "crossfade" and self.transition.seconds <= 0:
-            raise ValueError("a crossfade needs `seconds` greater than 0")
-        return self
 
 
 class PartOut(BaseModel):
