@@ -49,7 +49,12 @@ async def _owner_a_job(gateway: Gateway, publish: Any, nats_url: str) -> dict[st
 
 
 def _cases(
-    job_id: str, delivery_id: str, key_id: str, event_id: str, upload_id: str = "upl_x"
+    job_id: str,
+    delivery_id: str,
+    key_id: str,
+    event_id: str,
+    upload_id: str = "upl_x",
+    composition_id: str = "cmp_x",
 ) -> dict[tuple[str, str], Any]:
     """(method, documented path) → the request owner B makes: (url, json body, extra headers)."""
     return {
@@ -78,6 +83,28 @@ def _cases(
         ("get", "/v1/uploads"): None,  # B's list: checked apart
         ("get", "/v1/uploads/{upload_id}"): (f"/v1/uploads/{upload_id}", None, {}),
         ("delete", "/v1/uploads/{upload_id}"): (f"/v1/uploads/{upload_id}", None, {}),
+        ("post", "/v1/compositions"): None,  # makes B's own composition: checked apart
+        ("get", "/v1/compositions"): None,  # B's list: checked apart
+        ("get", "/v1/compositions/{composition_id}"): (
+            f"/v1/compositions/{composition_id}",
+            None,
+            {},
+        ),
+        ("get", "/v1/compositions/{composition_id}/events"): (
+            f"/v1/compositions/{composition_id}/events",
+            None,
+            EVENT_STREAM,
+        ),
+        ("post", "/v1/compositions/{composition_id}/cancel"): (
+            f"/v1/compositions/{composition_id}/cancel",
+            None,
+            {},
+        ),
+        ("post", "/v1/compositions/{composition_id}/retry"): (
+            f"/v1/compositions/{composition_id}/retry",
+            None,
+            {},
+        ),
         ("get", "/v1/webhooks/secret"): None,  # B's own secret: checked apart
         ("post", "/v1/webhooks/secret/rotate"): None,  # B's own secret: checked apart
         ("post", "/v1/keys"): ("/v1/keys", {"owner": "b", "name": "x"}, {}),
@@ -133,11 +160,18 @@ async def test_another_owner_gets_404_or_403_and_never_data(
     )
     assert a_upload.status_code == 201, a_upload.text
     upload_id = a_upload.json()["id"]
+    a_composition = await gateway.client.post(
+        "/v1/compositions",
+        json={"scenes": [{"model": "sandbox/text-to-video", "input": {"prompt": "owner a's"}}]},
+        headers=gateway.auth(),
+    )
+    assert a_composition.status_code == 202, a_composition.text
+    composition_id = a_composition.json()["id"]
     b_key = await gateway.new_key("owner-b")  # generate + read, not admin
     b = gateway.auth(b_key)
 
     for (method, documented), case in _cases(
-        job_id, delivery_id, a_keys[0]["id"], a_events[-1]["id"], upload_id
+        job_id, delivery_id, a_keys[0]["id"], a_events[-1]["id"], upload_id, composition_id
     ).items():
         if case is None:
             continue
@@ -150,6 +184,7 @@ async def test_another_owner_gets_404_or_403_and_never_data(
         text = json.dumps(problem)
         assert response.status_code in (400, 403, 404), (documented, response.status_code, text)
         assert job_id not in text, documented
+        assert composition_id not in problem.get("detail", ""), documented
         assert upload_id not in problem.get("detail", ""), documented
         assert "owner a" not in text, documented
         for key in a_keys:
@@ -196,6 +231,10 @@ async def test_another_owner_gets_404_or_403_and_never_data(
     assert [(row["model"], row["jobs"]) for row in usage.json()["data"]] == [
         ("sandbox/text-to-video", 1)
     ]
+
+    # B's compositions list shows none of A's
+    b_compositions = await gateway.client.get("/v1/compositions", headers=b)
+    assert b_compositions.json()["data"] == []
 
     # B's uploads list shows none of A's; a B submit naming A's upload is refused
     b_uploads = await gateway.client.get("/v1/uploads", headers=b)

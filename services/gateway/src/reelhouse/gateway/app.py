@@ -12,6 +12,7 @@ import functools
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -38,8 +39,12 @@ from reelhouse.gateway.body_guard import BodyGuardMiddleware
 from reelhouse.gateway.bus import Bus
 from reelhouse.gateway.catalog import routes as catalog_routes
 from reelhouse.gateway.catalog.availability import configured_providers
-from reelhouse.gateway.catalog.loader import load_catalog
+from reelhouse.gateway.catalog.loader import CatalogModel, load_catalog
 from reelhouse.gateway.catalog.uris import UriPolicy
+from reelhouse.gateway.compositions import routes as composition_routes
+from reelhouse.gateway.compositions.assembly import DURABLE as ANSWERS_DURABLE
+from reelhouse.gateway.compositions.assembly import answers_consumer, register_answers
+from reelhouse.gateway.compositions.openapi_schema import describe_compositions
 from reelhouse.gateway.cors import OptionsMiddleware
 from reelhouse.gateway.costs import routes as usage_routes
 from reelhouse.gateway.db.engine import create_engine, create_sessionmaker
@@ -88,6 +93,14 @@ async def _dispose(engine: AsyncEngine) -> None:
         await asyncio.wait_for(engine.dispose(), timeout=SHUTDOWN_STEP_SECONDS)
     except TimeoutError:
         log.warning("db.dispose_timeout", after=SHUTDOWN_STEP_SECONDS)
+
+
+def _describe_bodies(
+    document: dict[str, Any], *, models: list[CatalogModel], max_deadline_seconds: int
+) -> None:
+    """The submit bodies in OpenAPI as exactly what the gateway accepts, model by model."""
+    describe_submit(document, models=models, max_deadline_seconds=max_deadline_seconds)
+    describe_compositions(document, models=models, max_deadline_seconds=max_deadline_seconds)
 
 
 def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
@@ -139,7 +152,11 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 settings.nats,
                 name=SERVICE,
                 middlewares=nats_middlewares(tracing),
-                consumers=[projector_consumer(settings.nats)] if settings.projector_enabled else [],
+                consumers=(
+                    [projector_consumer(settings.nats), answers_consumer(settings.nats)]
+                    if settings.projector_enabled
+                    else []
+                ),
             )
             register_notices(bus.broker, hub)
             notices = NoticePublisher(bus.broker)
@@ -154,11 +171,16 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 if settings.projector_enabled
                 else None
             )
+            if settings.projector_enabled:
+                register_answers(bus.broker, sessions=sessions, nats=settings.nats, notify=notices)
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
             watch = BrokerWatch(
-                bus.broker, service=SERVICE, stream=settings.nats.stream, consumers=(DURABLE,)
+                bus.broker,
+                service=SERVICE,
+                stream=settings.nats.stream,
+                consumers=(DURABLE, ANSWERS_DURABLE),
             )
             watch.start()
             stack.push_async_callback(watch.stop)
@@ -172,6 +194,8 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 holds=settings.limits.limits_concurrency,
                 notify=notices,
             )
+            if projector is not None:
+                projector.on_outbox = relay.wake
             if projector is not None and settings.limits.limits_concurrency:
                 # a job that moved may make room under a concurrency limit: release held rows
                 # now (without limits, a pass per projected event would find nothing to do)
@@ -238,6 +262,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     app.include_router(live_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(retry_routes.router)
+    app.include_router(composition_routes.router)
     app.include_router(upload_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(catalog_routes.router)
@@ -249,7 +274,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
     install_openapi(
         app,
         describe=functools.partial(
-            describe_submit,
+            _describe_bodies,
             # a model this deployment cannot run is refused (`model_unavailable`): not offered
             models=[m for m in catalog if catalog.unavailable_reason(m) is None],
             max_deadline_seconds=settings.max_deadline_seconds,

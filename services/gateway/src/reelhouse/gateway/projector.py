@@ -39,9 +39,10 @@ from reelhouse.common.events import (
     parse_event,
     utcnow,
 )
-from reelhouse.common.jobstate import JobStatus
+from reelhouse.common.jobstate import JobStatus, is_final
 from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
+from reelhouse.gateway.compositions.progress import on_part_settled
 from reelhouse.gateway.costs.accrual import accrue
 from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
@@ -78,16 +79,20 @@ async def apply_event(
     *,
     notify: Notify | None = None,
     webhooks: DeliveryRecorder | None = None,
+    wake_relay: Callable[[], None] | None = None,
 ) -> Outcome:
     """Record ``event`` and apply it to its job, in one transaction; idempotent on event id.
 
     The job's webhook deliveries for the event (``webhooks``) are written in that transaction;
-    ``notify`` hears of the recorded event once the transaction has committed.
+    ``notify`` hears of the recorded event once the transaction has committed, and
+    ``wake_relay`` is called when the transaction queued outbox rows (a composition's part
+    settled: an assembly or cancels may be queued).
     """
     if not is_job_id(event.job_id) or "\x00" in event.event_id:
         return Outcome.UNKNOWN_JOB
     transition: Transition | None = None
     deliveries = 0
+    queued = False
     try:
         async with sessions.begin() as session:
             # the job, locked, and whether the event is in its history already: one round trip
@@ -121,6 +126,10 @@ async def apply_event(
                 # only a job that reached succeeded gets outputs (never a canceled one)
                 if change.assets:
                     await repository.replace_outputs(session, job.id, change.assets)
+                if job.composition_id is not None and is_final(change.status):
+                    # the composition follows its part (may queue the assembly or cancels)
+                    await on_part_settled(session, job, assets=change.assets or [], now=now)
+                    queued = True
             attempts = record_attempt(
                 load_attempts(job.attempts),
                 event,
@@ -154,6 +163,8 @@ async def apply_event(
         )
     if deliveries and webhooks is not None:
         webhooks.committed()
+    if queued and wake_relay is not None:
+        wake_relay()
     return Outcome.APPLIED if change.applied else Outcome.RECORDED
 
 
@@ -186,6 +197,8 @@ class Projector:
         # called when an event changed a job (a finished job makes room under a concurrency
         # limit: the app wires the outbox relay's wake here)
         self.on_change: Callable[[], None] | None = None
+        # called when a projected event queued outbox rows (the app wires the relay's wake)
+        self.on_outbox: Callable[[], None] | None = None
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -210,7 +223,11 @@ class Projector:
 
     async def _project(self, event: Event) -> None:
         outcome = await apply_event(
-            self._sessions, event, notify=self._notify, webhooks=self._webhooks
+            self._sessions,
+            event,
+            notify=self._notify,
+            webhooks=self._webhooks,
+            wake_relay=self.on_outbox,
         )
         if outcome is Outcome.UNKNOWN_JOB:
             log.warning("projector.unknown_job")
@@ -225,7 +242,13 @@ class Projector:
             event_id=f"{event.job_id}:projector-failed", job_id=event.job_id, error=error
         )
         try:
-            await apply_event(self._sessions, failed, notify=self._notify, webhooks=self._webhooks)
+            await apply_event(
+                self._sessions,
+                failed,
+                notify=self._notify,
+                webhooks=self._webhooks,
+                wake_relay=self.on_outbox,
+            )
         except Exception as exc:
             log.error("projector.give_up_failed", error=repr(exc))
 

@@ -21,13 +21,13 @@ SCHEMA_NAME = "GenerationCreate"
 NO_NUL = "^[^\\u0000]*$"
 
 
-def _no_nul_strings(schema: Any) -> Any:
+def no_nul_strings(schema: Any) -> Any:
     """A copy of ``schema`` in which every free-form string refuses NUL characters."""
     if isinstance(schema, list):
-        return [_no_nul_strings(item) for item in schema]
+        return [no_nul_strings(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: _no_nul_strings(value) for key, value in schema.items()}
+    out = {key: no_nul_strings(value) for key, value in schema.items()}
     types = out.get("type")
     is_string = types == "string" or (isinstance(types, list) and "string" in types)
     if is_string and not ({"pattern", "enum", "const"} & out.keys()):
@@ -41,7 +41,7 @@ def _variant(base: dict[str, Any], model: CatalogModel) -> dict[str, Any]:
         variant.pop(key, None)
     properties = variant.setdefault("properties", {})
     properties["model"] = {"type": "string", "const": model.id, "description": model.description}
-    properties["input"] = _no_nul_strings(dict(model.input_schema))
+    properties["input"] = no_nul_strings(dict(model.input_schema))
     required = set(variant.get("required", [])) | {"model"}
     if model.input_schema.get("required"):
         required.add("input")

@@ -169,6 +169,10 @@ class Job(Base):
     # what was stored: seconds of video, images (None until the job succeeded)
     output_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     output_images: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the composition this job is a part of (compositions/), and which part: the scene's index
+    # in the request, or AUDIO_PART (-1) for its generated score
+    composition_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    composition_part: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class JobEvent(Base):
@@ -335,3 +339,37 @@ class Upload(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # max(created_at, last_used_at), kept so the sweep finds expired uploads by an index
     last_used: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Composition(Base):
+    """A film made of generation jobs (its scenes and an optional score), then assembled.
+
+    The parts are the jobs whose ``composition_id`` is this id (a retried part keeps its old
+    job, ``retried_by`` pointing at the new one). ``spec`` holds the request's transition,
+    output format and audio; ``assembly`` counts the assemblies asked for (0: none yet).
+    """
+
+    __tablename__ = "compositions"
+    __table_args__ = (
+        Index("ix_compositions_owner_id_created_at_id", "owner_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    policy: Mapped[str] = mapped_column(String(16))
+    scene_count: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    assembly: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # scene indexes the film was (or is being) assembled without (best_effort)
+    missing: Mapped[list[int]] = mapped_column(JsonColumn, server_default=text("'[]'"))
+    error: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the stored film (an ``Asset``, as JSON) once assembled
+    outputs: Mapped[list[dict[str, Any]]] = mapped_column(JsonColumn, server_default=text("'[]'"))
+    assembly_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    webhook_events: Mapped[list[str] | None] = mapped_column(JsonColumn, nullable=True)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from fastapi import status
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse.common.events import utcnow
 from reelhouse.common.logging import job_context
 from reelhouse.gateway.auth.principal import Principal
-from reelhouse.gateway.db.models import IdempotencyKey, Job
+from reelhouse.gateway.db.models import IdempotencyKey
 from reelhouse.gateway.idempotency import repository
 from reelhouse.gateway.idempotency.header import (
     InvalidIdempotencyKeyError,
@@ -47,8 +48,17 @@ IN_FLIGHT_RETRY_AFTER = "1"
 # a claim attempt repeats only after deleting an expired record, or losing it to a delete
 CLAIM_ATTEMPTS = 3
 
-BeforeCommit = Callable[[Job], Awaitable[None]]
-Submit = Callable[[BeforeCommit | None], Awaitable[Job]]
+
+class Made(Protocol):
+    """What a submit makes: a job, or a composition (``id`` is what the claim records)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+MadeT = TypeVar("MadeT", bound=Made)
+BeforeCommit = Callable[[Made], Awaitable[None]]
+Submit = Callable[[BeforeCommit | None], Awaitable[MadeT]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +68,12 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
-class Submitted:
-    """The job a submit answers with, its status code, and whether it is a replay."""
+class Submitted(Generic[MadeT]):
+    """The job (or composition) a submit answers with, its status code, and whether it is a
+    replay (then only its id is known: ``job`` is None)."""
 
     job_id: str
-    job: Job | None
+    job: MadeT | None
     status_code: int
     replayed: bool
 
@@ -82,7 +93,7 @@ async def _claim(
     key: str,
     request_hash: str,
     settings: IdempotencySettings,
-) -> Claim | Submitted:
+) -> Claim | Submitted[Any]:
     for _ in range(CLAIM_ATTEMPTS):
         now = utcnow()
         token = uuid.uuid4().hex
@@ -163,8 +174,8 @@ async def submit_once(
     header: str | None,
     body: bytes,
     settings: IdempotencySettings,
-    submit: Submit,
-) -> Submitted:
+    submit: Submit[MadeT],
+) -> Submitted[MadeT]:
     """Run ``submit`` at most once per ``(owner, Idempotency-Key)``; without a key, just run it."""
     if header is None:
         job = await submit(None)
@@ -185,7 +196,7 @@ async def submit_once(
         return outcome
     claim = outcome
 
-    async def complete(job: Job) -> None:
+    async def complete(job: Made) -> None:
         done = await repository.complete(
             session,
             claim.row_id,

@@ -21,6 +21,7 @@ in one transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -205,15 +206,22 @@ def _redownload(
     )
 
 
-async def retry_job(
+@dataclass(frozen=True, slots=True)
+class StagedRetry:
+    job: Job
+    model: CatalogModel
+    redownload: bool
+
+
+async def stage_retry(
     *,
     session: AsyncSession,
     catalog: Catalog,
     old: Job,
     policy: RetrySettings,
     costs: CostSettings | None = None,
-) -> Job:
-    """Write the retry of ``old`` (locked by the caller) and commit; the new job.
+) -> StagedRetry:
+    """Add the retry of ``old`` (locked by the caller) to ``session``, uncommitted.
 
     ``costs``: the owner's monthly budget is checked (as for a submit) before any write.
     """
@@ -225,6 +233,8 @@ async def retry_job(
         old, output_event.payload if output_event else None, policy=policy, now=now
     )
     job = _new_job(old, model, prepared, now, redownload=found is not None)
+    job.composition_id = old.composition_id
+    job.composition_part = old.composition_part
     if costs is not None:
         await ensure_within_budget(
             session,
@@ -253,6 +263,34 @@ async def retry_job(
     outbox.add(session, event, now=now)
     old.retried_by = job.id
     old.updated_at = now
+    return StagedRetry(job=job, model=model, redownload=found is not None)
+
+
+def retry_accepted(staged: StagedRetry, old: Job) -> None:
+    """Count and log a committed retry."""
+    observe_accepted(staged.model.id)
+    with job_context(staged.job.id):
+        log.info(
+            "job.retry_accepted",
+            retry_of=old.id,
+            redownload=staged.redownload,
+            model=staged.model.id,
+            owner_id=staged.job.owner_id,
+        )
+
+
+async def retry_job(
+    *,
+    session: AsyncSession,
+    catalog: Catalog,
+    old: Job,
+    policy: RetrySettings,
+    costs: CostSettings | None = None,
+) -> Job:
+    """Write the retry of ``old`` (locked by the caller) and commit; the new job."""
+    staged = await stage_retry(
+        session=session, catalog=catalog, old=old, policy=policy, costs=costs
+    )
     try:
         await session.commit()
     except IntegrityError as exc:  # a concurrent retry of the same job won
@@ -260,16 +298,8 @@ async def retry_job(
         raise ProblemError(
             "already_retried", "The generation was retried already; retry its retry instead."
         ) from exc
-    observe_accepted(model.id)
-    with job_context(job.id):
-        log.info(
-            "job.retry_accepted",
-            retry_of=old.id,
-            redownload=found is not None,
-            model=model.id,
-            owner_id=job.owner_id,
-        )
-    return job
+    retry_accepted(staged, old)
+    return staged.job
 
 
 async def retry_owned(

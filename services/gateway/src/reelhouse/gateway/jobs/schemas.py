@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,41 @@ DEFAULT_PAGE_SIZE = 20
 WEBHOOK_URL_PATTERN = (
     r"^https://[A-Za-z][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9-]{1,63}){0,5}(:[0-9]{1,4})?(/[!-~]*)?$"
 )
+
+
+# a webhook subscription's two request fields (a generation's, a composition's)
+WebhookUrl = Annotated[
+    str | None,
+    Field(
+        max_length=2000,
+        description=(
+            "Where to POST signed webhooks about this job (Standard Webhooks; see "
+            "`GET /v1/webhooks/secret`). Must pass the deployment's SSRF guard: allowed scheme, "
+            "no private or loopback address (code `invalid_webhook_url`); plain `http` only "
+            "where the deployment allows it (the embedded mode)"
+        ),
+        examples=["https://example.com/hooks/reelhouse"],
+        # documents the common shape (the SSRF guard decides, with its own code)
+        json_schema_extra={"format": "uri", "pattern": WEBHOOK_URL_PATTERN},
+    ),
+]
+WebhookEvents = Annotated[
+    list[str] | None,
+    Field(
+        max_length=5,
+        description=(
+            "Which events to send: any of `status`, `progress`, `succeeded`, `failed`, "
+            "`canceled` (default: `succeeded`, `failed`, `canceled`; code "
+            "`invalid_webhook_events`); only with a `webhook_url`"
+        ),
+        examples=[["succeeded", "failed", "canceled"]],
+        # documents the names (the subscription check refuses others, with its own code)
+        json_schema_extra={
+            "minItems": 1,
+            "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)},
+        },
+    ),
+]
 
 
 class GenerationCreate(BaseModel):
@@ -58,40 +93,14 @@ class GenerationCreate(BaseModel):
             "one not less than the deadline could never fire first and is left out"
         ),
     )
-    webhook_url: str | None = Field(
-        default=None,
-        max_length=2000,
-        description=(
-            "Where to POST signed webhooks about this job (Standard Webhooks; see "
-            "`GET /v1/webhooks/secret`). Must pass the deployment's SSRF guard: allowed scheme, "
-            "no private or loopback address (code `invalid_webhook_url`); plain `http` only "
-            "where the deployment allows it (the embedded mode)"
-        ),
-        examples=["https://example.com/hooks/reelhouse"],
-        # documents the common shape (the SSRF guard decides, with its own code)
-        json_schema_extra={"format": "uri", "pattern": WEBHOOK_URL_PATTERN},
-    )
-    webhook_events: list[str] | None = Field(
-        default=None,
-        max_length=5,
-        description=(
-            "Which events to send: any of `status`, `progress`, `succeeded`, `failed`, "
-            "`canceled` (default: `succeeded`, `failed`, `canceled`; code "
-            "`invalid_webhook_events`); only with a `webhook_url`"
-        ),
-        examples=[["succeeded", "failed", "canceled"]],
-        # documents the names (the subscription check refuses others, with its own code)
-        json_schema_extra={
-            "minItems": 1,
-            "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)},
-        },
-    )
+    webhook_url: WebhookUrl = None
+    webhook_events: WebhookEvents = None
 
 
 class JobErrorOut(BaseModel):
     """Why a job failed: where, a catalogued code, a human message, the provider's own words."""
 
-    stage: Literal["gateway", "dispatch", "provider", "download", "storage"]
+    stage: Literal["gateway", "dispatch", "provider", "download", "storage", "assembly"]
     code: str = Field(examples=["not_media"])
     message: str
     retryable: bool
@@ -170,6 +179,9 @@ class Generation(BaseModel):
         default=None, description="The job that retries this one, once it was retried"
     )
     cost: CostOut = Field(description="What the job costs: estimated at submit, actual once known")
+    composition_id: str | None = Field(
+        default=None, description="The composition this job is a scene (or the score) of"
+    )
     links: GenerationLinks
 
 

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -101,6 +102,111 @@ def prepared_input(model: CatalogModel, input_: dict[str, Any], *, detail: str) 
         ) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedJob:
+    """A checked generation, not yet written: its row's values and its first event."""
+
+    values: dict[str, Any]
+    event: GenerationRequested
+    model: CatalogModel
+
+    @property
+    def estimate_usd(self) -> float | None:
+        estimate: float | None = self.values["cost_estimate_usd"]
+        return estimate
+
+
+async def plan_generation(
+    *,
+    session: AsyncSession,
+    catalog: Catalog,
+    owner_id: str,
+    model_id: str,
+    input_: dict[str, Any],
+    deadlines: DeadlineLimits,
+    deadline_seconds: int | None = None,
+    start_deadline_seconds: int | None = None,
+    webhook: WebhookSubscription | None = None,
+    now: datetime,
+) -> PlannedJob:
+    """Check a generation against the catalogue (422s name the field) and build its rows.
+
+    The uploads its input names are marked used in ``session``'s transaction.
+    """
+    model = catalog.get(model_id)
+    if model is None:
+        raise ProblemError(
+            "unknown_model",
+            f"This deployment does not offer {model_id!r}; see GET /v1/models.",
+            errors=[FieldError(path="model", message="unknown model")],
+        )
+    ensure_available(catalog, model)
+    prepared = prepared_input(
+        model, input_, detail=f"The input does not fit the schema of {model.id!r}."
+    )
+    input_objects = await resolve_references(
+        session,
+        owner_id=owner_id,
+        schema=model.input_schema,
+        input_=prepared,
+        detail=f"The input names uploads this key's owner does not have ({model.id!r}).",
+    )
+    deadline, start_deadline = deadlines.resolve(
+        deadline_seconds=deadline_seconds, start_deadline_seconds=start_deadline_seconds
+    )
+    job_id = new_job_id()
+    event = GenerationRequested(
+        event_id=f"{job_id}:requested",
+        job_id=job_id,
+        occurred_at=now,
+        owner_id=owner_id,
+        model=model.id,
+        provider=model.provider,
+        provider_model=model.provider_model,
+        input=prepared,
+        deadline_seconds=deadline,
+        start_deadline_seconds=start_deadline,
+        routes=list(model.routes),
+        input_objects=input_objects,
+    )
+    values: dict[str, Any] = {
+        "id": job_id,
+        "owner_id": owner_id,
+        "model": model.id,
+        "provider": model.provider,
+        "provider_model": model.provider_model,
+        "input": prepared,
+        "status": JobStatus.QUEUED.value,
+        "error": None,
+        "deadline_seconds": deadline,
+        "provider_request_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "routes": [route.model_dump() for route in model.routes],
+        "start_deadline_seconds": start_deadline,
+        "cancel_requested_at": None,
+        "attempts": [],
+        "webhook_url": webhook.url if webhook else None,
+        "webhook_events": list(webhook.events) if webhook else None,
+        **cost_columns(model.price, prepared, now=now),
+    }
+    return PlannedJob(values=values, event=event, model=model)
+
+
+async def write_planned(
+    session: AsyncSession, planned: PlannedJob, *, held_for: str | None, now: datetime
+) -> Job:
+    """Insert the job, its first event and its outbox row; the answer's view of the row."""
+    await repository.insert_job(
+        session,
+        planned.values,
+        event_values(planned.event, status=JobStatus.QUEUED, applied=True),
+        outbox.row_values(planned.event, now=now, held_for=held_for),
+    )
+    # never added to the session: the rows went in as plain INSERTs
+    return Job(**planned.values)
+
+
 async def submit_generation(
     *,
     session: AsyncSession,
@@ -119,94 +225,36 @@ async def submit_generation(
     ``held``: the owner has a concurrency limit, so the row waits until the relay releases it;
     ``costs``: the owner's monthly budget is checked before anything is written.
     """
-    model = catalog.get(request.model)
-    if model is None:
-        raise ProblemError(
-            "unknown_model",
-            f"This deployment does not offer {request.model!r}; see GET /v1/models.",
-            errors=[FieldError(path="model", message="unknown model")],
-        )
-    ensure_available(catalog, model)
-    prepared = prepared_input(
-        model, request.input, detail=f"The input does not fit the schema of {model.id!r}."
-    )
-    input_objects = await resolve_references(
-        session,
+    now = utcnow()
+    planned = await plan_generation(
+        session=session,
+        catalog=catalog,
         owner_id=owner.owner_id,
-        schema=model.input_schema,
-        input_=prepared,
-        detail=f"The input names uploads this key's owner does not have ({model.id!r}).",
-    )
-    deadline, start_deadline = deadlines.resolve(
+        model_id=request.model,
+        input_=request.input,
+        deadlines=deadlines,
         deadline_seconds=request.deadline_seconds,
         start_deadline_seconds=request.start_deadline_seconds,
+        webhook=webhook,
+        now=now,
     )
-    now = utcnow()
-    cost = cost_columns(model.price, prepared, now=now)
     if costs is not None:
         await ensure_within_budget(
-            session,
-            costs,
-            owner_id=owner.owner_id,
-            estimate_usd=cost["cost_estimate_usd"],
-            now=now,
+            session, costs, owner_id=owner.owner_id, estimate_usd=planned.estimate_usd, now=now
         )
-    job_id = new_job_id()
-    event = GenerationRequested(
-        event_id=f"{job_id}:requested",
-        job_id=job_id,
-        occurred_at=now,
-        owner_id=owner.owner_id,
-        model=model.id,
-        provider=model.provider,
-        provider_model=model.provider_model,
-        input=prepared,
-        deadline_seconds=deadline,
-        start_deadline_seconds=start_deadline,
-        routes=list(model.routes),
-        input_objects=input_objects,
-    )
-    values: dict[str, Any] = {
-        "id": job_id,
-        "owner_id": owner.owner_id,
-        "model": model.id,
-        "provider": model.provider,
-        "provider_model": model.provider_model,
-        "input": prepared,
-        "status": JobStatus.QUEUED.value,
-        "error": None,
-        "deadline_seconds": deadline,
-        "provider_request_id": None,
-        "created_at": now,
-        "updated_at": now,
-        "routes": [route.model_dump() for route in model.routes],
-        "start_deadline_seconds": start_deadline,
-        "cancel_requested_at": None,
-        "attempts": [],
-        "webhook_url": webhook.url if webhook else None,
-        "webhook_events": list(webhook.events) if webhook else None,
-        **cost,
-    }
-    await repository.insert_job(
-        session,
-        values,
-        event_values(event, status=JobStatus.QUEUED, applied=True),
-        outbox.row_values(event, now=now, held_for=owner.owner_id if held else None),
-    )
-    # the answer's view of the row just written (never added to the session)
-    job = Job(**values)
+    job = await write_planned(session, planned, held_for=owner.owner_id if held else None, now=now)
     if before_commit is not None:
         await before_commit(job)
     await session.commit()
-    observe_accepted(model.id)
-    with job_context(job_id):
+    observe_accepted(planned.model.id)
+    with job_context(job.id):
         log.info(
             "job.accepted",
-            model=model.id,
+            model=planned.model.id,
             owner_id=owner.owner_id,
-            deadline=deadline,
-            start_deadline=start_deadline,
-            routes=len(model.routes),
+            deadline=job.deadline_seconds,
+            start_deadline=job.start_deadline_seconds,
+            routes=len(planned.model.routes),
         )
     return job
 

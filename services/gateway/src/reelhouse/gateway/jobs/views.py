@@ -128,6 +128,7 @@ def generation_view(item: JobWithOutputs, *, media_urls: MediaUrls, links: Links
         retry_of=job.retry_of,
         retried_by=job.retried_by,
         cost=cost_view(job),
+        composition_id=job.composition_id,
         links=links(job.id),
     )
 

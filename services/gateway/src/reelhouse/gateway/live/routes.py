@@ -91,7 +91,9 @@ class EventStreamResponse(StreamingResponse):
             self._listener.close()
 
 
-def _open(hub: LiveHub, settings: SseSettings, owner: Principal, job_id: str | None) -> Listener:
+def open_listener(
+    hub: LiveHub, settings: SseSettings, owner: Principal, job_id: str | None
+) -> Listener:
     try:
         return hub.open(owner_id=owner.owner_id, job_id=job_id)
     except TooManyStreamsError:
@@ -141,7 +143,7 @@ async def open_job_stream(
                 return Response(status_code=204)
     # the request's session is not needed while streaming: give its connection back
     await session.close()
-    listener = _open(hub, settings, owner, job_id)
+    listener = open_listener(hub, settings, owner, job_id)
     log.info("sse.job_stream_opened", job_id=job_id, after=after)
     return EventStreamResponse(
         job_stream(
@@ -182,7 +184,7 @@ async def stream_owner_events(
     after = (await _position(session, owner, resume)).pk if resume else None
     await session.close()
     settings = services.settings.sse
-    listener = _open(services.hub, settings, owner, None)
+    listener = open_listener(services.hub, settings, owner, None)
     log.info("sse.owner_stream_opened", owner_id=owner.owner_id, after=after)
     return EventStreamResponse(
         owner_stream(

@@ -7,12 +7,12 @@ is an IP literal); host names are judged after DNS at each delivery, since DNS m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
 from reelhouse.common.errors import PermanentError
 from reelhouse.common.urlguard import UrlGuard
-from reelhouse.gateway.jobs.schemas import GenerationCreate
 from reelhouse.gateway.problems import FieldError, ProblemError
 from reelhouse.gateway.settings import WebhookSettings
 from reelhouse.gateway.webhooks.events import (
@@ -46,8 +46,18 @@ def _short(value: str, chars: int = QUOTED_CHARS) -> str:
     return value if len(value) <= chars else value[:chars] + "…"
 
 
+class WebhookRequest(Protocol):
+    """A request that may subscribe a webhook (a generation's, a composition's)."""
+
+    @property
+    def webhook_url(self) -> str | None: ...
+
+    @property
+    def webhook_events(self) -> list[str] | None: ...
+
+
 def subscription_of(
-    request: GenerationCreate, settings: WebhookSettings
+    request: WebhookRequest, settings: WebhookSettings
 ) -> WebhookSubscription | None:
     """The request's webhook, or None; a ``ProblemError`` when it cannot be accepted."""
     if request.webhook_url is None:

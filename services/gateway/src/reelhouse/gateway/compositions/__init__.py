@@ -1,0 +1,1 @@
+"""Compositions: one request, several generation jobs (scenes, a score), one assembled film."""
