@@ -54,6 +54,8 @@ async def post_job(gateway: Gateway, **fields: Any) -> tuple[int, dict[str, Any]
         "not a url",
         "http://",
         "https://example.com/" + "é" * 1500,
+        "https://df.org*",
+        "https://exa_mple.com/hook",
     ],
 )
 async def test_a_webhook_url_the_guard_refuses_is_422_invalid_webhook_url(

@@ -6,6 +6,7 @@ is an IP literal); host names are judged after DNS at each delivery, since DNS m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +45,10 @@ def webhook_guard(settings: WebhookSettings) -> UrlGuard:
 
 def _short(value: str, chars: int = QUOTED_CHARS) -> str:
     return value if len(value) <= chars else value[:chars] + "…"
+
+
+# a DNS name or an IP address (httpx takes other characters, such as ``*``, as a host)
+_HOST = re.compile(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+")
 
 
 class WebhookRequest(Protocol):
@@ -89,6 +94,8 @@ def subscription_of(
             raise PermanentError(
                 "invalid_webhook_url", "The webhook URL may not carry credentials."
             )
+        if not _HOST.fullmatch(url.raw_host.decode("ascii", "replace")):
+            raise ValueError("not a host name or address")
         webhook_guard(settings).check_url(url)
     except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
         raise ProblemError(
