@@ -1,4 +1,5 @@
-"""What an upload is by its first bytes: JPEG, PNG, WebP, GIF, MP4 or WebM, or nothing we take.
+"""What an upload is by its first bytes: JPEG, PNG, WebP, GIF, MP4, WebM, M4A, MP3 or WAV, or
+nothing we take.
 
 Magic bytes only say what a file claims to be; ``decode.py`` then checks that it really is.
 """
@@ -8,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-UploadKind = Literal["image", "video"]
+UploadKind = Literal["image", "video", "audio"]
 # enough for every signature below (WebM's DocType sits within the EBML header)
 SNIFF_BYTES = 64
 # ISO base media files that are still images (HEIF, AVIF), not videos
 _IMAGE_BRANDS = frozenset(
     {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 )
+# ISO base media files that are audio (iTunes' M4A, audiobooks, protected M4A)
+_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,8 @@ class MediaType:
     extension: str
     # Pillow's format name (images only)
     pillow_format: str | None = None
+    # FFmpeg's demuxer, when only that one may read it (None: FFmpeg probes)
+    ffmpeg_format: str | None = None
 
 
 JPEG = MediaType("image", "image/jpeg", "jpg", "JPEG")
@@ -33,6 +38,27 @@ WEBP = MediaType("image", "image/webp", "webp", "WEBP")
 GIF = MediaType("image", "image/gif", "gif", "GIF")
 MP4 = MediaType("video", "video/mp4", "mp4")
 WEBM = MediaType("video", "video/webm", "webm")
+M4A = MediaType("audio", "audio/mp4", "m4a")
+MP3 = MediaType("audio", "audio/mpeg", "mp3", ffmpeg_format="mp3")
+WAV = MediaType("audio", "audio/wav", "wav", ffmpeg_format="wav")
+
+
+def _mp3_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a valid version and a layer (ADTS AAC has 00)."""
+    if len(head) < 2 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version = (head[1] >> 3) & 0b11
+    layer = (head[1] >> 1) & 0b11
+    return version != 0b01 and layer != 0b00
+
+
+def upload_kind(value: str) -> UploadKind:
+    """A stored row's ``kind`` (the column only ever holds a ``MediaType.kind``)."""
+    match value:
+        case "video" | "audio":
+            return value
+        case _:
+            return "image"
 
 
 def sniff(head: bytes) -> MediaType | None:
@@ -45,9 +71,15 @@ def sniff(head: bytes) -> MediaType | None:
         return WEBP
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return GIF
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return WAV
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in _AUDIO_BRANDS:
+            return M4A
         return None if brand in _IMAGE_BRANDS or brand == b"qt  " else MP4
     if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:SNIFF_BYTES]:
         return WEBM
+    if head.startswith(b"ID3") or _mp3_frame(head):
+        return MP3
     return None
