@@ -140,16 +140,19 @@ def test_video_has_the_requested_size_rate_and_length(
     assert frames == 30
 
 
+@pytest.mark.parametrize(
+    ("app", "extra"),
+    [
+        ("sandbox-fal/text-to-video", {"prompt": "a boat"}),
+        ("sandbox-fal/image-to-video", {"image": data_uri(quadrant_png(100, 300))}),
+    ],
+)
 def test_fal_video_has_the_requested_size_rate_and_length(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, tmp_path: Path, app: str, extra: dict[str, Any]
 ) -> None:
-    [run] = sandbox.fal(
-        {
-            "op": "subscribe",
-            "app": "sandbox-fal/text-to-video",
-            "arguments": {"prompt": "a boat", "duration": 3, "width": 256, "height": 144, "fps": 8},
-        }
-    )
+    asked = {"duration": 3, "width": 256, "height": 144, "fps": 8}
+
+    [run] = sandbox.fal({"op": "subscribe", "app": app, "arguments": {**extra, **asked}})
 
     download(run["ok"]["result"]["video"]["url"], tmp_path / "clip.mp4")
     size, fps, frames = video_facts(tmp_path / "clip.mp4")
