@@ -3,7 +3,6 @@ requested size, rate and length, over both protocols (decoded, not just looked a
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +10,13 @@ import av
 import httpx
 import pytest
 from replicate.client import Client
-from replicate.prediction import Prediction
 
-from tests.integration.sandbox.conftest import RunningSandbox
+from tests.integration.sandbox.conftest import RunningSandbox, wait_finished
 from tests.support.still_images import data_uri, quadrant_png
 
 pytestmark = pytest.mark.timeout(120)
 
 AAC_FRAME_SECONDS = 1024 / 44_100
-
-
-def finished(client: Client, prediction_id: str) -> Prediction:
-    """Poll (bounded) until the prediction is terminal."""
-    for _ in range(1500):
-        prediction = client.predictions.get(prediction_id)
-        if prediction.status in ("succeeded", "failed", "canceled"):
-            return prediction
-        time.sleep(0.02)
-    raise AssertionError(f"{prediction_id} did not finish")
 
 
 def download(url: str, target: Path) -> httpx.Response:
@@ -65,7 +53,7 @@ def video_facts(path: Path) -> tuple[tuple[int, int], float, int]:
 
 def run_replicate(client: Client, model: str, input_: dict[str, Any]) -> str:
     created = client.models.predictions.create(model=model, input=input_)
-    done = finished(client, created.id)
+    done = wait_finished(client, created.id)
     assert done.status == "succeeded", done.error
     assert done.output is not None
     assert len(done.output) == 1

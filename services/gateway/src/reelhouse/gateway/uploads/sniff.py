@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reelhouse.common.signatures import AUDIO_BRANDS, starts_like_mp3
+
 UploadKind = Literal["image", "video", "audio"]
 # enough for every signature below (WebM's DocType sits within the EBML header)
 SNIFF_BYTES = 64
@@ -16,8 +18,6 @@ SNIFF_BYTES = 64
 _IMAGE_BRANDS = frozenset(
     {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 )
-# ISO base media files that are audio (iTunes' M4A, audiobooks, protected M4A)
-_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +43,6 @@ MP3 = MediaType("audio", "audio/mpeg", "mp3", ffmpeg_format="mp3")
 WAV = MediaType("audio", "audio/wav", "wav", ffmpeg_format="wav")
 
 
-def _mp3_frame(head: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a valid version and a layer (ADTS AAC has 00)."""
-    if len(head) < 2 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
-        return False
-    version = (head[1] >> 3) & 0b11
-    layer = (head[1] >> 1) & 0b11
-    return version != 0b01 and layer != 0b00
-
-
 def upload_kind(value: str) -> UploadKind:
     """A stored row's ``kind`` (the column only ever holds a ``MediaType.kind``)."""
     match value:
@@ -75,11 +66,11 @@ def sniff(head: bytes) -> MediaType | None:
         return WAV
     if head[4:8] == b"ftyp":
         brand = head[8:12]
-        if brand in _AUDIO_BRANDS:
+        if brand in AUDIO_BRANDS:
             return M4A
         return None if brand in _IMAGE_BRANDS or brand == b"qt  " else MP4
     if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:SNIFF_BYTES]:
         return WEBM
-    if head.startswith(b"ID3") or _mp3_frame(head):
+    if starts_like_mp3(head):
         return MP3
     return None
