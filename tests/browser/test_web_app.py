@@ -247,6 +247,26 @@ async def test_the_player_plays_and_seeks_and_offers_a_download(
     assert focused == ["Play", job["id"]]
 
 
+async def test_music_plays_in_an_audio_player(app: App, api: httpx.AsyncClient) -> None:
+    job = await submit(api, "sandbox/text-to-music", {"prompt": "a lullaby", "duration": 4})
+    done = await wait_final(api, job["id"])
+    assert done["status"] == "succeeded"
+    page = app.page
+    card = app.card(job["id"])
+    await app.wait_status(job["id"], "succeeded")
+    assert "4.0 s · audio" in await card.inner_text()
+
+    await card.get_by_role("button", name="Play").click()
+
+    player = page.get_by_test_id("player")
+    await player.wait_for()
+    assert await player.evaluate("(a) => a.tagName") == "AUDIO"
+    duration = await play_and_seek(page, player)
+    assert duration == pytest.approx(4.0, abs=0.1)
+    await page.keyboard.press("Escape")
+    await player.wait_for(state="detached")
+
+
 async def test_filters_and_scrolling_load_exactly_the_matching_cards(
     browser: Browser, system: EmbeddedSystem, api: httpx.AsyncClient
 ) -> None:

@@ -52,6 +52,21 @@ async def test_the_listing_shows_routes_schema_defaults_and_price(gateway: Gatew
     assert models["kwaivgi/kling-v2.1"]["kind"] == "image-to-video"
 
 
+async def test_the_music_models_are_listed_with_an_audio_output(gateway: Gateway) -> None:
+    response = await gateway.client.get("/v1/models", headers=gateway.auth())
+
+    models = {model["id"]: model for model in response.json()["data"]}
+    for model_id in ("sandbox/text-to-music", "sandbox-fal/text-to-music"):
+        music = models[model_id]
+        assert (music["kind"], music["output"]) == ("text-to-music", "audio")
+        assert music["defaults"] == {"duration": 10}
+        duration = music["input_schema"]["properties"]["duration"]
+        assert (duration["type"], duration["minimum"], duration["maximum"]) == ("integer", 1, 300)
+        assert music["price"]["unit"] == "second"
+        assert music["price"]["simulated"] is True
+        assert music["available"] is True
+
+
 async def test_one_model_is_found_by_an_id_with_slashes(gateway: Gateway) -> None:
     model_id = "fal-ai/kling-video/v2/master/text-to-video"
 

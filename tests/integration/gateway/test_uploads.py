@@ -36,7 +36,7 @@ from tests.integration.gateway.harness import (
     running_gateway,
 )
 from tests.support.nats import NatsServer
-from tests.unit.gateway.upload_samples import jpeg_with_exif, png_bytes
+from tests.unit.gateway.upload_samples import audio_bytes, jpeg_with_exif, png_bytes
 
 MAX_BYTES = 2 * 1024 * 1024
 MODEL = "minimax/video-01"  # its `first_frame_image` is declared "format": "uri"
@@ -207,6 +207,65 @@ async def test_refused_uploads_keep_nothing(gateway: Gateway, settings: Settings
 
     assert _bucket_keys(settings) == []
     assert (await gateway.client.get("/v1/uploads", headers=gateway.auth())).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("extension", "content_type"),
+    [("m4a", "audio/mp4"), ("mp3", "audio/mpeg"), ("wav", "audio/wav")],
+)
+async def test_audio_is_stored_as_sent_with_its_length_and_no_frame_size(
+    gateway: Gateway, store: ObjectStore, extension: str, content_type: str
+) -> None:
+    data = audio_bytes(extension, seconds=2.0)
+
+    created = await upload(gateway, data, name=f"score.{extension}")
+
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["kind"], body["content_type"]) == ("audio", content_type)
+    assert (body["width"], body["height"]) == (None, None)
+    assert body["duration"] == pytest.approx(2.0, abs=0.1)
+    key = f"uploads/dev/{body['id']}.{extension}"
+    assert await _read(store, key) == data
+    assert (await store.stat(key)).content_type == content_type
+    read = await gateway.client.get(f"/v1/uploads/{body['id']}", headers=gateway.auth())
+    assert (read.json()["kind"], read.json()["width"]) == ("audio", None)
+
+
+async def test_an_mp3_signature_on_garbage_is_corrupt_and_kept_nowhere(
+    gateway: Gateway, settings: Settings
+) -> None:
+    fake = b"ID3\x03\x00\x00\x00\x00\x00\x00" + random.Random(5).randbytes(4000)
+
+    refused = await upload(gateway, fake, name="song.mp3")
+
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "corrupt_media"
+    assert "audio/mpeg" in refused.json()["detail"]
+    assert _bucket_keys(settings) == []
+
+
+async def test_audio_referenced_where_an_image_is_wanted_is_refused(gateway: Gateway) -> None:
+    song = (await upload(gateway, audio_bytes("m4a"), name="song.m4a")).json()
+
+    refused = await gateway.client.post(
+        "/v1/generations",
+        json={"model": MODEL, "input": {"prompt": "x", "first_frame_image": song["reference"]}},
+        headers=gateway.auth(),
+    )
+
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["code"] == "validation_error"
+    assert problem["errors"] == [
+        {
+            "path": "input.first_frame_image",
+            "message": f"{song['reference']} is audio/mp4; this input takes image/*",
+        }
+    ]
+    # a refused submit does not count as a use
+    unused = (await gateway.client.get(f"/v1/uploads/{song['id']}", headers=gateway.auth())).json()
+    assert unused["last_used_at"] is None
 
 
 async def _requested(nats_url: str, job_id: str) -> GenerationRequested:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from replicate.client import Client
+from replicate.prediction import Prediction
 
 from reelhouse.sandbox.app import build_app
 from reelhouse.sandbox.settings import SandboxHttpSettings, Settings
@@ -166,3 +167,13 @@ def http(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
         base_url=sandbox.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
     ) as plain:
         yield plain
+
+
+def wait_finished(client: Client, prediction_id: str) -> Prediction:
+    """Poll (bounded) until the prediction is terminal."""
+    for _ in range(1500):
+        prediction = client.predictions.get(prediction_id)
+        if prediction.status in ("succeeded", "failed", "canceled"):
+            return prediction
+        time.sleep(0.02)
+    raise AssertionError(f"{prediction_id} did not finish")

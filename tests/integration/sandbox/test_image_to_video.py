@@ -5,7 +5,6 @@ prediction the way each provider reports it."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,9 +14,8 @@ import av
 import httpx
 import pytest
 from replicate.client import Client
-from replicate.prediction import Prediction
 
-from tests.integration.sandbox.conftest import RunningSandbox
+from tests.integration.sandbox.conftest import RunningSandbox, wait_finished
 from tests.support.ports import free_port
 from tests.support.still_images import (
     COLOUR_TOLERANCE,
@@ -76,16 +74,6 @@ def images() -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def finished(client: Client, prediction_id: str) -> Prediction:
-    """Poll (bounded) until the prediction is terminal."""
-    for _ in range(1500):
-        prediction = client.predictions.get(prediction_id)
-        if prediction.status in ("succeeded", "failed", "canceled"):
-            return prediction
-        time.sleep(0.02)
-    raise AssertionError(f"{prediction_id} did not finish")
-
-
 def first_frame_errors(url: str, tmp_path: Path) -> tuple[list[float], tuple[int, int]]:
     """The quadrant colour errors of the clip's first frame, and the clip's size."""
     response = httpx.get(url, timeout=30)
@@ -111,7 +99,7 @@ def test_the_image_becomes_a_clip_whose_first_frame_shows_it(
     }[source]
     created = client.models.predictions.create(model=MODEL, input={**SMALL, "image": image})
 
-    done = finished(client, created.id)
+    done = wait_finished(client, created.id)
 
     assert done.status == "succeeded", done.error
     assert done.logs is not None
@@ -136,7 +124,7 @@ def test_an_image_url_that_answers_an_error_fails_the_prediction(
     url = f"{images}{path}?X-Amz-Signature=secret"
     created = client.models.predictions.create(model=MODEL, input={**SMALL, "image": url})
 
-    done = finished(client, created.id)
+    done = wait_finished(client, created.id)
 
     assert done.status == "failed"
     assert done.error == f"Input 'image': Failed to download {images}{path}: {reason}."
@@ -148,7 +136,7 @@ def test_an_unreachable_image_host_fails_the_prediction(client: Client) -> None:
     url = f"http://127.0.0.1:{free_port()}/still.png"
     created = client.models.predictions.create(model=MODEL, input={**SMALL, "image": url})
 
-    done = finished(client, created.id)
+    done = wait_finished(client, created.id)
 
     assert done.status == "failed"
     assert done.error is not None
@@ -163,7 +151,7 @@ def test_bytes_that_are_not_an_image_fail_the_prediction(
     image = f"{images}/page.png" if source == "html" else data_uri(PNG[:100])
     created = client.models.predictions.create(model=MODEL, input={**SMALL, "image": image})
 
-    done = finished(client, created.id)
+    done = wait_finished(client, created.id)
 
     assert done.status == "failed"
     assert done.error == (

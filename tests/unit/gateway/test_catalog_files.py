@@ -84,7 +84,12 @@ def test_shipped_catalogue_declares_real_replicate_and_fal_models() -> None:
         "fal-ai/flux/schnell",
         "fal-ai/minimax/video-01",
     } <= by_provider["fal"]
-    assert {model.kind for model in catalog} == {"text-to-video", "image-to-video", "text-to-image"}
+    assert {model.kind for model in catalog} == {
+        "text-to-video",
+        "image-to-video",
+        "text-to-image",
+        "text-to-music",
+    }
 
 
 def test_every_shipped_model_has_a_price_basis_and_a_strict_object_schema() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,25 @@ from PIL import Image
 
 from reelhouse.gateway.problems import ProblemError
 from reelhouse.gateway.uploads.decode import check_file
-from reelhouse.gateway.uploads.sniff import GIF, JPEG, MP4, PNG, WEBM, WEBP, sniff
-from tests.unit.downloader.samples import image_bytes, write_mp4
+from reelhouse.gateway.uploads.sniff import (
+    GIF,
+    JPEG,
+    M4A,
+    MP3,
+    MP4,
+    PNG,
+    WAV,
+    WEBM,
+    WEBP,
+    MediaType,
+    sniff,
+)
+from tests.unit.downloader.samples import image_bytes, write_m4a, write_mp4
 from tests.unit.gateway.upload_samples import (
     MAKE,
     ORIENTATION,
     animated_gif,
+    audio_bytes,
     bomb_png,
     jpeg_with_exif,
     png_bytes,
@@ -37,6 +51,10 @@ def test_magic_bytes_name_the_accepted_types(tmp_path: Path) -> None:
     assert sniff(write_mp4(tmp_path / "a.mp4", audio=False).read_bytes()[:64]) is MP4
     webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\x82\x84webm"
     assert sniff(webm) is WEBM
+    assert sniff(audio_bytes("m4a")[:64]) is M4A
+    assert sniff(audio_bytes("mp3")[:64]) is MP3
+    assert sniff(b"\xff\xfb\x90\x64" + bytes(60)) is MP3  # an MP3 without an ID3 tag
+    assert sniff(audio_bytes("wav")[:64]) is WAV
 
 
 @pytest.mark.parametrize(
@@ -46,6 +64,8 @@ def test_magic_bytes_name_the_accepted_types(tmp_path: Path) -> None:
         b"%PDF-1.7\n",
         b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00",  # a HEIF still image
         b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01matroska",  # Matroska, not WebM
+        b"\xff\xf1\x50\x80\x02\x1f\xfc",  # raw ADTS AAC (layer bits 00)
+        b"RIFF\x24\x00\x00\x00AVI LIST",  # RIFF, but neither WAVE nor WEBP
         b"",
     ],
 )
@@ -136,3 +156,47 @@ def test_a_truncated_video_is_corrupt(tmp_path: Path) -> None:
     with pytest.raises(ProblemError) as refused:
         check_file(source, MP4, max_pixels=MAX_PIXELS, out=tmp_path / "out")
     assert refused.value.code == "corrupt_media"
+
+
+@pytest.mark.parametrize(("extension", "media"), [("m4a", M4A), ("mp3", MP3), ("wav", WAV)])
+def test_audio_is_decoded_and_timed(tmp_path: Path, extension: str, media: MediaType) -> None:
+    source = _write(tmp_path, audio_bytes(extension, seconds=2.0), f"tone.{extension}")
+
+    checked = check_file(source, media, max_pixels=MAX_PIXELS, out=tmp_path / "out")
+
+    assert checked.path == source  # stored as received
+    assert checked.media is media
+    assert checked.media.kind == "audio"
+    assert (checked.width, checked.height) == (None, None)
+    assert checked.duration == pytest.approx(2.0, abs=0.1)
+
+
+def test_an_mp4_with_only_audio_is_m4a(tmp_path: Path) -> None:
+    source = write_m4a(tmp_path / "tone.mp4", seconds=1.0)
+
+    checked = check_file(source, MP4, max_pixels=MAX_PIXELS, out=tmp_path / "out")
+
+    assert checked.media is M4A
+    assert checked.duration == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("head", "media"),
+    [
+        (b"ID3\x03\x00\x00\x00\x00\x00\x00", MP3),
+        (b"\xff\xfb\x90\x00", MP3),
+        (b"RIFF\x00\x10\x00\x00WAVE", WAV),
+        (b"\x00\x00\x00\x1cftypM4A \x00\x00\x02\x00M4A isomiso2", M4A),
+    ],
+)
+def test_an_audio_signature_on_garbage_is_corrupt(
+    tmp_path: Path, head: bytes, media: MediaType
+) -> None:
+    source = _write(tmp_path, head + random.Random(1).randbytes(5000))
+    assert sniff(source.read_bytes()[:64]) is media
+
+    with pytest.raises(ProblemError) as refused:
+        check_file(source, media, max_pixels=MAX_PIXELS, out=tmp_path / "out")
+
+    assert refused.value.code == "corrupt_media"
+    assert media.content_type in refused.value.detail

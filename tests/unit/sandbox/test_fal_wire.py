@@ -86,6 +86,27 @@ def test_result_and_webhook_of_a_succeeded_video(tmp_path: Path) -> None:
     assert webhook["payload"] == result
 
 
+@pytest.mark.parametrize(("duration", "units"), [(None, "10"), (42, "42")])
+def test_result_of_music_is_an_audio_file_billed_by_the_second(
+    tmp_path: Path, duration: int | None, units: str
+) -> None:
+    outputs = OutputFiles(tmp_path, "http://files.test", secret=b"s")
+    prediction = make()
+    prediction.model = "sandbox-fal/text-to-music"
+    prediction.input = (
+        {"prompt": "x"} if duration is None else {"prompt": "x", "duration": duration}
+    )
+    prediction.start(101.0)
+    prediction.succeed(102.0, ["http://files.test/files/r1/output.m4a"], files=["output.m4a"])
+
+    result = fal_wire.result_json(prediction, outputs)
+
+    assert result is not None
+    assert result["audio"]["content_type"] == "audio/mp4"
+    assert result["audio"]["file_name"] == "output.m4a"
+    assert fal_wire.billable_units(result, prediction) == units
+
+
 def test_webhook_of_a_canceled_request_is_an_error(tmp_path: Path) -> None:
     prediction = make(webhook="http://h/")
     prediction.cancel(101.0)

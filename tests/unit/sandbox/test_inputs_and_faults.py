@@ -148,10 +148,12 @@ def test_models_are_found_by_ref_and_by_version() -> None:
         "sandbox/text-to-image",
         "sandbox/image-to-video",
         "sandbox/instant-video",
+        "sandbox/text-to-music",
         "sandbox-fal/text-to-video",
         "sandbox-fal/text-to-image",
         "sandbox-fal/image-to-video",
         "sandbox-fal/instant-video",
+        "sandbox-fal/text-to-music",
     }
 
 

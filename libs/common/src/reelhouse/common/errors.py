@@ -121,7 +121,8 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         "unsupported_media",
         415,
         False,
-        "The upload is not a JPEG, PNG, WebP or GIF image or an MP4 or WebM video.",
+        "The upload is not a JPEG, PNG, WebP or GIF image, an MP4 or WebM video, or M4A (AAC), "
+        "MP3 or WAV audio.",
     ),
     # compositions (POST /v1/compositions and the assembler)
     ErrorCode(

@@ -136,13 +136,17 @@ def _file_json(prediction: Prediction, outputs: OutputFiles, name: str, url: str
 
 
 BILLABLE_UNITS_HEADER = "x-fal-billable-units"
+# the models' ``duration`` defaults (models.py)
+VIDEO_DEFAULT_SECONDS = 3.0
+MUSIC_DEFAULT_SECONDS = 10.0
 
 
 def billable_units(result: dict[str, Any], prediction: Prediction) -> str:
-    """The simulated ``x-fal-billable-units`` of a result: seconds of video, or images."""
-    if "video" in result:
-        duration = prediction.input.get("duration", 3)
-        return f"{float(duration) if isinstance(duration, int | float) else 3.0:g}"
+    """The simulated ``x-fal-billable-units`` of a result: seconds of video or audio, or images."""
+    if "video" in result or "audio" in result:
+        default = MUSIC_DEFAULT_SECONDS if "audio" in result else VIDEO_DEFAULT_SECONDS
+        duration = prediction.input.get("duration", default)
+        return f"{float(duration) if isinstance(duration, int | float) else default:g}"
     return str(len(result.get("images", [])))
 
 
@@ -159,6 +163,8 @@ def result_json(prediction: Prediction, outputs: OutputFiles) -> dict[str, Any] 
     seed = prediction.seed
     if files[0]["content_type"].startswith("video/"):
         return {"video": files[0], "seed": seed}
+    if files[0]["content_type"].startswith("audio/"):
+        return {"audio": files[0], "seed": seed}
     width = int(prediction.input.get("width", 640))
     height = int(prediction.input.get("height", 360))
     images = [{**file, "width": width, "height": height} for file in files]

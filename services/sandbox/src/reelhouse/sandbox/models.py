@@ -15,6 +15,7 @@ from reelhouse.sandbox.faults import FaultParams, plan_faults
 from reelhouse.sandbox.image_input import URL_SCHEMES, Fetcher, decode_image
 from reelhouse.sandbox.instant import CLIP, write_clip
 from reelhouse.sandbox.motion import MotionSpec, frame_size, render_motion
+from reelhouse.sandbox.music import MusicSpec, render_music
 from reelhouse.sandbox.predictions import Protocol
 from reelhouse.sandbox.render import (
     ImageSpec,
@@ -103,6 +104,12 @@ class InstantVideoInput(SandboxInput):
     """The instant model takes a prompt and nothing else that changes its output."""
 
     prompt: str = Field(min_length=1, max_length=2000)
+
+
+class TextToMusicInput(SandboxInput):
+    prompt: str = Field(min_length=1, max_length=2000)
+    duration: int = Field(default=10, ge=1, le=300)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
 
 def _fetchable(value: str) -> str:
@@ -233,6 +240,26 @@ def _image_job(params: SandboxInput) -> RenderJob:
     )
 
 
+def _music_job(params: SandboxInput) -> RenderJob:
+    assert isinstance(params, TextToMusicInput)
+    plan = plan_faults(params.fault_names(), params.fault_params())
+    spec = MusicSpec(
+        prompt=params.prompt,
+        duration=params.duration,
+        seed=_seed(params.seed),
+        faststart=not plan.render_moov_at_end,
+    )
+
+    def run(target: Path, progress: ProgressCallback, should_stop: StopCheck) -> Rendered:
+        return render_music(spec, target, progress=progress, should_stop=should_stop)
+
+    return RenderJob(
+        output_name="output.m4a",
+        description=(f"Using seed: {spec.seed}", f"Composing {spec.duration:g} s of music"),
+        run=run,
+    )
+
+
 def _instant_job(params: SandboxInput) -> RenderJob:
     assert isinstance(params, InstantVideoInput)
     return RenderJob(
@@ -288,6 +315,7 @@ IMAGE_DESCRIPTION = "A PNG showing the prompt over a colour wave."
 IMAGE_TO_VIDEO_DESCRIPTION = (
     "A short H.264/AAC MP4: a slow zoom over the input image, the prompt as a caption."
 )
+MUSIC_DESCRIPTION = "A tune of the requested length (AAC in an M4A file), chosen by the prompt."
 INSTANT_DESCRIPTION = (
     "The same ready-made 1 s H.264/AAC MP4 at once, no queue or render time: for benchmarks."
 )
@@ -321,6 +349,14 @@ MODELS: dict[str, ModelSpec] = {
             description=IMAGE_TO_VIDEO_DESCRIPTION,
             input_model=ImageToVideoInput,
             build_job=_image_to_video_job,
+            protocol=protocol,
+        ),
+        ModelSpec(
+            owner=owner,
+            name="text-to-music",
+            description=MUSIC_DESCRIPTION,
+            input_model=TextToMusicInput,
+            build_job=_music_job,
             protocol=protocol,
         ),
         ModelSpec(

@@ -20,7 +20,7 @@ KEY_ID = "sandbox"
 _SAFE_ID = re.compile(r"^[a-z0-9]{1,64}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-CONTENT_TYPES = {".mp4": "video/mp4", ".png": "image/png"}
+CONTENT_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".m4a": "audio/mp4"}
 
 
 def content_type_for(name: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from reelhouse.common.errors import PermanentError
+from reelhouse.common.signatures import AUDIO_BRANDS, starts_like_mp3
 
 Kind = Literal["video", "image", "audio"]
 
@@ -40,7 +41,6 @@ MP3 = MediaType("audio/mpeg", "mp3", "audio")
 WAV = MediaType("audio/wav", "wav", "audio")
 
 _QUICKTIME_BRAND = b"qt  "
-_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 # ISO-BMFF still images (AVIF, HEIF): real media, but not a type we store
 _IMAGE_BRANDS = frozenset({b"avif", b"avis", b"heic", b"heix", b"hevc", b"heim", b"mif1", b"msf1"})
 # QuickTime files written without an ftyp box start straight with one of these atoms
@@ -53,7 +53,7 @@ def _iso_bmff(head: bytes) -> MediaType | None:
         brand = head[8:12]
         if brand == _QUICKTIME_BRAND:
             return MOV
-        if brand in _AUDIO_BRANDS:
+        if brand in AUDIO_BRANDS:
             return M4A
         if brand in _IMAGE_BRANDS:
             return None
@@ -61,15 +61,6 @@ def _iso_bmff(head: bytes) -> MediaType | None:
     if head[4:8] in _BARE_QUICKTIME_ATOMS:
         return MOV
     return None
-
-
-def _mp3_frame(head: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a valid version and a layer (ADTS AAC has 00)."""
-    if len(head) < 2 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
-        return False
-    version = (head[1] >> 3) & 0b11
-    layer = (head[1] >> 1) & 0b11
-    return version != 0b01 and layer != 0b00
 
 
 def sniff(head: bytes) -> MediaType | None:
@@ -88,7 +79,7 @@ def sniff(head: bytes) -> MediaType | None:
         return WEBP
     if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
         return WAV
-    if head.startswith(b"ID3") or _mp3_frame(head):
+    if starts_like_mp3(head):
         return MP3
     return None
 

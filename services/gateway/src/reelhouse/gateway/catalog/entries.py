@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["text-to-video", "image-to-video", "text-to-image"]
+Kind = Literal["text-to-video", "image-to-video", "text-to-image", "text-to-music"]
 OutputKind = Literal["video", "image", "audio"]
 PriceUnit = Literal["second", "image", "run", "prediction_second"]
 

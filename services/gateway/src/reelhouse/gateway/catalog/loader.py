@@ -39,6 +39,7 @@ _OUTPUT_OF_KIND: dict[str, OutputKind] = {
     "text-to-video": "video",
     "image-to-video": "video",
     "text-to-image": "image",
+    "text-to-music": "audio",
 }
 
 

@@ -4,6 +4,9 @@ Accepted: an ``https`` URL with a host; a ``data:`` URI (RFC 2397) no longer tha
 configured limit; plain ``http`` only when the deployment allows it (the embedded mode);
 and references the API itself issued, by scheme (``REFERENCE_SCHEMES``: ``upload://upl_…``,
 resolved on submit by ``uploads/references.py``). Anything else — ``file:``, ``ftp:``, a bare path, a URL without a host — is a field error.
+
+A field may say what media it takes with ``contentMediaType`` (``"image/*"``): an upload
+reference of another kind is then refused on submit.
 """
 
 from __future__ import annotations
@@ -54,23 +57,39 @@ def uri_problem(value: str, policy: UriPolicy) -> str | None:
     return None
 
 
-def uri_strings(
-    schema: Mapping[str, Any], value: Any, path: str = "input"
-) -> list[tuple[str, str]]:
-    """``(path, string)`` of every string in ``value`` that ``schema`` declares ``"format": "uri"``."""
-    found: list[tuple[str, str]] = []
+@dataclass(frozen=True, slots=True)
+class UriField:
+    """One ``"format": "uri"`` string of an input, where it is and what its schema takes."""
+
+    path: str
+    value: str
+    # the schema's ``contentMediaType`` ("image/*", "audio/mpeg" …), if it declares one
+    media_type: str | None = None
+
+
+def uri_fields(schema: Mapping[str, Any], value: Any, path: str = "input") -> list[UriField]:
+    """Every string in ``value`` that ``schema`` declares ``"format": "uri"``, with its path."""
+    found: list[UriField] = []
     if schema.get("format") == "uri" and isinstance(value, str):
-        found.append((path, value))
+        media_type = schema.get("contentMediaType")
+        found.append(UriField(path, value, media_type if isinstance(media_type, str) else None))
     properties = schema.get("properties")
     if isinstance(properties, Mapping) and isinstance(value, Mapping):
         for name, sub in properties.items():
             if name in value and isinstance(sub, Mapping):
-                found.extend(uri_strings(sub, value[name], f"{path}.{name}"))
+                found.extend(uri_fields(sub, value[name], f"{path}.{name}"))
     items = schema.get("items")
     if isinstance(items, Mapping) and isinstance(value, list):
         for index, item in enumerate(value):
-            found.extend(uri_strings(items, item, f"{path}.{index}"))
+            found.extend(uri_fields(items, item, f"{path}.{index}"))
     return found
+
+
+def media_type_matches(media_range: str, content_type: str) -> bool:
+    """Whether ``content_type`` (``audio/mp4``) is within ``media_range`` (``audio/*``)."""
+    wanted_type, _, wanted_subtype = media_range.lower().partition("/")
+    actual_type, _, actual_subtype = content_type.lower().partition(";")[0].strip().partition("/")
+    return wanted_type in ("*", actual_type) and wanted_subtype in ("*", "", actual_subtype)
 
 
 def uri_errors(
@@ -78,8 +97,8 @@ def uri_errors(
 ) -> list[InputError]:
     """Every ``"format": "uri"`` string in ``value`` that ``policy`` refuses, with its path."""
     errors: list[InputError] = []
-    for where, text in uri_strings(schema, value, path):
-        problem = uri_problem(text, policy)
+    for field in uri_fields(schema, value, path):
+        problem = uri_problem(field.value, policy)
         if problem is not None:
-            errors.append(InputError(path=where, message=problem))
+            errors.append(InputError(path=field.path, message=problem))
     return errors

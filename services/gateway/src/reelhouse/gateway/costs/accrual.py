@@ -1,7 +1,7 @@
 """Applying an event's cost facts to a job (called by the projector, in its transaction).
 
 Provider usage (``usage`` on output, attempt-failed, failed and canceled events) is summed
-over the job's attempts; stored outputs give the seconds of video and the images; the
+over the job's attempts; stored outputs give the seconds of video or audio and the images; the
 actual cost is then worked out again from everything known (``pricing.actual_usd``).
 Events are recorded once per id, so a redelivered event never counts twice.
 """
@@ -42,8 +42,8 @@ def _plus(total: float | None, more: float | None) -> float | None:
 
 
 def _record_outputs(job: Job, assets: Sequence[Asset]) -> None:
-    videos = [a for a in assets if a.kind == "video"]
-    seconds = [a.duration for a in videos if a.duration is not None]
+    timed = [a for a in assets if a.kind in ("video", "audio")]
+    seconds = [a.duration for a in timed if a.duration is not None]
     job.output_seconds = round(sum(seconds), 3) if seconds else None
     job.output_images = sum(1 for a in assets if a.kind == "image")
 

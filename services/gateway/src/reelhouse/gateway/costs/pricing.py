@@ -5,7 +5,7 @@ actual cost. A known free price (``usd`` 0) costs 0. Per basis:
 
 - ``second`` (of output): estimate ``duration`` (the input, defaults applied) × usd;
   actual billed units × usd when the provider reported them (fal), else the stored
-  video's seconds × usd once the job succeeded;
+  video's (or audio's) seconds × usd once the job succeeded;
 - ``image``: estimate images asked for (``num_outputs``/``num_images``, default 1) × usd;
   actual billed units × usd, else the stored images × usd;
 - ``run``: estimate usd; actual usd × the attempts the provider ran (it reported usage or

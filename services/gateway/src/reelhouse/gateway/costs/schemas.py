@@ -31,7 +31,9 @@ class UsageTotals(BaseModel):
     """Jobs and what they cost."""
 
     jobs: int = Field(description="Jobs created (any status)")
-    video_seconds: float = Field(description="Seconds of video stored by succeeded jobs")
+    video_seconds: float = Field(
+        description="Seconds of video (and of audio, from music models) stored by succeeded jobs"
+    )
     images: int = Field(description="Images stored by succeeded jobs")
     estimated_usd: float | None = Field(
         description="Sum of the known estimates (None when no job's estimate is known)"

@@ -7,8 +7,12 @@ chunks or comments (the ICC colour profile is kept). JPEG, PNG and WebP keep the
 GIF becomes a PNG of its first frame (an animated WebP keeps its first frame too).
 
 Videos (PyAV): MP4 and WebM must hold a video stream of which one frame decodes; width,
-height and duration are read. Their bytes are stored as received (container metadata is not
-stripped).
+height and duration are read. An MP4 with no video but an audio stream is M4A audio.
+
+Audio (PyAV): M4A, MP3 and WAV must hold an audio stream of which one frame decodes, read by
+their own demuxer (an MP3 is not probed as something else); the duration is read.
+
+Videos and audio are stored as received (container metadata is not stripped).
 
 Both are blocking C code: ``check_upload`` runs them in a worker thread.
 """
@@ -25,7 +29,7 @@ import av
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from reelhouse.gateway.problems import ProblemError
-from reelhouse.gateway.uploads.sniff import GIF, PNG, MediaType
+from reelhouse.gateway.uploads.sniff import GIF, M4A, MP4, PNG, MediaType
 
 JPEG_QUALITY = 95
 WEBP_QUALITY = 95
@@ -39,8 +43,9 @@ class CheckedMedia:
 
     path: Path
     media: MediaType
-    width: int
-    height: int
+    # None for audio
+    width: int | None
+    height: int | None
     duration: float | None = None
 
 
@@ -142,6 +147,8 @@ def check_video(path: Path, media: MediaType) -> CheckedMedia:
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             video = next(iter(container.streams.video), None)
+            if video is None and media is MP4 and container.streams.audio:
+                return _decoded_audio(container, path, M4A)
             if video is None:
                 raise _corrupt(media, "it has no video stream")
             frame = next(container.decode(video), None)
@@ -157,9 +164,36 @@ def check_video(path: Path, media: MediaType) -> CheckedMedia:
     return CheckedMedia(path=path, media=media, width=width, height=height, duration=duration)
 
 
+def _decoded_audio(container: Any, path: Path, media: MediaType) -> CheckedMedia:
+    audio = next(iter(container.streams.audio), None)
+    if audio is None:
+        raise _corrupt(media, "it has no audio stream")
+    if next(container.decode(audio), None) is None:
+        raise _corrupt(media, "no audio frame could be decoded")
+    duration = _seconds(container, audio)
+    if not duration:
+        raise _corrupt(media, "its length could not be read")
+    return CheckedMedia(path=path, media=media, width=None, height=None, duration=duration)
+
+
+def check_audio(path: Path, media: MediaType) -> CheckedMedia:
+    """Decode one frame of the audio at ``path`` and read its length (blocking)."""
+    try:
+        with av.open(
+            str(path), mode="r", format=media.ffmpeg_format, metadata_errors="ignore"
+        ) as container:
+            return _decoded_audio(container, path, media)
+    except ProblemError:
+        raise
+    except (av.FFmpegError, ValueError, EOFError, OSError) as exc:
+        raise _corrupt(media, f"it could not be decoded: {_reason(exc)}") from exc
+
+
 def check_file(path: Path, media: MediaType, *, max_pixels: int, out: Path) -> CheckedMedia:
     if media.kind == "image":
         return check_image(path, media, max_pixels=max_pixels, out=out)
+    if media.kind == "audio":
+        return check_audio(path, media)
     return check_video(path, media)
 
 

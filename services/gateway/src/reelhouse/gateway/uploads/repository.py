@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import CursorResult, and_, delete, or_, select, update
@@ -38,10 +39,16 @@ async def list_uploads(
     return list((await session.execute(query)).scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class UsedUpload:
+    object_key: str
+    content_type: str
+
+
 async def mark_used(
     session: AsyncSession, *, owner_id: str, upload_id: str, now: datetime
-) -> str | None:
-    """Record a use of the owner's upload (in the caller's transaction); its object key or None.
+) -> UsedUpload | None:
+    """Record a use of the owner's upload (in the caller's transaction); what it is, or None.
 
     An UPDATE, not a read: a sweep deleting the row at the same time either finds it freshly
     used (and keeps it) or has deleted it already (and this finds nothing).
@@ -50,9 +57,10 @@ async def mark_used(
         update(Upload)
         .where(Upload.id == upload_id, Upload.owner_id == owner_id)
         .values(last_used_at=now, last_used=now)
-        .returning(Upload.object_key)
+        .returning(Upload.object_key, Upload.content_type)
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    return None if row is None else UsedUpload(object_key=row[0], content_type=row[1])
 
 
 async def delete_owned(session: AsyncSession, *, owner_id: str, upload_id: str) -> bool:

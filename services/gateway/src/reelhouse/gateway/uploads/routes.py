@@ -17,6 +17,7 @@ from reelhouse.gateway.uploads import service
 from reelhouse.gateway.uploads.receive import FILE_FIELD
 from reelhouse.gateway.uploads.schemas import Upload, UploadPage
 from reelhouse.gateway.uploads.service import UploadRequest, expires_at, reference_of
+from reelhouse.gateway.uploads.sniff import upload_kind
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
@@ -32,8 +33,8 @@ MULTIPART_BODY: dict[str, Any] = {
                         FILE_FIELD: {
                             "type": "string",
                             "format": "binary",
-                            "description": "A JPEG, PNG, WebP or GIF image, or an MP4 or WebM "
-                            "video",
+                            "description": "A JPEG, PNG, WebP or GIF image, an MP4 or WebM "
+                            "video, or M4A (AAC), MP3 or WAV audio",
                         }
                     },
                 },
@@ -47,7 +48,7 @@ MULTIPART_BODY: dict[str, Any] = {
 def upload_view(row: models.Upload, *, media_urls: MediaUrls, retention_days: float) -> Upload:
     return Upload(
         id=row.id,
-        kind="video" if row.kind == "video" else "image",
+        kind=upload_kind(row.kind),
         content_type=row.content_type,
         size=row.size,
         width=row.width,
@@ -66,12 +67,13 @@ def upload_view(row: models.Upload, *, media_urls: MediaUrls, retention_days: fl
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Upload,
-    summary="Upload an image or a video",
+    summary="Upload an image, a video or audio",
     description=(
         "Send one file as `multipart/form-data` in the part `file` (`curl -F file=@photo.png`). "
-        "Accepted: JPEG, PNG, WebP, GIF (its first frame, stored as PNG), MP4 and WebM, "
-        "recognised by their first bytes and decoded before anything is kept. Images are "
-        "stored upright and re-encoded without EXIF or other metadata; videos as sent. "
+        "Accepted: JPEG, PNG, WebP, GIF (its first frame, stored as PNG), MP4 and WebM videos, "
+        "M4A (AAC), MP3 and WAV audio, recognised by their first bytes and decoded before "
+        "anything is kept. Images are stored upright and re-encoded without EXIF or other "
+        "metadata; videos and audio as sent (audio has no `width`/`height`). "
         "Larger than the configured limit (bytes, or pixels for an image) is 413 "
         "`upload_too_large`; another type 415 `unsupported_media`; a file that does not "
         "decode 422 `corrupt_media`. Use `reference` (`upload://upl_…`) as a generation "

@@ -100,10 +100,7 @@ async def create_upload(
     try:
         media = sniff(await asyncio.to_thread(_head, received.path))
         if media is None:
-            raise ProblemError(
-                "unsupported_media",
-                "The file is not a JPEG, PNG, WebP or GIF image or an MP4 or WebM video.",
-            )
+            raise ProblemError("unsupported_media")
         checked = await check_upload(
             received.path, media, max_pixels=settings.max_pixels, out=clean
         )

@@ -29,6 +29,7 @@ function describeOutput(output) {
   if (!output) return "Done";
   const size = output.width && output.height ? `${output.width}×${output.height}` : "";
   if (output.kind === "video" && output.duration) return `${output.duration.toFixed(1)} s · ${size}`;
+  if (output.kind === "audio" && output.duration) return `${output.duration.toFixed(1)} s · audio`;
   return size || output.content_type;
 }
 

@@ -1,4 +1,5 @@
-// The player dialog: a <video controls> (poster, metadata first) or an <img>, with a download link.
+// The player dialog: a <video controls> (poster, metadata first), an <audio controls> or an <img>,
+// with a download link.
 
 import { $, h } from "./dom.js";
 
@@ -19,7 +20,7 @@ export class Player {
     this.link = $("player-download");
     this.returnFocus = null;
     this.dialog.addEventListener("close", () => {
-      this.slot.querySelector("video")?.pause();
+      this.slot.querySelector("video, audio")?.pause();
       this.slot.replaceChildren();
       this.returnFocus?.focus();
     });
@@ -45,7 +46,15 @@ export class Player {
             src: output.url,
             "aria-label": `Video: ${job.input?.prompt || job.model}`,
           })
-        : h("img", { "data-testid": "player", src: output.url, alt: job.input?.prompt || job.model });
+        : output.kind === "audio"
+          ? h("audio", {
+              "data-testid": "player",
+              controls: true,
+              preload: "metadata",
+              src: output.url,
+              "aria-label": `Audio: ${job.input?.prompt || job.model}`,
+            })
+          : h("img", { "data-testid": "player", src: output.url, alt: job.input?.prompt || job.model });
     this.slot.replaceChildren(media);
     this.link.href = downloadUrl(output, job.id);
     this.link.setAttribute("download", `${job.id}`);
