@@ -34,6 +34,7 @@ from reelhouse.gateway.dependencies import (
 )
 from reelhouse.gateway.idempotency import service as idempotency
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
+from reelhouse.gateway.jobs.routes import SUBMIT_RESPONSES
 from reelhouse.gateway.jobs.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from reelhouse.gateway.limits.rate import enforce_submit_rate
 from reelhouse.gateway.live import routes as live
@@ -65,30 +66,7 @@ def links_for(request: Request) -> CompositionLinksFor:
         "reason and cancels the rest; `best_effort` assembles the scenes that succeeded and "
         "lists the others in `missing_scenes`. `Idempotency-Key` works as for a generation."
     ),
-    responses={
-        **problem_responses(
-            "unauthorized",
-            "insufficient_scope",
-            "validation_error",
-            "unknown_model",
-            "model_unavailable",
-            "invalid_webhook_url",
-            "invalid_webhook_events",
-            "idempotency_key_invalid",
-            "idempotency_key_reused",
-            "idempotency_key_in_flight",
-            "rate_limited",
-            "budget_exceeded",
-        ),
-        status.HTTP_202_ACCEPTED: {
-            "headers": {
-                "Idempotent-Replayed": {
-                    "description": "`true` when this answers a repeated Idempotency-Key",
-                    "schema": {"type": "string", "enum": ["true"]},
-                }
-            }
-        },
-    },
+    responses=SUBMIT_RESPONSES,
     dependencies=[Depends(enforce_submit_rate)],
 )
 async def create_composition(

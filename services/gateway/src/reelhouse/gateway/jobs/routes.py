@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
@@ -45,6 +45,33 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
 
 
+# what a submit may answer (a generation's, a composition's): its problems, and the replay header
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(
+        "unauthorized",
+        "insufficient_scope",
+        "validation_error",
+        "unknown_model",
+        "model_unavailable",
+        "invalid_webhook_url",
+        "invalid_webhook_events",
+        "idempotency_key_invalid",
+        "idempotency_key_reused",
+        "idempotency_key_in_flight",
+        "rate_limited",
+        "budget_exceeded",
+    ),
+    status.HTTP_202_ACCEPTED: {
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "`true` when this answers a repeated Idempotency-Key",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        }
+    },
+}
+
+
 def links_for(request: Request) -> LinksFor:
     return links_under(str(request.base_url))
 
@@ -64,30 +91,7 @@ def links_for(request: Request) -> LinksFor:
         "`idempotency_key_in_flight`. Keys belong to the key's owner and are kept 24 h; a "
         "request that is refused (4xx) does not use up its key."
     ),
-    responses={
-        **problem_responses(
-            "unauthorized",
-            "insufficient_scope",
-            "validation_error",
-            "unknown_model",
-            "model_unavailable",
-            "invalid_webhook_url",
-            "invalid_webhook_events",
-            "idempotency_key_invalid",
-            "idempotency_key_reused",
-            "idempotency_key_in_flight",
-            "rate_limited",
-            "budget_exceeded",
-        ),
-        status.HTTP_202_ACCEPTED: {
-            "headers": {
-                "Idempotent-Replayed": {
-                    "description": "`true` when this answers a repeated Idempotency-Key",
-                    "schema": {"type": "string", "enum": ["true"]},
-                }
-            }
-        },
-    },
+    responses=SUBMIT_RESPONSES,
     dependencies=[Depends(enforce_submit_rate)],
 )
 async def create_generation(
