@@ -170,6 +170,15 @@ def test_the_film_has_a_poster(film: dict[str, Any]) -> None:
     assert poster.content[:3] == b"\xff\xd8\xff"
 
 
+def test_the_film_is_served_with_ranges(film: dict[str, Any]) -> None:
+    output, data = _film(film)
+    with httpx.Client(timeout=30.0) as browser:
+        part = browser.get(output["url"], headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206
+    assert part.headers["accept-ranges"] == "bytes"
+    assert part.content == data[1000:2000]
+
+
 def test_the_cost_sums_the_parts(film: dict[str, Any]) -> None:
     cost = film["cost"]
     assert cost["assembly_usd"] == 0.0
