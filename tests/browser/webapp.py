@@ -157,14 +157,23 @@ class App:
 
 @asynccontextmanager
 async def opened(
-    browser: Browser, system: EmbeddedSystem, *, width: int, height: int
+    browser: Browser,
+    system: EmbeddedSystem,
+    *,
+    width: int,
+    height: int,
+    init_scripts: tuple[str, ...] = (),
 ) -> AsyncIterator[App]:
-    """The app in a fresh browser context, connected with the key, its first page shown."""
+    """The app in a fresh browser context, connected with the key, its first page shown.
+
+    ``init_scripts`` run before the page's own, after the status recorder.
+    """
     context = await browser.new_context(viewport={"width": width, "height": height})
     try:
         page = await context.new_page()
         page.set_default_timeout(WAIT_MS)
-        await page.add_init_script(STATUS_RECORDER)
+        for script in (STATUS_RECORDER, *init_scripts):
+            await page.add_init_script(script)
         app = App(page, system.api_key)
         await page.goto(f"{system.gateway}/")
         await page.get_by_test_id("api-key").fill(system.api_key)

@@ -1,0 +1,196 @@
+"""The web app's Compositions tab in headless Chromium, against the whole system (``make run``).
+
+A composition made from the page's scene rows is followed live on its own event stream: the
+per-scene chips and the progress summary move, the status reaches ``succeeded`` and the film
+plays in the player. The API's refusals are shown beside the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Locator, Page
+
+from tests.browser.webapp import (
+    DOCS_IMAGES,
+    JOB_WAIT_MS,
+    WRITE_SCREENSHOTS,
+    App,
+    opened,
+    path_of,
+    write_small_png,
+)
+from tests.e2e.conftest import EmbeddedSystem, running_system
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+# records every progress summary and every status a composition card and its scene chips show,
+# in order (set before any script of the page runs, so nothing is missed)
+COMPOSITION_RECORDER = r"""
+window.compositionLog = {};
+const note = (list, value) => { if (value && list[list.length - 1] !== value) list.push(value); };
+const recordComposition = (card) => {
+  const id = card.dataset.compositionId;
+  if (!id) return;
+  const log = (window.compositionLog[id] ??= {status: [], summary: [], scenes: {}});
+  note(log.status, card.dataset.status);
+  note(log.summary, card.querySelector('[data-testid=composition-progress]')?.textContent);
+  for (const chip of card.querySelectorAll('[data-testid=scene-chip]')) {
+    note(log.scenes[chip.dataset.index] ??= [], chip.querySelector('.chip')?.dataset.status);
+  }
+};
+new MutationObserver(() => {
+  for (const card of document.querySelectorAll('[data-testid=composition-card]')) {
+    recordComposition(card);
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
+    with running_system(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture
+async def api(system: EmbeddedSystem) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {system.api_key}"}
+    async with httpx.AsyncClient(base_url=system.gateway, headers=headers, timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture
+async def app(browser: Browser, system: EmbeddedSystem) -> AsyncIterator[App]:
+    async with opened(
+        browser, system, width=1280, height=900, init_scripts=(COMPOSITION_RECORDER,)
+    ) as opened_app:
+        page = opened_app.page
+        await page.get_by_test_id("tab-compositions").click()
+        await page.locator("#composition-cards[data-loaded]").wait_for(state="attached")
+        yield opened_app
+
+
+def scene_rows(page: Page) -> Locator:
+    return page.get_by_test_id("scene-row")
+
+
+async def fill_scene(row: Locator, prompt: str, seconds: int) -> None:
+    await row.get_by_test_id("scene-model").select_option("sandbox/text-to-video")
+    await row.get_by_test_id("scene-prompt").fill(prompt)
+    await row.get_by_test_id("scene-duration").fill(str(seconds))
+
+
+async def submit_composition(page: Page) -> tuple[int, dict[str, Any]]:
+    """Press Create; the status and body the API answered with."""
+    async with page.expect_response(
+        lambda r: path_of(r.request) == "/v1/compositions" and r.request.method == "POST"
+    ) as answer:
+        await page.get_by_test_id("compose-submit").click()
+    response = await answer.value
+    assert response.request.headers.get("idempotency-key"), "no Idempotency-Key"
+    body: dict[str, Any] = await response.json()
+    return response.status, body
+
+
+def card(page: Page, composition_id: str) -> Locator:
+    return page.locator(f"[data-testid=composition-card][data-composition-id='{composition_id}']")
+
+
+async def test_two_scenes_become_a_film_followed_live_and_played(
+    app: App, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    page = app.page
+    rows = scene_rows(page)
+    assert await rows.count() == 2, "a new composition starts with two scenes"
+    await fill_scene(rows.nth(0), "a hallway in morning light", 1)
+    await fill_scene(rows.nth(1), "a kitchen with a window", 1)
+    # a third row, added and removed again: two scenes are sent
+    await page.get_by_test_id("add-scene").click()
+    assert await rows.count() == 3
+    await page.get_by_role("button", name="Remove scene 3").click()
+    assert await rows.count() == 2
+
+    status, created = await submit_composition(page)
+    assert status == 202, created
+    assert created["id"].startswith("cmp_")
+    assert [s["model"] for s in created["scenes"]] == ["sandbox/text-to-video"] * 2
+    shown = card(page, created["id"])
+    await shown.wait_for()
+
+    await shown.and_(page.locator("[data-status=succeeded]")).wait_for(timeout=JOB_WAIT_MS)
+    log = await page.evaluate("(id) => window.compositionLog[id]", created["id"])
+    assert log["status"][0] == "generating"
+    assert log["status"][-1] == "succeeded"
+    assert log["summary"][0] == "0 of 2 scenes done"
+    assert log["summary"][-1] == "2 of 2 scenes done"
+    for index in ("0", "1"):
+        assert log["scenes"][index][0] in {"queued", "submitted", "running"}, log
+        assert log["scenes"][index][-1] == "succeeded", log
+    assert await shown.get_by_test_id("composition-progress").inner_text() == "2 of 2 scenes done"
+
+    # moved by the composition's own stream, not by reading it again and again
+    streams = [r for r in app.requests if path_of(r).endswith(f"{created['id']}/events")]
+    assert streams, "the card never opened the composition's event stream"
+    assert streams[0].headers["accept"] == "text/event-stream"
+    assert streams[0].headers["authorization"] == f"Bearer {app.key}"
+    reads = [r for r in app.requests if path_of(r) == f"/v1/compositions/{created['id']}"]
+    assert reads == []
+
+    done = (await api.get(f"/v1/compositions/{created['id']}")).json()
+    assert done["status"] == "succeeded"
+    await page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+    await shown.locator(".thumb img").wait_for()
+    await page.wait_for_function(
+        "(id) => { const i = document.querySelector(`[data-composition-id='${id}'] .thumb img`);"
+        "  return i && i.complete && i.naturalWidth; }",
+        arg=created["id"],
+    )
+    target = DOCS_IMAGES if WRITE_SCREENSHOTS else tmp_path
+    path = target / "web-compositions.png"
+    write_small_png(await page.screenshot(), path)
+    assert path.stat().st_size < 300_000
+
+    await shown.get_by_role("button", name="Play").click()
+    player = page.get_by_test_id("player")
+    await player.wait_for()
+    assert await player.evaluate("(v) => v.tagName") == "VIDEO"
+    poster = await player.get_attribute("poster")
+    assert poster
+    assert urlsplit(poster).path == urlsplit(done["outputs"][0]["poster_url"]).path
+    await page.wait_for_function("document.querySelector('[data-testid=player]').readyState >= 1")
+    duration: float = await player.evaluate("(v) => v.duration")
+    assert duration == pytest.approx(done["outputs"][0]["duration"], abs=0.2)
+    assert duration > 0
+    # seekable: a seek to the middle lands
+    await player.evaluate(
+        "(v) => { window.seeked = false; v.addEventListener('seeked', () => window.seeked = true);"
+        "  v.currentTime = v.duration / 2; }"
+    )
+    await page.wait_for_function("window.seeked === true")
+    assert await player.evaluate("(v) => v.error") is None
+
+
+async def test_the_apis_refusal_is_shown_beside_the_form_and_marks_the_scene(app: App) -> None:
+    page = app.page
+    rows = scene_rows(page)
+    await fill_scene(rows.nth(0), "a garden", 1)
+    # the second scene has no prompt, which the model requires
+    await rows.nth(1).get_by_test_id("scene-model").select_option("sandbox/text-to-video")
+    status, problem = await submit_composition(page)
+    assert status == 422, problem
+    paths = [e["path"] for e in problem["errors"]]
+    assert any(p.startswith("scenes.1") for p in paths), paths
+
+    box = page.locator("#compose-error")
+    await box.wait_for()
+    text = await box.inner_text()
+    assert problem["code"] in text
+    assert paths[0] in text
+    assert await rows.nth(1).get_attribute("data-invalid") == "true"
+    assert await rows.nth(0).get_attribute("data-invalid") is None
