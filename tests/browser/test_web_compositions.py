@@ -7,6 +7,8 @@ plays in the player. The API's refusals are shown beside the form.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +16,21 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page
+from playwright.async_api import Browser, Locator, Page, Route
 
 from tests.browser.webapp import (
     DOCS_IMAGES,
     JOB_WAIT_MS,
+    WAIT_MS,
     WRITE_SCREENSHOTS,
     App,
     opened,
     path_of,
+    solid_png,
     write_small_png,
 )
 from tests.e2e.conftest import EmbeddedSystem, running_system
+from tests.e2e.jobs import FINAL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -194,3 +199,157 @@ async def test_the_apis_refusal_is_shown_beside_the_form_and_marks_the_scene(app
     assert paths[0] in text
     assert await rows.nth(1).get_attribute("data-invalid") == "true"
     assert await rows.nth(0).get_attribute("data-invalid") is None
+
+
+# an audio model as the catalogue lists one (the sandbox's music model, where it is shipped)
+MUSIC_MODEL = {
+    "id": "test/text-to-music",
+    "kind": "text-to-music",
+    "description": "A score for the form.",
+    "input_schema": {"type": "object", "properties": {"prompt": {"type": "string"}}},
+}
+
+
+async def test_rows_reorder_take_an_uploaded_image_and_a_score_when_one_is_listed(
+    browser: Browser, system: EmbeddedSystem, tmp_path: Path
+) -> None:
+    async with opened(browser, system, width=1280, height=900) as plain:
+        # the shipped catalogue here has no audio model: no generated score is offered
+        await plain.page.get_by_test_id("tab-compositions").click()
+        assert await plain.page.locator("#score-generated-option").evaluate("(o) => o.hidden")
+
+    sent: list[Any] = []
+
+    async def with_a_music_model(route: Route) -> None:
+        response = await route.fetch()
+        page_of_models = await response.json()
+        page_of_models["data"].append(MUSIC_MODEL)
+        await route.fulfill(response=response, json=page_of_models)
+
+    async def keep_the_body(route: Route) -> None:
+        sent.append(route.request.post_data_json)
+        await route.abort("connectionreset")  # nothing made: only the body is looked at
+
+    image = tmp_path / "room.png"
+    image.write_bytes(solid_png((90, 140, 60)))
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        await page.route("**/v1/models", with_a_music_model)
+        await page.route("**/v1/compositions", keep_the_body)
+        await page.goto(f"{system.gateway}/")
+        await page.get_by_test_id("api-key").fill(system.api_key)
+        await page.get_by_test_id("api-key").press("Enter")
+        await page.get_by_test_id("tab-compositions").click()
+        rows = scene_rows(page)
+        await rows.nth(1).wait_for()
+        await fill_scene(rows.nth(0), "the street outside", 2)
+        second = rows.nth(1)
+        await second.get_by_test_id("scene-model").select_option("sandbox/image-to-video")
+        upload = second.get_by_test_id("scene-upload")
+        await upload.locator("input[type=file]").set_input_files(str(image))
+        await upload.get_by_text("Uploaded").wait_for()
+        await second.get_by_test_id("scene-prompt").fill("the front door opens")
+        # the image scene first
+        await page.get_by_role("button", name="Move scene 2 up").click()
+        await page.locator("#score-kind").select_option("generated")
+        await page.get_by_label("Score prompt").fill("a warm acoustic guitar")
+        await page.locator("#transition").select_option("crossfade")
+        await page.get_by_label("Crossfade seconds").fill("0.4")
+        await page.locator("#policy").select_option("best_effort")
+        await page.get_by_test_id("compose-submit").click()
+        await page.locator("#compose-error").get_by_text("network_error").wait_for()
+    finally:
+        await context.close()
+
+    [body] = sent
+    first, last = body["scenes"]
+    assert first["model"] == "sandbox/image-to-video"
+    assert first["input"]["prompt"] == "the front door opens"
+    assert first["input"]["image"].startswith("upload://upl_")
+    assert "duration" not in first
+    assert last == {
+        "model": "sandbox/text-to-video",
+        "input": {"prompt": "the street outside"},
+        "duration": 2,
+    }
+    assert body["audio"] == {"model": MUSIC_MODEL["id"], "prompt": "a warm acoustic guitar"}
+    assert body["transition"] == {"type": "crossfade", "seconds": 0.4}
+    assert body["policy"] == "best_effort"
+
+
+async def compose(api: httpx.AsyncClient, *scenes: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "scenes": [
+            {"model": "sandbox/text-to-video", "input": scene, "duration": 1} for scene in scenes
+        ]
+    }
+    response = await api.post("/v1/compositions", json=body)
+    assert response.status_code == 202, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def wait_composition(api: httpx.AsyncClient, composition_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + JOB_WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        found: dict[str, Any] = (await api.get(f"/v1/compositions/{composition_id}")).json()
+        if found["status"] in FINAL:
+            return found
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{composition_id} not final in time")
+
+
+async def test_a_failed_composition_shows_the_scenes_reason_and_retry_follows_it_again(
+    browser: Browser, system: EmbeddedSystem, api: httpx.AsyncClient
+) -> None:
+    created = await compose(
+        api, {"prompt": "fine"}, {"prompt": "broken", "sandbox_fault": "model_error"}
+    )
+    failed = await wait_composition(api, created["id"])
+    assert failed["status"] == "failed"
+
+    async with opened(
+        browser, system, width=1280, height=900, init_scripts=(COMPOSITION_RECORDER,)
+    ) as app:
+        page = app.page
+        await page.get_by_test_id("tab-compositions").click()
+        shown = card(page, created["id"])
+        await shown.and_(page.locator("[data-status=failed]")).wait_for()
+        error = shown.locator(".job-error").first
+        assert failed["error"]["code"] in await error.inner_text()
+        chip = shown.locator("[data-testid=scene-chip][data-index='1']")
+        assert "provider_model_error" in await chip.inner_text()
+        assert await shown.get_by_test_id("composition-cancel").is_hidden()
+
+        await shown.get_by_test_id("composition-retry").click()
+        # the same input fails the same way: the card follows the retry to its end
+        await page.wait_for_function(
+            "(id) => (window.compositionLog[id]?.status ?? []).join() === 'failed,generating,failed'",
+            arg=created["id"],
+            timeout=JOB_WAIT_MS,
+        )
+        await chip.get_by_text("retry 1").wait_for()
+    retried = (await api.get(f"/v1/compositions/{created['id']}")).json()
+    assert len(retried["scenes"][1]["retries"]) == 1
+
+
+async def test_cancel_on_the_card_cancels_the_composition(
+    browser: Browser, system: EmbeddedSystem, api: httpx.AsyncClient
+) -> None:
+    created = await compose(
+        api,
+        {"prompt": "slow one", "sandbox_delay": 40},
+        {"prompt": "slow two", "sandbox_delay": 40},
+    )
+    async with opened(browser, system, width=1280, height=900) as app:
+        page = app.page
+        await page.get_by_test_id("tab-compositions").click()
+        shown = card(page, created["id"])
+        await shown.and_(page.locator("[data-status=generating]")).wait_for()
+        await shown.get_by_test_id("composition-cancel").click()
+        await shown.and_(page.locator("[data-status=canceled]")).wait_for()
+        assert await shown.get_by_test_id("composition-cancel").is_hidden()
+        await shown.get_by_test_id("composition-retry").wait_for()
+    assert (await wait_composition(api, created["id"]))["status"] == "canceled"
