@@ -7,8 +7,6 @@ plays in the player. The API's refusals are shown beside the form.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +24,16 @@ from tests.browser.webapp import (
     App,
     opened,
     path_of,
+    read_job,
     solid_png,
+    wait_final,
     write_small_png,
 )
 from tests.e2e.conftest import EmbeddedSystem, running_system
-from tests.e2e.jobs import FINAL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+COMPOSITIONS = "/v1/compositions"
 
 # records every progress summary and every status a composition card and its scene chips show,
 # in order (set before any script of the page runs, so nothing is missed)
@@ -61,13 +62,6 @@ new MutationObserver(() => {
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]:
     with running_system(tmp_path_factory) as running:
         yield running
-
-
-@pytest.fixture
-async def api(system: EmbeddedSystem) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {system.api_key}"}
-    async with httpx.AsyncClient(base_url=system.gateway, headers=headers, timeout=10.0) as client:
-        yield client
 
 
 @pytest.fixture
@@ -147,7 +141,7 @@ async def test_two_scenes_become_a_film_followed_live_and_played(
     reads = [r for r in app.requests if path_of(r) == f"/v1/compositions/{created['id']}"]
     assert reads == []
 
-    done = (await api.get(f"/v1/compositions/{created['id']}")).json()
+    done = await read_job(api, created["id"], COMPOSITIONS)
     assert done["status"] == "succeeded"
     await page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
     await shown.locator(".thumb img").wait_for()
@@ -291,23 +285,13 @@ async def compose(api: httpx.AsyncClient, *scenes: dict[str, Any]) -> dict[str, 
     return created
 
 
-async def wait_composition(api: httpx.AsyncClient, composition_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + JOB_WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        found: dict[str, Any] = (await api.get(f"/v1/compositions/{composition_id}")).json()
-        if found["status"] in FINAL:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{composition_id} not final in time")
-
-
 async def test_a_failed_composition_shows_the_scenes_reason_and_retry_follows_it_again(
     browser: Browser, system: EmbeddedSystem, api: httpx.AsyncClient
 ) -> None:
     created = await compose(
         api, {"prompt": "fine"}, {"prompt": "broken", "sandbox_fault": "model_error"}
     )
-    failed = await wait_composition(api, created["id"])
+    failed = await wait_final(api, created["id"], COMPOSITIONS)
     assert failed["status"] == "failed"
 
     async with opened(
@@ -331,7 +315,7 @@ async def test_a_failed_composition_shows_the_scenes_reason_and_retry_follows_it
             timeout=JOB_WAIT_MS,
         )
         await chip.get_by_text("retry 1").wait_for()
-    retried = (await api.get(f"/v1/compositions/{created['id']}")).json()
+    retried = await read_job(api, created["id"], COMPOSITIONS)
     assert len(retried["scenes"][1]["retries"]) == 1
 
 
@@ -352,4 +336,4 @@ async def test_cancel_on_the_card_cancels_the_composition(
         await shown.and_(page.locator("[data-status=canceled]")).wait_for()
         assert await shown.get_by_test_id("composition-cancel").is_hidden()
         await shown.get_by_test_id("composition-retry").wait_for()
-    assert (await wait_composition(api, created["id"]))["status"] == "canceled"
+    assert (await wait_final(api, created["id"], COMPOSITIONS))["status"] == "canceled"
