@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, Route
+from playwright.async_api import Browser, Locator, Page, Request, Route
 
 from tests.browser.webapp import (
     DOCS_IMAGES,
@@ -327,13 +327,51 @@ async def test_cancel_on_the_card_cancels_the_composition(
         {"prompt": "slow one", "sandbox_delay": 40},
         {"prompt": "slow two", "sandbox_delay": 40},
     )
-    async with opened(browser, system, width=1280, height=900) as app:
+    # on a phone
+    async with opened(browser, system, width=390, height=844) as app:
         page = app.page
         await page.get_by_test_id("tab-compositions").click()
         shown = card(page, created["id"])
         await shown.and_(page.locator("[data-status=generating]")).wait_for()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
         await shown.get_by_test_id("composition-cancel").click()
         await shown.and_(page.locator("[data-status=canceled]")).wait_for()
         assert await shown.get_by_test_id("composition-cancel").is_hidden()
         await shown.get_by_test_id("composition-retry").wait_for()
     assert (await wait_final(api, created["id"], COMPOSITIONS))["status"] == "canceled"
+
+
+async def test_past_three_live_streams_the_others_are_read_now_and_then_until_final(
+    browser: Browser, system: EmbeddedSystem, api: httpx.AsyncClient
+) -> None:
+    created = [await compose(api, {"prompt": f"room {n}", "sandbox_delay": 12}) for n in range(4)]
+    async with opened(browser, system, width=1280, height=900) as app:
+        page = app.page
+        open_streams: set[str] = set()
+        most = 0
+
+        def started(request: Request) -> None:
+            nonlocal most
+            if path_of(request).endswith("/events") and "/v1/compositions/" in request.url:
+                open_streams.add(request.url)
+                most = max(most, len(open_streams))
+
+        def ended(request: Request) -> None:
+            open_streams.discard(request.url)
+
+        page.on("request", started)
+        page.on("requestfinished", ended)
+        page.on("requestfailed", ended)
+        await page.reload()  # from the start, with the counting in place
+        await page.get_by_test_id("tab-compositions").click()
+        for composition in created:
+            shown = card(page, composition["id"])
+            await shown.and_(page.locator("[data-status=succeeded]")).wait_for(timeout=JOB_WAIT_MS)
+        reads = [
+            r
+            for r in app.requests
+            if r.method == "GET" and any(path_of(r) == f"{COMPOSITIONS}/{c['id']}" for c in created)
+        ]
+    assert most == 3
+    # the oldest (listed last) waited for a free stream: it was read meanwhile
+    assert reads, "no composition was read while the streams were taken"
