@@ -129,7 +129,7 @@ export class CompositionForm {
     this.audioModels = [];
     this.rows = [];
     this.pending = null; // {fingerprint, key}: as the generation form, never two compositions
-    $("add-scene").addEventListener("click", () => this.addRow());
+    $("add-scene").addEventListener("click", () => this.addRow(undefined, { focus: true }));
     $("score-kind").addEventListener("change", () => this.renderOptions());
     $("transition").addEventListener("change", () => this.renderOptions());
     this.form.addEventListener("submit", (event) => {
@@ -159,14 +159,15 @@ export class CompositionForm {
     this.button.disabled = videos.length === 0;
   }
 
-  addRow(chosen) {
+  /** A row for `chosen` (by default the last row's model); `focus` moves to its prompt. */
+  addRow(chosen, { focus = false } = {}) {
     if (this.rows.length >= MAX_SCENES) return;
     const model = chosen ?? this.rows.at(-1)?.select.value;
     const row = new SceneRow(this, [...this.models.values()], model);
     this.rows.push(row);
     this.list.append(row.el);
     this.renumber();
-    if (chosen === undefined) row.prompt.focus();
+    if (focus) row.prompt.focus();
   }
 
   removeRow(row) {

@@ -24,6 +24,8 @@ const STATUS_TEXT = {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const time = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 
+const scenesText = (n) => `Composition of ${n} scene${n === 1 ? "" : "s"}`;
+
 const isRetryable = (c) =>
   c.status === "failed" || c.status === "canceled" || (c.status === "succeeded" && c.missing_scenes.length > 0);
 
@@ -66,7 +68,7 @@ export class CompositionCard {
           "div",
           { class: "head" },
           this.badge,
-          h("span", { class: "model", id: titleId }, `Composition of ${composition.scenes.length} scenes`),
+          h("span", { class: "model", id: titleId }, scenesText(composition.scenes.length)),
         ),
         this.stage,
         this.summary,
@@ -179,7 +181,7 @@ export class CompositionCard {
   /** What the player shows: the film as a job's output. */
   asJob() {
     const c = this.composition;
-    return { id: c.id, model: "composition", input: { prompt: `Composition of ${c.scenes.length} scenes` }, outputs: c.outputs };
+    return { id: c.id, model: "composition", input: { prompt: scenesText(c.scenes.length) }, outputs: c.outputs };
   }
 }
 
