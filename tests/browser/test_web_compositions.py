@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, Request, Route
+from playwright.async_api import Browser, Locator, Page, Route
 
 from tests.browser.webapp import (
     DOCS_IMAGES,
@@ -345,33 +345,30 @@ async def test_past_three_live_streams_the_others_are_read_now_and_then_until_fi
     browser: Browser, system: EmbeddedSystem, api: httpx.AsyncClient
 ) -> None:
     created = [await compose(api, {"prompt": f"room {n}", "sandbox_delay": 12}) for n in range(4)]
+    ids = [c["id"] for c in created]
     async with opened(browser, system, width=1280, height=900) as app:
         page = app.page
-        open_streams: set[str] = set()
-        most = 0
-
-        def started(request: Request) -> None:
-            nonlocal most
-            if path_of(request).endswith("/events") and "/v1/compositions/" in request.url:
-                open_streams.add(request.url)
-                most = max(most, len(open_streams))
-
-        def ended(request: Request) -> None:
-            open_streams.discard(request.url)
-
-        page.on("request", started)
-        page.on("requestfinished", ended)
-        page.on("requestfailed", ended)
-        await page.reload()  # from the start, with the counting in place
+        # from the start: the cards follow what the list shows, newest first
+        since = len(app.requests)
+        async with page.expect_request(
+            lambda r: r.method == "GET" and path_of(r) in {f"{COMPOSITIONS}/{i}" for i in ids},
+            timeout=WAIT_MS,
+        ) as first_read:
+            await page.reload()
+        read = await first_read.value
+        streamed = {
+            composition_id
+            for r in app.requests[since:]
+            for composition_id in ids
+            if path_of(r) == f"{COMPOSITIONS}/{composition_id}/events"
+        }
+        # the three newest have the streams; the oldest is read meanwhile
+        assert streamed == set(ids[1:])
+        assert path_of(read) == f"{COMPOSITIONS}/{ids[0]}"
         await page.get_by_test_id("tab-compositions").click()
-        for composition in created:
-            shown = card(page, composition["id"])
-            await shown.and_(page.locator("[data-status=succeeded]")).wait_for(timeout=JOB_WAIT_MS)
-        reads = [
-            r
-            for r in app.requests
-            if r.method == "GET" and any(path_of(r) == f"{COMPOSITIONS}/{c['id']}" for c in created)
-        ]
-    assert most == 3
-    # the oldest (listed last) waited for a free stream: it was read meanwhile
-    assert reads, "no composition was read while the streams were taken"
+        for composition_id in ids:
+            await (
+                card(page, composition_id)
+                .and_(page.locator("[data-status=succeeded]"))
+                .wait_for(timeout=JOB_WAIT_MS)
+            )
