@@ -67,5 +67,5 @@ async def browser() -> AsyncIterator[Browser]:
 async def api(system: EmbeddedSystem) -> AsyncIterator[httpx.AsyncClient]:
     """The public API with the system's key (``system``: the module's running system)."""
     headers = {"Authorization": f"Bearer {system.api_key}"}
-    async with httpx.AsyncClient(base_url=system.gateway, headers=headers, timeout=10.0) as client:
+    async with httpx.AsyncClient(base_url=system.gateway, headers=headers, timeout=30.0) as client:
         yield client
