@@ -12,8 +12,11 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
+
+from tests.e2e.conftest import EmbeddedSystem
 
 CHROMIUM = Path(os.environ.get("REELHOUSE_TEST_CHROMIUM", "/usr/bin/chromium"))
 # Chromium as root with no network: no sandbox (root), no GPU, and none of the background
@@ -58,3 +61,11 @@ async def browser() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture
+async def api(system: EmbeddedSystem) -> AsyncIterator[httpx.AsyncClient]:
+    """The public API with the system's key (``system``: the module's running system)."""
+    headers = {"Authorization": f"Bearer {system.api_key}"}
+    async with httpx.AsyncClient(base_url=system.gateway, headers=headers, timeout=30.0) as client:
+        yield client

@@ -58,13 +58,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSystem]
 
 
 @pytest.fixture
-async def api(system: EmbeddedSystem) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {system.api_key}"}
-    async with httpx.AsyncClient(base_url=system.gateway, headers=headers, timeout=10.0) as client:
-        yield client
-
-
-@pytest.fixture
 async def app(browser: Browser, system: EmbeddedSystem) -> AsyncIterator[App]:
     async with opened(browser, system, width=1280, height=800) as page:
         yield page

@@ -99,17 +99,22 @@ async def submit(api: httpx.AsyncClient, model: str, job_input: dict[str, Any]) 
     return job
 
 
-async def read_job(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
-    response = await api.get(f"/v1/generations/{job_id}")
+async def read_job(
+    api: httpx.AsyncClient, job_id: str, collection: str = "/v1/generations"
+) -> dict[str, Any]:
+    """A job (or, with ``collection="/v1/compositions"``, a composition) as the API shows it."""
+    response = await api.get(f"{collection}/{job_id}")
     assert response.status_code == 200, response.text
     job: dict[str, Any] = response.json()
     return job
 
 
-async def wait_final(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+async def wait_final(
+    api: httpx.AsyncClient, job_id: str, collection: str = "/v1/generations"
+) -> dict[str, Any]:
     deadline = time.monotonic() + JOB_WAIT_MS / 1000
     while time.monotonic() < deadline:
-        job = await read_job(api, job_id)
+        job = await read_job(api, job_id, collection)
         if job["status"] in FINAL:
             return job
         await asyncio.sleep(0.2)
@@ -157,14 +162,23 @@ class App:
 
 @asynccontextmanager
 async def opened(
-    browser: Browser, system: EmbeddedSystem, *, width: int, height: int
+    browser: Browser,
+    system: EmbeddedSystem,
+    *,
+    width: int,
+    height: int,
+    init_scripts: tuple[str, ...] = (),
 ) -> AsyncIterator[App]:
-    """The app in a fresh browser context, connected with the key, its first page shown."""
+    """The app in a fresh browser context, connected with the key, its first page shown.
+
+    ``init_scripts`` run before the page's own, after the status recorder.
+    """
     context = await browser.new_context(viewport={"width": width, "height": height})
     try:
         page = await context.new_page()
         page.set_default_timeout(WAIT_MS)
-        await page.add_init_script(STATUS_RECORDER)
+        for script in (STATUS_RECORDER, *init_scripts):
+            await page.add_init_script(script)
         app = App(page, system.api_key)
         await page.goto(f"{system.gateway}/")
         await page.get_by_test_id("api-key").fill(system.api_key)

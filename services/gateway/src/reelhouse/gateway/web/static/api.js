@@ -97,6 +97,29 @@ export const retryGeneration = (id) =>
 export const cancelGeneration = (id) =>
   request(`/v1/generations/${encodeURIComponent(id)}/cancel`, { method: "POST" });
 
+export function listCompositions({ limit = 10, cursor } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return request(`/v1/compositions?${query}`);
+}
+
+export const getComposition = (id) => request(`/v1/compositions/${encodeURIComponent(id)}`);
+
+export const submitComposition = (body, idempotencyKey) =>
+  request("/v1/compositions", {
+    method: "POST",
+    json: body,
+    headers: { "Idempotency-Key": idempotencyKey },
+  });
+
+export const retryComposition = (id) =>
+  request(`/v1/compositions/${encodeURIComponent(id)}/retry`, { method: "POST" });
+
+export const cancelComposition = (id) =>
+  request(`/v1/compositions/${encodeURIComponent(id)}/cancel`, { method: "POST" });
+
+export const compositionEventsPath = (id) => `/v1/compositions/${encodeURIComponent(id)}/events`;
+
 export function uploadFile(file) {
   const form = new FormData();
   form.append("file", file, file.name);

@@ -1,6 +1,9 @@
-// Wiring: the key, the form, the gallery, the owner's event stream, the usage summary.
+// Wiring: the key, the form, the gallery, the owner's event stream, the usage summary, and the
+// compositions view (its form and cards) behind a second tab.
 
 import * as api from "./api.js";
+import { CompositionForm } from "./compose.js";
+import { Compositions } from "./compositions.js";
 import { $, showProblem } from "./dom.js";
 import { GenerateForm } from "./form.js";
 import { Gallery } from "./gallery.js";
@@ -15,6 +18,10 @@ const form = new GenerateForm({ onSubmitted: (job) => gallery.added(job) });
 const gallery = new Gallery({
   player,
   waitForSubmits: () => Promise.all([form.inflight, gallery.retrying]),
+});
+const compositions = new Compositions({ player });
+const composeForm = new CompositionForm({
+  onSubmitted: (composition, prompts) => compositions.added(composition, prompts),
 });
 const stream = new EventStream("/v1/events", {
   onEvent: (event) => gallery.onEvent(event),
@@ -36,6 +43,7 @@ async function connect() {
     const models = await api.listModels();
     form.setModels(models);
     gallery.setModels(models);
+    composeForm.setModels(models);
   } catch (error) {
     showProblem($("key-error"), error);
     return false;
@@ -44,6 +52,7 @@ async function connect() {
   stream.start();
   await stream.opened(5000);
   gallery.reset();
+  compositions.reset();
   loadUsage();
   return true;
 }
@@ -66,3 +75,24 @@ $("key-form").addEventListener("submit", (event) => {
 $("api-key").addEventListener("change", () => useKey($("api-key").value));
 if (api.apiKey()) useKey(api.apiKey());
 else $("api-key").focus();
+
+// two views as tabs (WAI-ARIA tabs pattern: arrow keys move between them)
+const tabs = [$("tab-generations"), $("tab-compositions")];
+function showView(tab, focus = false) {
+  for (const other of tabs) {
+    const chosen = other === tab;
+    other.setAttribute("aria-selected", String(chosen));
+    other.tabIndex = chosen ? 0 : -1;
+    $(other.getAttribute("aria-controls")).hidden = !chosen;
+  }
+  if (focus) tab.focus();
+}
+for (const tab of tabs) {
+  tab.addEventListener("click", () => showView(tab));
+  tab.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    showView(tabs[(tabs.indexOf(tab) + step + tabs.length) % tabs.length], true);
+  });
+}

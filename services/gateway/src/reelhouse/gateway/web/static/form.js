@@ -9,7 +9,7 @@ const isSimulation = (name) => name.startsWith("sandbox_") || name === "size_mb"
 const IMAGE_TYPES = "image/png,image/jpeg,image/webp,image/gif";
 const VIDEO_TYPES = "video/mp4,video/webm";
 
-const labelFor = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+export const labelFor = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 
 /** Whether an input is worth showing for this model (an image has no duration). */
 function applies(name, model) {
@@ -102,9 +102,11 @@ function textField(name, schema, required) {
   };
 }
 
-/** An image or video input: the file goes to POST /v1/uploads; its upload:// reference is sent. */
-function uploadField(name, schema, required) {
-  const id = `field-${name}`;
+/**
+ * An image or video input: the file goes to POST /v1/uploads; its upload:// reference is sent.
+ * `id` and `testid` tell apart several on one page (the composition's scene rows).
+ */
+export function uploadField(name, schema, required, { id = `field-${name}`, testid = "upload" } = {}) {
   const video = /video/i.test(name);
   const statusId = `${id}-status`;
   const input = h("input", {
@@ -151,7 +153,7 @@ function uploadField(name, schema, required) {
 
   const element = h(
     "div",
-    { class: "field upload", "data-testid": "upload" },
+    { class: "field upload", "data-testid": testid },
     h("label", { for: id }, labelFor(name) + (required ? "" : " (optional)")),
     input,
     preview,
