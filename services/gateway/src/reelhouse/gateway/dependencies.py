@@ -17,6 +17,7 @@ from reelhouse.gateway.live.hub import LiveHub
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.settings import Settings
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 from reelhouse.gateway.webhooks.secret_store import SecretBox
 from reelhouse.gateway.webhooks.worker import DeliveryWorker
 
@@ -36,9 +37,11 @@ class Services:
     watch: BrokerWatch
     # this process's open SSE streams, woken by NATS notices
     hub: LiveHub
-    # signed webhooks: the owners' secrets (encrypted at rest) and this process's sender
+    # signed webhooks: the owners' secrets (encrypted at rest), this process's sender, and
+    # what records a composition's deliveries when the API changes it
     webhook_box: SecretBox
     webhook_worker: DeliveryWorker
+    webhook_recorder: DeliveryRecorder
     # object storage (uploads are written here; outputs by the downloader)
     store: ObjectStore
 
@@ -75,9 +78,14 @@ async def get_relay(services: ServicesDep) -> OutboxRelay:
     return services.relay
 
 
+async def get_webhook_recorder(services: ServicesDep) -> DeliveryRecorder:
+    return services.webhook_recorder
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
 RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
+WebhookRecorderDep = Annotated[DeliveryRecorder, Depends(get_webhook_recorder)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]

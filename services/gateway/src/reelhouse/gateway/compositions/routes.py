@@ -31,6 +31,7 @@ from reelhouse.gateway.dependencies import (
     ServicesDep,
     SessionDep,
     SettingsDep,
+    WebhookRecorderDep,
 )
 from reelhouse.gateway.idempotency import service as idempotency
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
@@ -287,10 +288,11 @@ async def cancel_composition(
     owner: GenerateScope,
     media_urls: MediaUrlsDep,
     relay: RelayDep,
+    webhooks: WebhookRecorderDep,
 ) -> Composition:
     with job_context(composition_id):
         item = await service.cancel_composition(
-            session=session, owner=owner, composition_id=composition_id
+            session=session, owner=owner, composition_id=composition_id, webhooks=webhooks
         )
         relay.wake()
         return _view(item, request, media_urls)
@@ -328,6 +330,7 @@ async def retry_composition(
     settings: SettingsDep,
     media_urls: MediaUrlsDep,
     relay: RelayDep,
+    webhooks: WebhookRecorderDep,
 ) -> Composition:
     with job_context(composition_id):
         item = await service.retry_composition(
@@ -337,6 +340,7 @@ async def retry_composition(
             composition_id=composition_id,
             policy=settings.retry,
             costs=settings.costs,
+            webhooks=webhooks,
         )
         relay.wake()
         return _view(item, request, media_urls)
