@@ -65,7 +65,7 @@ def _not_found() -> ProblemError:
     return ProblemError("not_found", "No such composition.")
 
 
-async def _owned(
+async def owned_composition(
     session: AsyncSession, owner: Principal, composition_id: str, *, for_update: bool = False
 ) -> Composition:
     found = (
@@ -91,7 +91,7 @@ async def with_parts(session: AsyncSession, composition: Composition) -> Composi
 async def get_composition(
     *, session: AsyncSession, owner: Principal, composition_id: str
 ) -> CompositionWithParts:
-    return await with_parts(session, await _owned(session, owner, composition_id))
+    return await with_parts(session, await owned_composition(session, owner, composition_id))
 
 
 async def list_compositions(
@@ -130,7 +130,7 @@ async def cancel_composition(
     webhooks: DeliveryRecorder | None = None,
 ) -> CompositionWithParts:
     """Cancel a composition still generating, and every part still running; idempotent."""
-    composition = await _owned(session, owner, composition_id, for_update=True)
+    composition = await owned_composition(session, owner, composition_id, for_update=True)
     status = CompositionStatus(composition.status)
     if status is CompositionStatus.CANCELED:
         log.info("composition.cancel_repeated")
@@ -168,7 +168,7 @@ async def retry_composition(
 
     A composition whose parts all succeeded but whose assembly failed is assembled again.
     """
-    composition = await _owned(session, owner, composition_id, for_update=True)
+    composition = await owned_composition(session, owner, composition_id, for_update=True)
     status = CompositionStatus(composition.status)
     gaps = bool(composition.missing) or status is not CompositionStatus.SUCCEEDED
     if status in (CompositionStatus.GENERATING, CompositionStatus.ASSEMBLING) or not gaps:
