@@ -17,8 +17,6 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from reelhouse.common.composition_events import CompositionAssemblyFailed
-from reelhouse.common.events import JobError
 from reelhouse.gateway.compositions.assembly import DURABLE as ANSWERS
 from reelhouse.gateway.db.models import WebhookDelivery
 from reelhouse.gateway.settings import Settings, WebhookSettings
@@ -33,6 +31,7 @@ from tests.integration.gateway.harness import (
 from tests.integration.gateway.test_compositions import (
     SCENE,
     Publish,
+    _assembly_failed,
     _compose,
     _failed,
     _film,
@@ -213,14 +212,7 @@ async def test_status_and_progress_follow_every_change_through_a_retry(
     await gateway.wait_for_status(jobs[0], "succeeded")
     await _store_all(publish, [jobs[1]])
     await _wait_status(gateway, cid, "assembling")
-    await publish(
-        CompositionAssemblyFailed(
-            event_id=f"{cid}:assembly_failed:1",
-            job_id=cid,
-            assembly=1,
-            error=JobError(stage="assembly", code="assembly_failed", message="scene 1 is bad"),
-        )
-    )
+    await publish(_assembly_failed(cid, 1))
     await _wait_status(gateway, cid, "failed")
     retried = await gateway.client.post(f"/v1/compositions/{cid}/retry", headers=gateway.auth())
     assert retried.status_code == 202, retried.text

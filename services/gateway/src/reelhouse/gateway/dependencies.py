@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,9 +17,11 @@ from reelhouse.gateway.live.hub import LiveHub
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.settings import Settings
-from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 from reelhouse.gateway.webhooks.secret_store import SecretBox
 from reelhouse.gateway.webhooks.worker import DeliveryWorker
+
+if TYPE_CHECKING:  # the recorder renders views, whose modules import these dependencies
+    from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +80,9 @@ async def get_relay(services: ServicesDep) -> OutboxRelay:
     return services.relay
 
 
-async def get_webhook_recorder(services: ServicesDep) -> DeliveryRecorder:
-    return services.webhook_recorder
-
-
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
 RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
-WebhookRecorderDep = Annotated[DeliveryRecorder, Depends(get_webhook_recorder)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]

@@ -31,7 +31,6 @@ from reelhouse.gateway.dependencies import (
     ServicesDep,
     SessionDep,
     SettingsDep,
-    WebhookRecorderDep,
 )
 from reelhouse.gateway.idempotency import service as idempotency
 from reelhouse.gateway.jobs.deadlines import DeadlineLimits
@@ -41,9 +40,17 @@ from reelhouse.gateway.live import routes as live
 from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import ProblemError, problem_responses
 from reelhouse.gateway.query import reject_unknown_query
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 from reelhouse.gateway.webhooks.subscription import subscription_of
 
 router = APIRouter(prefix="/v1/compositions", tags=["compositions"])
+
+
+def get_webhook_recorder(services: ServicesDep) -> DeliveryRecorder:
+    return services.webhook_recorder
+
+
+WebhookRecorderDep = Annotated[DeliveryRecorder, Depends(get_webhook_recorder)]
 
 
 def links_for(request: Request) -> CompositionLinksFor:

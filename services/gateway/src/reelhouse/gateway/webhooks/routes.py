@@ -42,6 +42,10 @@ def get_worker(services: ServicesDep) -> DeliveryWorker:
     return services.webhook_worker
 
 
+DELIVERY_PROBLEMS = problem_responses(
+    "unauthorized", "insufficient_scope", "not_found", "validation_error"
+)
+
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 WorkerDep = Annotated[DeliveryWorker, Depends(get_worker)]
 
@@ -123,9 +127,7 @@ async def _views(session: SessionDep, deliveries: list[WebhookDelivery]) -> list
     "/generations/{job_id}/deliveries",
     response_model=DeliveryList,
     summary="A generation's webhook deliveries and their attempts",
-    responses=problem_responses(
-        "unauthorized", "insufficient_scope", "not_found", "validation_error"
-    ),
+    responses=DELIVERY_PROBLEMS,
 )
 async def list_deliveries(job_id: str, session: SessionDep, owner: ReadScope) -> DeliveryList:
     with job_context(job_id):
@@ -143,9 +145,7 @@ async def list_deliveries(job_id: str, session: SessionDep, owner: ReadScope) ->
         "Queues the delivery (same `webhook-id`, same body, fresh timestamp and signatures) "
         "for sending now, with a fresh retry window."
     ),
-    responses=problem_responses(
-        "unauthorized", "insufficient_scope", "not_found", "validation_error"
-    ),
+    responses=DELIVERY_PROBLEMS,
 )
 async def redeliver(
     job_id: str,
@@ -159,8 +159,12 @@ async def redeliver(
         job = await owned_job(session, owner, job_id)
         delivery = await repository.get_for_update(session, delivery_id[:40])
         if delivery is None or delivery.job_id != job.id:
-            raise ProblemError("not_found", "No such delivery.")
+            raise _no_delivery()
         return await _send_again(session, delivery, settings=settings, worker=worker)
+
+
+def _no_delivery() -> ProblemError:
+    return ProblemError("not_found", "No such delivery.")
 
 
 async def _send_again(
@@ -180,9 +184,7 @@ async def _send_again(
     "/compositions/{composition_id}/deliveries",
     response_model=DeliveryList,
     summary="A composition's webhook deliveries and their attempts",
-    responses=problem_responses(
-        "unauthorized", "insufficient_scope", "not_found", "validation_error"
-    ),
+    responses=DELIVERY_PROBLEMS,
 )
 async def list_composition_deliveries(
     composition_id: str, session: SessionDep, owner: ReadScope
@@ -202,9 +204,7 @@ async def list_composition_deliveries(
         "As for a generation's: the same `webhook-id` and body, fresh timestamp and "
         "signatures, sent now with a fresh retry window."
     ),
-    responses=problem_responses(
-        "unauthorized", "insufficient_scope", "not_found", "validation_error"
-    ),
+    responses=DELIVERY_PROBLEMS,
 )
 async def redeliver_composition(
     composition_id: str,
@@ -218,5 +218,5 @@ async def redeliver_composition(
         composition = await owned_composition(session, owner, composition_id)
         delivery = await repository.get_for_update(session, delivery_id[:40])
         if delivery is None or delivery.composition_id != composition.id:
-            raise ProblemError("not_found", "No such delivery.")
+            raise _no_delivery()
         return await _send_again(session, delivery, settings=settings, worker=worker)
