@@ -55,9 +55,9 @@ WorkerDep = Annotated[DeliveryWorker, Depends(get_worker)]
     response_model=WebhookSecretOut,
     summary="Your webhook signing secret",
     description=(
-        "The secret that signs every webhook sent to your jobs' `webhook_url` (Standard "
-        "Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`). "
-        "Created on first use."
+        "The secret that signs every webhook sent to your generations' and compositions' "
+        "`webhook_url` (Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of "
+        "id.timestamp.body>`). Created on first use."
     ),
     responses=problem_responses("unauthorized", "insufficient_scope"),
 )
