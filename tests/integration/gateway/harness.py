@@ -186,14 +186,17 @@ async def messages_on(nats_url: str, subject: str) -> list[RawStreamMsg]:
         await nc.close()
 
 
-async def wait_until_projected(nats_url: str, stream: str = STREAM_NAME) -> None:
-    """Wait until the projector has acknowledged everything in the stream."""
+async def wait_until_projected(
+    nats_url: str, stream: str = STREAM_NAME, durable: str = DURABLE
+) -> None:
+    """Wait until the projector (or the consumer ``durable``) has acknowledged everything in
+    the stream."""
     nc = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=0)
     try:
         js = nc.jetstream()
 
         async def settled() -> bool | None:
-            info = await js.consumer_info(stream, DURABLE)
+            info = await js.consumer_info(stream, durable)
             return True if info.num_ack_pending == 0 and info.num_pending == 0 else None
 
         await eventually(settled, what="the projector to acknowledge everything")

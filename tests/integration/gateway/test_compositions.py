@@ -103,6 +103,15 @@ def _film(composition_id: str, assembly: int) -> CompositionAssembled:
     )
 
 
+def _assembly_failed(composition_id: str, assembly: int) -> CompositionAssemblyFailed:
+    return CompositionAssemblyFailed(
+        event_id=f"{composition_id}:assembly_failed:{assembly}",
+        job_id=composition_id,
+        assembly=assembly,
+        error=JobError(stage="assembly", code="assembly_failed", message="scene 1 is bad"),
+    )
+
+
 async def _store_all(publish: Publish, job_ids: list[str]) -> None:
     for job_id in job_ids:
         await publish(job_events.submitted(job_id))
@@ -351,14 +360,7 @@ async def test_a_failed_assembly_fails_it_and_a_retry_assembles_again(
     cid = created["id"]
     await _store_all(publish, [s["job_id"] for s in created["scenes"]])
     await _wait_status(gateway, cid, "assembling")
-    await publish(
-        CompositionAssemblyFailed(
-            event_id=f"{cid}:assembly_failed:1",
-            job_id=cid,
-            assembly=1,
-            error=JobError(stage="assembly", code="assembly_failed", message="scene 1 is bad"),
-        )
-    )
+    await publish(_assembly_failed(cid, 1))
     failed = await _wait_status(gateway, cid, "failed")
     assert failed["error"]["stage"] == "assembly"
 

@@ -105,6 +105,16 @@ def _cases(
             None,
             {},
         ),
+        ("get", "/v1/compositions/{composition_id}/deliveries"): (
+            f"/v1/compositions/{composition_id}/deliveries",
+            None,
+            {},
+        ),
+        ("post", "/v1/compositions/{composition_id}/deliveries/{delivery_id}/redeliver"): (
+            f"/v1/compositions/{composition_id}/deliveries/{delivery_id}/redeliver",
+            None,
+            {},
+        ),
         ("get", "/v1/webhooks/secret"): None,  # B's own secret: checked apart
         ("post", "/v1/webhooks/secret/rotate"): None,  # B's own secret: checked apart
         ("post", "/v1/keys"): ("/v1/keys", {"owner": "b", "name": "x"}, {}),

@@ -172,7 +172,13 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 else None
             )
             if settings.projector_enabled:
-                register_answers(bus.broker, sessions=sessions, nats=settings.nats, notify=notices)
+                register_answers(
+                    bus.broker,
+                    sessions=sessions,
+                    nats=settings.nats,
+                    notify=notices,
+                    webhooks=webhooks.recorder,
+                )
             stack.push_async_callback(bus.stop)
             await bus.start(wait_seconds=settings.nats_start_timeout_seconds)
 
@@ -215,6 +221,7 @@ def build_app(settings: Settings, *, tracer_provider: TracerProvider | None = No
                 hub=hub,
                 webhook_box=webhooks.box,
                 webhook_worker=webhooks.worker,
+                webhook_recorder=webhooks.recorder,
                 store=store,
             )
             log.info(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,6 +19,9 @@ from reelhouse.gateway.outbox.relay import OutboxRelay
 from reelhouse.gateway.settings import Settings
 from reelhouse.gateway.webhooks.secret_store import SecretBox
 from reelhouse.gateway.webhooks.worker import DeliveryWorker
+
+if TYPE_CHECKING:  # the recorder renders views, whose modules import these dependencies
+    from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,11 @@ class Services:
     watch: BrokerWatch
     # this process's open SSE streams, woken by NATS notices
     hub: LiveHub
-    # signed webhooks: the owners' secrets (encrypted at rest) and this process's sender
+    # signed webhooks: the owners' secrets (encrypted at rest), this process's sender, and
+    # what records a composition's deliveries when the API changes it
     webhook_box: SecretBox
     webhook_worker: DeliveryWorker
+    webhook_recorder: DeliveryRecorder
     # object storage (uploads are written here; outputs by the downloader)
     store: ObjectStore
 

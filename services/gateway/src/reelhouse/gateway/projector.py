@@ -42,7 +42,7 @@ from reelhouse.common.events import (
 from reelhouse.common.jobstate import JobStatus, is_final
 from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
-from reelhouse.gateway.compositions.progress import on_part_settled
+from reelhouse.gateway.compositions.progress import PartSettled, on_part_settled
 from reelhouse.gateway.costs.accrual import accrue
 from reelhouse.gateway.db.models import Job
 from reelhouse.gateway.jobs import repository
@@ -83,7 +83,8 @@ async def apply_event(
 ) -> Outcome:
     """Record ``event`` and apply it to its job, in one transaction; idempotent on event id.
 
-    The job's webhook deliveries for the event (``webhooks``) are written in that transaction;
+    The job's webhook deliveries for the event (``webhooks``), and its composition's when the
+    job is a part that settled, are written in that transaction;
     ``notify`` hears of the recorded event once the transaction has committed, and
     ``wake_relay`` is called when the transaction queued outbox rows (a composition's part
     settled: an assembly or cancels may be queued).
@@ -93,6 +94,7 @@ async def apply_event(
     transition: Transition | None = None
     deliveries = 0
     queued = False
+    settled: PartSettled | None = None
     try:
         async with sessions.begin() as session:
             # the job, locked, and whether the event is in its history already: one round trip
@@ -128,7 +130,9 @@ async def apply_event(
                     await repository.replace_outputs(session, job.id, change.assets)
                 if job.composition_id is not None and is_final(change.status):
                     # the composition follows its part (may queue the assembly or cancels)
-                    await on_part_settled(session, job, assets=change.assets or [], now=now)
+                    settled = await on_part_settled(
+                        session, job, assets=change.assets or [], now=now
+                    )
                     queued = True
             attempts = record_attempt(
                 load_attempts(job.attempts),
@@ -152,6 +156,16 @@ async def apply_event(
                 deliveries = await webhooks.record(
                     session, job, event=event, moved_to=change.status, now=now
                 )
+                if settled is not None:
+                    deliveries += await webhooks.record_composition(
+                        session,
+                        settled.composition,
+                        cause=event.event_id,
+                        moved_to=settled.moved_to,
+                        part_settled=True,
+                        occurred_at=event.occurred_at,
+                        now=now,
+                    )
     except IntegrityError:
         # a replica recorded the same event id at the same moment
         return Outcome.DUPLICATE

@@ -3,7 +3,9 @@
 ``composition.assembled.v1`` makes the composition ``succeeded`` with the film as its output;
 ``composition.assembly_failed.v1`` makes it ``failed`` (stage ``assembly``). Only an answer to
 the composition's current assembly, while it is ``assembling``, moves it: a redelivered or late
-answer (an earlier assembly, a canceled composition) is logged and acknowledged.
+answer (an earlier assembly, a canceled composition) is logged and acknowledged. The
+composition's webhook deliveries are written in the transaction that settles it, keyed on the
+answer's event id.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from reelhouse.common.logging import job_context
 from reelhouse.common.settings import NatsSettings
 from reelhouse.gateway.compositions import repository
 from reelhouse.gateway.compositions.ids import CompositionStatus, is_composition_id
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +55,10 @@ async def apply_answer(
     answer: CompositionAssembled | CompositionAssemblyFailed,
     *,
     notify: Notify | None = None,
+    webhooks: DeliveryRecorder | None = None,
 ) -> Outcome:
     """Move the composition by the assembler's answer, once; idempotent."""
+    deliveries = 0
     if not is_composition_id(answer.job_id):
         return Outcome.UNKNOWN
     async with sessions.begin() as session:
@@ -83,7 +88,18 @@ async def apply_answer(
         composition.updated_at = now
         owner_id = composition.owner_id
         status = composition.status
+        if webhooks is not None:
+            deliveries = await webhooks.record_composition(
+                session,
+                composition,
+                cause=answer.event_id,
+                moved_to=status,
+                occurred_at=answer.occurred_at,
+                now=now,
+            )
     log.info("composition.settled", status=status, assembly=answer.assembly)
+    if deliveries and webhooks is not None:
+        webhooks.committed()
     if notify is not None:
         await notify(
             EventProjected(job_id=answer.job_id, owner_id=owner_id, event_id=answer.event_id)
@@ -98,9 +114,11 @@ class AssemblyAnswers:
         sessions: async_sessionmaker[AsyncSession],
         nats: NatsSettings,
         notify: Notify | None = None,
+        webhooks: DeliveryRecorder | None = None,
     ) -> None:
         self._sessions = sessions
         self._notify = notify
+        self._webhooks = webhooks
         self._policy = DeliveryPolicy(
             max_deliver=nats.max_deliver, ack_wait_seconds=nats.ack_wait_seconds
         )
@@ -123,7 +141,9 @@ class AssemblyAnswers:
             )
 
     async def _apply(self, answer: CompositionAssembled | CompositionAssemblyFailed) -> None:
-        outcome = await apply_answer(self._sessions, answer, notify=self._notify)
+        outcome = await apply_answer(
+            self._sessions, answer, notify=self._notify, webhooks=self._webhooks
+        )
         if outcome is Outcome.UNKNOWN:
             log.warning("composition.unknown")
 
@@ -143,9 +163,10 @@ def register_answers(
     sessions: async_sessionmaker[AsyncSession],
     nats: NatsSettings,
     notify: Notify | None = None,
+    webhooks: DeliveryRecorder | None = None,
 ) -> AssemblyAnswers:
     """Subscribe to the assembler's answers on ``broker`` (starts with the broker)."""
-    answers = AssemblyAnswers(sessions=sessions, nats=nats, notify=notify)
+    answers = AssemblyAnswers(sessions=sessions, nats=nats, notify=notify, webhooks=webhooks)
     broker.subscriber(
         "composition.>",
         stream=JStream(nats.stream, declare=False),

@@ -17,6 +17,7 @@ waits for this composition's lock.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +75,17 @@ def cancel_parts(
     return [p.id for p in running]
 
 
+@dataclass(frozen=True, slots=True)
+class PartSettled:
+    """What a part settling did to its composition, still generating until then.
+
+    ``moved_to``: the status it moved to (None: it waits for its other parts).
+    """
+
+    composition: Composition
+    moved_to: CompositionStatus | None
+
+
 def _asset(output: JobOutput) -> Asset:
     return Asset(
         index=output.index,
@@ -102,23 +114,30 @@ def _fail(composition: Composition, error: dict[str, Any], now: datetime) -> Non
 
 async def on_part_settled(
     session: AsyncSession, job: Job, *, assets: Sequence[Asset], now: datetime
-) -> None:
-    """``job`` (a part of a composition) just reached a final state in this transaction."""
+) -> PartSettled | None:
+    """``job`` (a part of a composition) just reached a final state in this transaction.
+
+    None when the composition had ended already (the part's end changes nothing).
+    """
     assert job.composition_id is not None
     composition = await repository.lock(session, job.composition_id)
     if composition is None or composition.status != CompositionStatus.GENERATING.value:
-        return  # canceled or failed already: the part's end changes nothing
+        return None  # canceled or failed already: the part's end changes nothing
     parts = {p.id: p for p in await repository.current_parts(session, composition.id)}
     parts[job.id] = job
     status = JobStatus(job.status)
     with job_context(composition.id, part_job_id=job.id, part=job.composition_part):
         if composition.policy == Policy.FAIL_FAST.value and status is not JobStatus.SUCCEEDED:
             _stop_on(session, composition, job, list(parts.values()), now)
-            return
-        if all(is_final(JobStatus(p.status)) for p in parts.values()):
+        elif all(is_final(JobStatus(p.status)) for p in parts.values()):
             await request_film(
                 session, composition, list(parts.values()), assets=assets, job=job, now=now
             )
+    moved = CompositionStatus(composition.status)
+    return PartSettled(
+        composition=composition,
+        moved_to=moved if moved is not CompositionStatus.GENERATING else None,
+    )
 
 
 def _stop_on(

@@ -41,9 +41,17 @@ from reelhouse.gateway.live import routes as live
 from reelhouse.gateway.live.sse import wants_event_stream
 from reelhouse.gateway.problems import ProblemError, problem_responses
 from reelhouse.gateway.query import reject_unknown_query
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder
 from reelhouse.gateway.webhooks.subscription import subscription_of
 
 router = APIRouter(prefix="/v1/compositions", tags=["compositions"])
+
+
+def get_webhook_recorder(services: ServicesDep) -> DeliveryRecorder:
+    return services.webhook_recorder
+
+
+WebhookRecorderDep = Annotated[DeliveryRecorder, Depends(get_webhook_recorder)]
 
 
 def links_for(request: Request) -> CompositionLinksFor:
@@ -265,10 +273,11 @@ async def cancel_composition(
     owner: GenerateScope,
     media_urls: MediaUrlsDep,
     relay: RelayDep,
+    webhooks: WebhookRecorderDep,
 ) -> Composition:
     with job_context(composition_id):
         item = await service.cancel_composition(
-            session=session, owner=owner, composition_id=composition_id
+            session=session, owner=owner, composition_id=composition_id, webhooks=webhooks
         )
         relay.wake()
         return _view(item, request, media_urls)
@@ -306,6 +315,7 @@ async def retry_composition(
     settings: SettingsDep,
     media_urls: MediaUrlsDep,
     relay: RelayDep,
+    webhooks: WebhookRecorderDep,
 ) -> Composition:
     with job_context(composition_id):
         item = await service.retry_composition(
@@ -315,6 +325,7 @@ async def retry_composition(
             composition_id=composition_id,
             policy=settings.retry,
             costs=settings.costs,
+            webhooks=webhooks,
         )
         relay.wake()
         return _view(item, request, media_urls)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from reelhouse.gateway.jobs.cursor import Cursor, InvalidCursorError, decode_cur
 from reelhouse.gateway.jobs.retry import retry_accepted, stage_retry
 from reelhouse.gateway.problems import FieldError, ProblemError
 from reelhouse.gateway.settings import RetrySettings
+from reelhouse.gateway.webhooks.recorder import DeliveryRecorder, rfc3339
 
 log = structlog.get_logger(__name__)
 
@@ -34,11 +36,36 @@ class CompositionWithParts:
     parts: list[Job]
 
 
+def api_cause(composition_id: str, action: str, now: datetime) -> str:
+    """What keys the webhook deliveries of a change made through the API (cancel, retry)."""
+    return f"{composition_id}:{action}:{rfc3339(now)}"
+
+
+async def _record(
+    session: AsyncSession,
+    webhooks: DeliveryRecorder | None,
+    composition: Composition,
+    *,
+    action: str,
+    now: datetime,
+) -> int:
+    if webhooks is None:
+        return 0
+    return await webhooks.record_composition(
+        session,
+        composition,
+        cause=api_cause(composition.id, action, now),
+        moved_to=composition.status,
+        occurred_at=now,
+        now=now,
+    )
+
+
 def _not_found() -> ProblemError:
     return ProblemError("not_found", "No such composition.")
 
 
-async def _owned(
+async def owned_composition(
     session: AsyncSession, owner: Principal, composition_id: str, *, for_update: bool = False
 ) -> Composition:
     found = (
@@ -64,7 +91,7 @@ async def with_parts(session: AsyncSession, composition: Composition) -> Composi
 async def get_composition(
     *, session: AsyncSession, owner: Principal, composition_id: str
 ) -> CompositionWithParts:
-    return await with_parts(session, await _owned(session, owner, composition_id))
+    return await with_parts(session, await owned_composition(session, owner, composition_id))
 
 
 async def list_compositions(
@@ -96,10 +123,14 @@ async def list_compositions(
 
 
 async def cancel_composition(
-    *, session: AsyncSession, owner: Principal, composition_id: str
+    *,
+    session: AsyncSession,
+    owner: Principal,
+    composition_id: str,
+    webhooks: DeliveryRecorder | None = None,
 ) -> CompositionWithParts:
     """Cancel a composition still generating, and every part still running; idempotent."""
-    composition = await _owned(session, owner, composition_id, for_update=True)
+    composition = await owned_composition(session, owner, composition_id, for_update=True)
     status = CompositionStatus(composition.status)
     if status is CompositionStatus.CANCELED:
         log.info("composition.cancel_repeated")
@@ -115,7 +146,10 @@ async def cancel_composition(
         composition.cancel_requested_at = now
         composition.updated_at = now
         canceled = cancel_parts(session, composition, parts, now)
+        deliveries = await _record(session, webhooks, composition, action="cancel", now=now)
         await session.commit()
+        if deliveries and webhooks is not None:
+            webhooks.committed()
         log.info("composition.canceled", parts=canceled)
     return await with_parts(session, composition)
 
@@ -128,12 +162,13 @@ async def retry_composition(
     composition_id: str,
     policy: RetrySettings,
     costs: CostSettings | None = None,
+    webhooks: DeliveryRecorder | None = None,
 ) -> CompositionWithParts:
     """Generate the failed or canceled parts again (new jobs), then assemble anew.
 
     A composition whose parts all succeeded but whose assembly failed is assembled again.
     """
-    composition = await _owned(session, owner, composition_id, for_update=True)
+    composition = await owned_composition(session, owner, composition_id, for_update=True)
     status = CompositionStatus(composition.status)
     gaps = bool(composition.missing) or status is not CompositionStatus.SUCCEEDED
     if status in (CompositionStatus.GENERATING, CompositionStatus.ASSEMBLING) or not gaps:
@@ -178,6 +213,7 @@ async def retry_composition(
         composition.missing = []
     else:  # every part succeeded: only the assembly failed
         await request_film(session, composition, parts, assets=[], job=None, now=now)
+    deliveries = await _record(session, webhooks, composition, action="retry", now=now)
     try:
         await session.commit()
     except IntegrityError as exc:  # a concurrent retry won
@@ -185,6 +221,8 @@ async def retry_composition(
         raise ProblemError(
             "composition_not_retryable", "The composition was retried already."
         ) from exc
+    if deliveries and webhooks is not None:
+        webhooks.committed()
     for retry, old in staged:
         retry_accepted(retry, old)
     log.info("composition.retried", parts=[retry.job.id for retry, _ in staged])

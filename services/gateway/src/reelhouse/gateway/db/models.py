@@ -268,15 +268,26 @@ class WebhookSecret(Base):
 
 
 class WebhookDelivery(Base):
-    """One webhook message for one job event; its id is the stable ``webhook-id``."""
+    """One webhook message for one job or composition event; its id is the stable ``webhook-id``.
+
+    Exactly one of ``job_id`` and ``composition_id`` is set. A composition's delivery is keyed
+    on what caused it (``event_id``: the part's job event, the assembler's answer, the API
+    call), so a redelivered message cannot record it twice.
+    """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        UniqueConstraint("composition_id", "event_id", "type"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    composition_id: Mapped[str | None] = mapped_column(
+        ForeignKey("compositions.id", ondelete="CASCADE"), nullable=True
+    )
     owner_id: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(50))

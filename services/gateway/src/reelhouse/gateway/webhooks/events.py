@@ -4,6 +4,10 @@
 - ``progress``: every ``gen.progress.v1`` the provider reports (queue position, percent, logs);
 - ``succeeded`` / ``failed`` / ``canceled``: the job reached that final state.
 
+A composition subscribes to the same names (types ``composition.*``): ``status`` on every change
+of its status, ``progress`` each time one of its parts (a scene, the score) settles while it
+is generating, and the final ones.
+
 The default, when a job gives a ``webhook_url`` but no ``webhook_events``, is the final ones.
 """
 
@@ -17,6 +21,8 @@ from reelhouse.common.jobstate import JobStatus, is_final
 WEBHOOK_EVENTS = ("status", "progress", "succeeded", "failed", "canceled")
 DEFAULT_EVENTS = ("succeeded", "failed", "canceled")
 TYPE_PREFIX = "generation."
+COMPOSITION_TYPE_PREFIX = "composition."
+FINAL_EVENTS = frozenset({"succeeded", "failed", "canceled"})
 
 
 class InvalidWebhookEventsError(ValueError):
@@ -49,4 +55,20 @@ def webhook_types(
             types.append(TYPE_PREFIX + moved_to.value)
     if isinstance(event, GenerationProgressed) and "progress" in subscribed:
         types.append(TYPE_PREFIX + "progress")
+    return types
+
+
+def composition_types(
+    subscribed: Sequence[str], *, moved_to: str | None, part_settled: bool
+) -> list[str]:
+    """The ``type`` of every delivery a composition subscribed to ``subscribed`` gets when its
+    status moves to ``moved_to`` (None: it did not move) and/or one of its parts settled."""
+    types: list[str] = []
+    if moved_to is not None:
+        if "status" in subscribed:
+            types.append(COMPOSITION_TYPE_PREFIX + "status")
+        if moved_to in FINAL_EVENTS and moved_to in subscribed:
+            types.append(COMPOSITION_TYPE_PREFIX + moved_to)
+    if part_settled and "progress" in subscribed:
+        types.append(COMPOSITION_TYPE_PREFIX + "progress")
     return types

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.gateway.db.models import WebhookAttempt, WebhookDelivery
@@ -64,13 +64,21 @@ def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
     session.add(attempt)
 
 
-async def list_for_job(session: AsyncSession, job_id: str) -> list[WebhookDelivery]:
+async def _list_where(session: AsyncSession, *where: ColumnElement[bool]) -> list[WebhookDelivery]:
     rows = await session.scalars(
         select(WebhookDelivery)
-        .where(WebhookDelivery.job_id == job_id)
+        .where(*where)
         .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
     )
     return list(rows)
+
+
+async def list_for_job(session: AsyncSession, job_id: str) -> list[WebhookDelivery]:
+    return await _list_where(session, WebhookDelivery.job_id == job_id)
+
+
+async def list_for_composition(session: AsyncSession, composition_id: str) -> list[WebhookDelivery]:
+    return await _list_where(session, WebhookDelivery.composition_id == composition_id)
 
 
 async def attempts_of(

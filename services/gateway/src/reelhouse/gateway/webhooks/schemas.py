@@ -24,13 +24,18 @@ class DeliveryAttemptOut(BaseModel):
 
 
 class DeliveryOut(BaseModel):
-    """One webhook message about the job; ``id`` is its ``webhook-id`` on every attempt."""
+    """One webhook message about the job (composition); ``id`` is its ``webhook-id`` on every
+    attempt."""
 
     id: str = Field(examples=["msg_2b7c1e0d9a8f4e6b8c3d2a1f0e9d8c7b"])
     type: str = Field(examples=["generation.succeeded"])
     status: Literal["pending", "delivered", "failed"]
     url: str
-    event_id: str = Field(description="The job event (see `/events`) that caused it")
+    event_id: str = Field(
+        description="The job event (see `/events`) that caused it; for a composition, its "
+        "part's job event, the assembler's answer (`<id>:assembled:<n>`) or the API call "
+        "(`<id>:cancel:<time>`, `<id>:retry:<time>`)"
+    )
     created_at: datetime
     next_attempt_at: datetime | None = Field(description="When it is tried next, while pending")
     delivered_at: datetime | None

@@ -96,7 +96,7 @@ class DeliveryWorker:
             if delivery is None or delivery.status != repository.PENDING:
                 return
             job_id, type_, url, body = (
-                delivery.job_id,
+                delivery.job_id or delivery.composition_id or "",
                 delivery.type,
                 delivery.url,
                 delivery.payload.encode(),
