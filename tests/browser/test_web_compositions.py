@@ -204,19 +204,41 @@ MUSIC_MODEL = {
 }
 
 
+def _makes_audio(model: dict[str, Any]) -> bool:
+    return bool(model.get("kind") == "text-to-music")
+
+
 async def test_rows_reorder_take_an_uploaded_image_and_a_score_when_one_is_listed(
     browser: Browser, system: EmbeddedSystem, tmp_path: Path
 ) -> None:
-    async with opened(browser, system, width=1280, height=900) as plain:
-        # the shipped catalogue here has no audio model: no generated score is offered
-        await plain.page.get_by_test_id("tab-compositions").click()
-        assert await plain.page.locator("#score-generated-option").evaluate("(o) => o.hidden")
+    async def without_audio_models(route: Route) -> None:
+        response = await route.fetch()
+        page_of_models = await response.json()
+        page_of_models["data"] = [m for m in page_of_models["data"] if not _makes_audio(m)]
+        await route.fulfill(response=response, json=page_of_models)
+
+    # a catalogue with no audio model: no generated score is offered
+    plain = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = await plain.new_page()
+        page.set_default_timeout(WAIT_MS)
+        await page.route("**/v1/models", without_audio_models)
+        await page.goto(f"{system.gateway}/")
+        await page.get_by_test_id("api-key").fill(system.api_key)
+        await page.get_by_test_id("api-key").press("Enter")
+        await page.get_by_test_id("tab-compositions").click()
+        await scene_rows(page).nth(1).wait_for()
+        assert await page.locator("#score-generated-option").evaluate("(o) => o.hidden")
+    finally:
+        await plain.close()
 
     sent: list[Any] = []
 
     async def with_a_music_model(route: Route) -> None:
+        # the shipped music models are swapped for one of the test's (the select's only one)
         response = await route.fetch()
         page_of_models = await response.json()
+        page_of_models["data"] = [m for m in page_of_models["data"] if not _makes_audio(m)]
         page_of_models["data"].append(MUSIC_MODEL)
         await route.fulfill(response=response, json=page_of_models)
 
