@@ -102,11 +102,7 @@ async def create_composition(
             catalog=catalog,
             owner=owner,
             request=body,
-            deadlines=DeadlineLimits(
-                default_seconds=settings.default_deadline_seconds,
-                max_seconds=settings.max_deadline_seconds,
-                default_start_seconds=settings.default_start_deadline_seconds,
-            ),
+            deadlines=DeadlineLimits.of(settings),
             before_commit=before_commit,
             webhook=subscription_of(body, settings.webhooks),
             held=settings.limits.max_active_jobs_for(owner.owner_id) is not None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reelhouse.gateway.problems import FieldError, ProblemError
+from reelhouse.gateway.settings import Settings
 
 MIN_DEADLINE_SECONDS = 10
 
@@ -15,6 +16,15 @@ class DeadlineLimits:
     max_seconds: int
     # None: no start deadline unless the request sets one
     default_start_seconds: int | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> DeadlineLimits:
+        """The deployment's limits (``REELHOUSE_DEFAULT_DEADLINE_SECONDS`` and its kin)."""
+        return cls(
+            default_seconds=settings.default_deadline_seconds,
+            max_seconds=settings.max_deadline_seconds,
+            default_start_seconds=settings.default_start_deadline_seconds,
+        )
 
     def resolve(
         self, *, deadline_seconds: int | None, start_deadline_seconds: int | None
