@@ -21,23 +21,23 @@ from reelhouse.gateway.compositions.assembly import DURABLE as ANSWERS
 from reelhouse.gateway.db.models import WebhookDelivery
 from reelhouse.gateway.settings import Settings, WebhookSettings
 from tests.integration.gateway import job_events
+from tests.integration.gateway.compositions import (
+    SCENE,
+    Publish,
+    assembly_failed,
+    compose,
+    failure_of,
+    film_answer,
+    get,
+    store_all,
+    wait_status,
+)
 from tests.integration.gateway.harness import (
     Gateway,
     eventually,
     publish_raw,
     running_gateway,
     wait_until_projected,
-)
-from tests.integration.gateway.test_compositions import (
-    SCENE,
-    Publish,
-    _assembly_failed,
-    _compose,
-    _failed,
-    _film,
-    _get,
-    _store_all,
-    _wait_status,
 )
 from tests.support.nats import NatsServer
 from tests.support.webhook_receiver import Received, WebhookReceiver
@@ -111,12 +111,12 @@ async def _delivered(gateway: Gateway, composition_id: str, count: int) -> list[
 async def test_a_succeeded_composition_is_delivered_once_signed_with_the_film(
     gateway: Gateway, publish: Publish, nats_server: NatsServer, receiver: WebhookReceiver
 ) -> None:
-    created = await _compose(gateway, webhook_url=receiver.url)
+    created = await compose(gateway, webhook_url=receiver.url)
     cid = created["id"]
     assert created["webhook_events"] == ["succeeded", "failed", "canceled"]
-    await _store_all(publish, [s["job_id"] for s in created["scenes"]])
-    await _wait_status(gateway, cid, "assembling")
-    await publish(_film(cid, 1))
+    await store_all(publish, [s["job_id"] for s in created["scenes"]])
+    await wait_status(gateway, cid, "assembling")
+    await publish(film_answer(cid, 1))
 
     (request,) = await _received(receiver, 1)
 
@@ -129,7 +129,7 @@ async def test_a_succeeded_composition_is_delivered_once_signed_with_the_film(
     (film,) = data["outputs"]
     assert film["sha256"] == "ef" * 32
     assert "/outputs/" in film["url"]
-    current = await _get(gateway, cid)
+    current = await get(gateway, cid)
     # the signed media URLs are minted per rendering: the rest is GET's view exactly
     assert {k: v for k, v in data.items() if k != "outputs"} == {
         k: v for k, v in current.items() if k != "outputs"
@@ -139,7 +139,7 @@ async def test_a_succeeded_composition_is_delivered_once_signed_with_the_film(
     assert delivery["event_id"] == f"{cid}:assembled:1"
 
     # the assembler's answer again (another message id): no second delivery
-    await publish_raw(nats_server.url, _film(cid, 1), msg_id="again")
+    await publish_raw(nats_server.url, film_answer(cid, 1), msg_id="again")
     await wait_until_projected(nats_server.url, durable=ANSWERS)
     assert len(await _recorded(gateway, cid)) == 1
 
@@ -155,11 +155,11 @@ async def test_a_succeeded_composition_is_delivered_once_signed_with_the_film(
 async def test_fail_fast_delivers_composition_failed_with_the_scenes_reason(
     gateway: Gateway, publish: Publish, receiver: WebhookReceiver
 ) -> None:
-    created = await _compose(gateway, webhook_url=receiver.url)
+    created = await compose(gateway, webhook_url=receiver.url)
     cid = created["id"]
     jobs = [s["job_id"] for s in created["scenes"]]
 
-    await publish(_failed(jobs[1]))
+    await publish(failure_of(jobs[1]))
     (request,) = await _received(receiver, 1)
 
     body = Webhook(await _secret(gateway)).verify(request.body, request.headers)
@@ -179,7 +179,7 @@ async def test_fail_fast_delivers_composition_failed_with_the_scenes_reason(
 async def test_a_canceled_composition_delivers_composition_canceled(
     gateway: Gateway, receiver: WebhookReceiver
 ) -> None:
-    created = await _compose(gateway, webhook_url=receiver.url)
+    created = await compose(gateway, webhook_url=receiver.url)
     cid = created["id"]
 
     response = await gateway.client.post(f"/v1/compositions/{cid}/cancel", headers=gateway.auth())
@@ -199,7 +199,7 @@ async def test_a_canceled_composition_delivers_composition_canceled(
 async def test_status_and_progress_follow_every_change_through_a_retry(
     gateway: Gateway, publish: Publish, receiver: WebhookReceiver
 ) -> None:
-    created = await _compose(
+    created = await compose(
         gateway,
         scenes=[SCENE, SCENE],
         webhook_url=receiver.url,
@@ -208,16 +208,16 @@ async def test_status_and_progress_follow_every_change_through_a_retry(
     cid = created["id"]
     jobs = [s["job_id"] for s in created["scenes"]]
 
-    await _store_all(publish, [jobs[0]])
+    await store_all(publish, [jobs[0]])
     await gateway.wait_for_status(jobs[0], "succeeded")
-    await _store_all(publish, [jobs[1]])
-    await _wait_status(gateway, cid, "assembling")
-    await publish(_assembly_failed(cid, 1))
-    await _wait_status(gateway, cid, "failed")
+    await store_all(publish, [jobs[1]])
+    await wait_status(gateway, cid, "assembling")
+    await publish(assembly_failed(cid, 1))
+    await wait_status(gateway, cid, "failed")
     retried = await gateway.client.post(f"/v1/compositions/{cid}/retry", headers=gateway.auth())
     assert retried.status_code == 202, retried.text
-    await publish(_film(cid, 2))
-    await _wait_status(gateway, cid, "succeeded")
+    await publish(film_answer(cid, 2))
+    await wait_status(gateway, cid, "succeeded")
 
     recorded = await _recorded(gateway, cid)
     progress = [b for b in recorded if b["type"] == "composition.progress"]
