@@ -8,7 +8,6 @@ the owner's ``gateway.projected.v1`` notices, with a bounded poll as the fallbac
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import structlog
@@ -21,6 +20,7 @@ from reelhouse.gateway.compositions.service import with_parts
 from reelhouse.gateway.compositions.views import CompositionLinksFor, composition_view
 from reelhouse.gateway.live.hub import Listener
 from reelhouse.gateway.live.sse import KEEP_ALIVE, encode_event, encode_retry
+from reelhouse.gateway.live.streams import Pacer
 from reelhouse.gateway.media_urls import MediaUrls
 from reelhouse.gateway.settings import SseSettings
 
@@ -41,7 +41,7 @@ async def composition_stream(
 ) -> AsyncIterator[bytes]:
     sent: tuple[object, ...] | None = None
     sequence = 0
-    last_sent = time.monotonic()
+    pacer = Pacer(settings)
     try:
         yield encode_retry(settings.retry_ms)
         while not listener.closing:
@@ -71,16 +71,13 @@ async def composition_stream(
                         event=EVENT_TYPE,
                         data=view.model_dump(mode="json", by_alias=True),
                     )
-                    last_sent = time.monotonic()
+                    pacer.sent()
                     if CompositionStatus(item.composition.status) in FINAL_STATUSES:
                         log.info("sse.composition_stream_done", status=view.status.value)
                         return
-            idle = time.monotonic() - last_sent
-            if idle >= settings.keepalive_seconds:
+            if pacer.keep_alive_due():
                 yield KEEP_ALIVE
-                last_sent = time.monotonic()
-            await listener.wait(
-                max(0.0, min(settings.poll_seconds, settings.keepalive_seconds - idle))
-            )
+                pacer.sent()
+            await listener.wait(pacer.wait_seconds())
     finally:
         listener.close()

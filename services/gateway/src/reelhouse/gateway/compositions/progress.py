@@ -87,22 +87,8 @@ class PartSettled:
 
 
 def _asset(output: JobOutput) -> Asset:
-    return Asset(
-        index=output.index,
-        key=output.key,
-        content_type=output.content_type,
-        size=output.size,
-        sha256=output.sha256,
-        kind="video" if output.kind == "video" else "audio" if output.kind == "audio" else "image",
-        duration=output.duration,
-        width=output.width,
-        height=output.height,
-        fps=output.fps,
-        video_codec=output.video_codec,
-        audio_codec=output.audio_codec,
-        bit_rate=output.bit_rate,
-        poster_key=output.poster_key,
-    )
+    """A stored output row as the event's ``Asset`` (the row holds every field of one)."""
+    return Asset.model_validate(output, from_attributes=True)
 
 
 def _fail(composition: Composition, error: dict[str, Any], now: datetime) -> None:

@@ -62,8 +62,7 @@ def _by_part(parts: Sequence[Job]) -> dict[int, tuple[Job, list[Job]]]:
     """Each part's current job (not retried) and its earlier ones, oldest first."""
     grouped: dict[int, list[Job]] = {}
     for job in parts:
-        grouped.setdefault(job.composition_part if job.composition_part is not None else 0, [])
-        grouped[job.composition_part if job.composition_part is not None else 0].append(job)
+        grouped.setdefault(job.composition_part or 0, []).append(job)
     views: dict[int, tuple[Job, list[Job]]] = {}
     for part, jobs in grouped.items():
         current = next((j for j in jobs if j.retried_by is None), jobs[-1])

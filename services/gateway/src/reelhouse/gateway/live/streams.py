@@ -54,7 +54,7 @@ def encode_live_event(event: LiveEvent) -> bytes | None:
         return None
 
 
-class _Pacer:
+class Pacer:
     """When to send a keep-alive and how long the next wait may last."""
 
     def __init__(self, settings: SseSettings) -> None:
@@ -82,7 +82,7 @@ async def job_stream(
     after: int,
 ) -> AsyncIterator[bytes]:
     """The job's events after serial id ``after``, then new ones; ends after a final state."""
-    pacer = _Pacer(settings)
+    pacer = Pacer(settings)
     try:
         yield encode_retry(settings.retry_ms)
         while not listener.closing:
@@ -122,7 +122,7 @@ async def owner_stream(
     after: int | None,
 ) -> AsyncIterator[bytes]:
     """Every event of the owner's jobs after serial id ``after`` (None: from now), in order."""
-    pacer = _Pacer(settings)
+    pacer = Pacer(settings)
     try:
         yield encode_retry(settings.retry_ms)
         if after is None:
