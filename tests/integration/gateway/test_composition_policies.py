@@ -1,4 +1,4 @@
-"""Compositions at the gateway: each policy, cancel cascading to the parts, and retrying the
+"""Compositions at the gateway: each policy, an uploaded track, cancel cascading to the parts, and
 failed parts (the parts' events published by hand; tests/integration/gateway/compositions.py).
 """
 
@@ -23,6 +23,7 @@ from tests.integration.gateway.compositions import (
 )
 from tests.integration.gateway.harness import Gateway, eventually
 from tests.support.nats import NatsServer
+from tests.unit.gateway.upload_samples import audio_bytes, png_bytes
 
 
 async def test_fail_fast_fails_with_the_scenes_reason_and_cancels_the_rest(
@@ -177,3 +178,43 @@ async def test_a_failed_assembly_fails_it_and_a_retry_assembles_again(
     assert [r.assembly for r in readies] == [1, 2]
     await publish(film_answer(cid, 2))
     await wait_status(gateway, cid, "succeeded")
+
+
+async def test_an_uploaded_track_is_laid_under_the_film(
+    gateway: Gateway, publish: Publish, nats_server: NatsServer
+) -> None:
+    track = await gateway.client.post(
+        "/v1/uploads",
+        files={"file": ("theme.m4a", audio_bytes("m4a"), "audio/mp4")},
+        headers=gateway.auth(),
+    )
+    assert track.status_code == 201, track.text
+    created = await compose(gateway, scenes=[SCENE], audio={"upload": track.json()["reference"]})
+
+    assert created["audio"] == {
+        "source": "upload",
+        "upload_id": track.json()["id"],
+        "part": None,
+    }
+    await store_all(publish, [created["scenes"][0]["job_id"]])
+    ready = await eventually(lambda: first(ready_messages(nats_server.url)), what="ready")
+    assert ready.audio is not None
+    assert ready.audio.source == "upload"
+    assert ready.audio.reference == track.json()["id"]
+    assert ready.audio.key.startswith("uploads/")
+
+
+async def test_a_track_that_is_no_audio_upload_is_refused(gateway: Gateway) -> None:
+    image = await gateway.client.post(
+        "/v1/uploads", files={"file": ("a.png", png_bytes(), "image/png")}, headers=gateway.auth()
+    )
+    assert image.status_code == 201, image.text
+
+    for reference in (image.json()["reference"], "upload://upl_" + "0" * 32):
+        response = await gateway.client.post(
+            "/v1/compositions",
+            json={"scenes": [SCENE], "audio": {"upload": reference}},
+            headers=gateway.auth(),
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["path"] == "audio.upload"
