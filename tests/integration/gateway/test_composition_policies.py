@@ -1,5 +1,5 @@
-"""Compositions at the gateway: each policy, an uploaded track, cancel cascading to the parts, and
-failed parts (the parts' events published by hand; tests/integration/gateway/compositions.py).
+"""Compositions at the gateway: each policy, an uploaded track, cancel cascading to the parts,
+and retrying the failed parts (the parts' events published by hand; see compositions.py).
 """
 
 from __future__ import annotations
