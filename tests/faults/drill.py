@@ -1,0 +1,161 @@
+"""One drill: submit the mixed batch, break one thing at a chosen moment, mend it, check everything.
+
+A ``Fault`` says how to break (``inject``) and mend (``clear``) the system and how long the
+break lasts. ``run_drill`` measures from the moment it mends the fault:
+
+- ``recovered_s``: until a fresh job, submitted right then, has succeeded (the system takes
+  and finishes new work again);
+- ``drained_s``: until every item of the batch is final.
+
+Each drill's numbers go to ``$REELHOUSE_DRILL_REPORT`` (JSON lines) when it is set; the
+README's fault table is written from them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from tests.faults import checks
+from tests.faults.batch import FINAL, Batch, statuses, submit_batch, wait_all_final
+from tests.faults.system import DrillSystem
+from tests.support.webhook_receiver import WebhookReceiver
+
+REPORT_ENV = "REELHOUSE_DRILL_REPORT"
+COPIES_ENV = "REELHOUSE_DRILL_COPIES"
+# after the fault is mended, everything must be final within this (CI-sized batches)
+DRAIN_SECONDS = 240.0
+CANARY_SECONDS = 180.0
+
+
+def copies() -> int:
+    """Sets of the mixed batch per drill: 1 in ``make test``, more with ``make drills``."""
+    return max(1, int(os.environ.get(COPIES_ENV, "1")))
+
+
+@dataclass
+class Fault:
+    """How to break the system and mend it again."""
+
+    name: str
+    inject: Callable[[DrillSystem], None]
+    clear: Callable[[DrillSystem], None]
+    # how long the fault lasts before ``clear``
+    hold_seconds: float = 0.0
+    # the moment to strike: once any item of the batch has reached one of these statuses
+    when: frozenset[str] = frozenset({"running"})
+    # what the API showed while the fault lasted (filled in by run_drill)
+    during: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    fault: str
+    items: int
+    outputs_checked: int
+    recovered_s: float
+    drained_s: float
+    struck: dict[str, int]
+    during: dict[str, int]
+    after: dict[str, int]
+    problems: list[str]
+
+
+def _wait_moment(system: DrillSystem, batch: Batch, when: frozenset[str]) -> dict[str, int]:
+    """Until some item reaches a status in ``when``; the batch's statuses at that moment.
+
+    A fault that lands on a finished batch proves nothing: the drill fails when no item is in
+    ``when`` within the bound.
+    """
+    deadline = time.monotonic() + 30.0
+    seen: Counter[str] = Counter()
+    with system.client() as client:
+        while time.monotonic() < deadline:
+            seen = Counter(statuses(client, batch).values())
+            if set(seen) & when:
+                return dict(seen)
+            time.sleep(0.1)
+    raise AssertionError(f"no item reached {sorted(when)} to strike at; statuses: {dict(seen)}")
+
+
+def _canary(system: DrillSystem) -> float:
+    """Seconds until one new image job succeeds (submitted again while the gateway refuses)."""
+    started = time.monotonic()
+    deadline = started + CANARY_SECONDS
+    body = {"model": "sandbox/text-to-image", "input": {"prompt": "canary", "width": 64, "sandbox_delay": 0.1}}
+    job_id = None
+    with system.client() as client:
+        while time.monotonic() < deadline:
+            try:
+                if job_id is None:
+                    answer = client.post("/v1/generations", json=body)
+                    if answer.status_code == 202:
+                        job_id = answer.json()["id"]
+                else:
+                    found = client.get(f"/v1/generations/{job_id}").json()
+                    if found["status"] == "succeeded":
+                        return time.monotonic() - started
+                    assert found["status"] not in FINAL, f"canary ended {found}"
+            except Exception as exc:  # noqa: BLE001 - the gateway may still be away
+                if isinstance(exc, AssertionError):
+                    raise
+            time.sleep(0.2)
+    raise AssertionError(f"no new job succeeded within {CANARY_SECONDS:.0f}s of mending")
+
+
+def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -> Outcome:
+    system.ensure_running()
+    batch = submit_batch(system, receiver, copies())
+    struck = _wait_moment(system, batch, fault.when)
+    fault.inject(system)
+    try:
+        if fault.hold_seconds:
+            time.sleep(fault.hold_seconds)
+        try:
+            with system.client("gateway-b") as client:
+                during = dict(Counter(statuses(client, batch).values()))
+        except Exception:  # noqa: BLE001 - the API may be what the fault took away
+            during = {"unanswered": len(batch.items)}
+    finally:
+        fault.clear(system)
+    mended = time.monotonic()
+    recovered = _canary(system)
+    drained_at = wait_all_final(system, batch, timeout=DRAIN_SECONDS)
+    problems = checks.check_final_states(system, batch)
+    output_problems, checked = checks.check_outputs(system, batch)
+    problems += output_problems
+    problems += checks.check_provider_calls(system, batch)
+    problems += checks.check_terminal_events(system, batch)
+    problems += checks.check_webhooks(system, batch, receiver)
+    problems += checks.check_storage(system)
+    outcome = Outcome(
+        fault=fault.name,
+        items=len(batch.items),
+        outputs_checked=checked,
+        recovered_s=round(recovered, 1),
+        drained_s=round(max(0.0, drained_at - mended), 1),
+        struck=struck,
+        during=during,
+        after=dict(checks.summary_counts(system, batch)),
+        problems=problems,
+    )
+    print(f"drill {outcome.fault}: {json.dumps(asdict(outcome))}")
+    report = os.environ.get(REPORT_ENV)
+    if report:
+        with open(report, "a", encoding="utf-8") as sink:
+            sink.write(json.dumps(asdict(outcome)) + "\n")
+    return outcome
+
+
+def assert_clean(outcome: Outcome, system: DrillSystem) -> None:
+    """0 lost, 0 duplicated, 0 stuck, no orphans: every check passed."""
+    assert not outcome.problems, (
+        f"{outcome.fault}: {len(outcome.problems)} problem(s):\n"
+        + "\n".join(outcome.problems[:40])
+        + "\n"
+        + system.report()
+    )

@@ -1,0 +1,36 @@
+"""SIGKILL of each role in the middle of a mixed batch, then the role started again."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.drill import Fault, assert_clean, run_drill
+from tests.faults.system import DrillSystem
+from tests.support.webhook_receiver import WebhookReceiver
+
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
+
+# the moment each role has the most in its hands
+BUSY = {
+    "gateway": {"queued", "submitted"},
+    "gateway-b": {"queued", "submitted"},
+    "dispatcher": {"submitted", "running"},
+    "downloader": {"downloading"},
+    "assembler": {"assembling"},
+    "media": {"running"},
+    "sandbox": {"running"},
+}
+
+
+@pytest.mark.parametrize("role", list(BUSY))
+def test_sigkill(
+    role: str, system: DrillSystem, receiver: WebhookReceiver
+) -> None:
+    fault = Fault(
+        f"SIGKILL {role}",
+        inject=lambda s: s.kill(role),
+        clear=lambda s: s.start(role),
+        hold_seconds=2.0,
+        when=frozenset(BUSY[role]),
+    )
+    assert_clean(run_drill(system, fault, receiver=receiver), system)
