@@ -50,7 +50,7 @@ class Origin(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the stdlib's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -85,6 +85,11 @@ def get(proxy: FaultProxy, path: str = "/blob", *, timeout: float = 5.0) -> tupl
         conn.close()
 
 
+def ask(conn: http.client.HTTPConnection, path: str) -> bytes:
+    conn.request("GET", path)
+    return conn.getresponse().read()
+
+
 def test_pass_forwards_both_ways_on_one_keep_alive_connection(proxy: FaultProxy) -> None:
     conn = http.client.HTTPConnection(proxy.host, proxy.port, timeout=5)
     try:
@@ -107,9 +112,8 @@ def test_refuse_cuts_open_connections_refuses_new_ones_then_listens_on_the_same_
     assert held.getresponse().read() == BLOB
 
     proxy.refuse()
-    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
-        held.request("GET", "/blob")  # the kept-alive connection was aborted
-        held.getresponse()
+    with pytest.raises(ConnectionError):  # the kept-alive connection was aborted
+        ask(held, "/blob")
     held.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((proxy.host, port), timeout=2).close()
@@ -143,10 +147,10 @@ def test_a_blackholed_open_connection_resumes_intact_when_the_partition_heals(
         assert conn.getresponse().read() == BLOB
         proxy.blackhole()
         conn.request("POST", "/echo", body=b"held back")
-        conn.sock.settimeout(1)  # type: ignore[union-attr]  # connected by the request above
+        conn.sock.settimeout(1)  # connected by the request above
         with pytest.raises(TimeoutError):
-            conn.sock.recv(1)  # type: ignore[union-attr]
-        conn.sock.settimeout(5)  # type: ignore[union-attr]
+            conn.sock.recv(1)
+        conn.sock.settimeout(5)
         proxy.pass_through()
         assert conn.getresponse().read() == b"held back"
     finally:
@@ -196,9 +200,8 @@ def test_http_error_cuts_a_kept_alive_connection_so_its_next_request_is_faulted(
         conn.request("GET", "/blob")
         assert conn.getresponse().read() == BLOB
         proxy.internal_error()
-        with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
-            conn.request("GET", "/blob")
-            conn.getresponse()
+        with pytest.raises(ConnectionError):
+            ask(conn, "/blob")
     finally:
         conn.close()
     status, body = get(proxy)
