@@ -10,6 +10,8 @@ Its mode can be switched at any moment from the test's thread:
   forwarded; open ones stop flowing both ways but stay open. The bytes are held back (and what
   the proxy has not read waits in the kernel's buffers), so when the partition heals the
   streams resume intact, as TCP would after a partition.
+- ``reset()`` (a one-off, the mode stays): every open connection is aborted with a TCP RST, so
+  its peers read ``ECONNRESET`` (connection reset by peer) in the middle of whatever they did.
 - ``latency(seconds)``: forwards, each chunk delayed by ``seconds`` (a slow S3).
 - ``http_error(status, code, message, count=None)``: each new HTTP request is read (headers and
   body) and answered with ``status`` and an S3 XML error body, without reaching the target, for
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 import threading
 import uuid
 from collections.abc import Coroutine
@@ -41,6 +45,8 @@ CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 10.0
 CONTROL_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
+# SO_LINGER on, zero seconds: close() sends RST instead of FIN
+RESET_LINGER = struct.pack("ii", 1, 0)
 MAX_CHUNKS = 1_000_000  # a bound on one chunked request body's chunks
 
 SLOW_DOWN_MESSAGE = "Please reduce your request rate."
@@ -241,6 +247,11 @@ class FaultProxy:
         """Accept, answer nothing, forward nothing; open connections stall but stay open."""
         self._switch(FaultMode.BLACKHOLE)
 
+    def reset(self) -> None:
+        """Abort every open connection with a TCP RST; keep the mode (new ones are served)."""
+        assert self._loop is not None, "the proxy is not started"
+        self._call(self._reset())
+
     def latency(self, seconds: float) -> None:
         """Forward, each chunk delayed by ``seconds``."""
         if seconds < 0:
@@ -291,13 +302,20 @@ class FaultProxy:
         if server is not None:
             server.close()
 
-    def _abort_all(self) -> None:
+    def _abort_all(self, *, rst: bool = False) -> None:
         for transport in list(self._transports):
+            sock = transport.get_extra_info("socket")
+            if rst and sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_LINGER)
             if isinstance(transport, asyncio.WriteTransport):
                 transport.abort()
             else:
                 transport.close()
         self._transports.clear()
+
+    async def _reset(self) -> None:
+        self._abort_all(rst=True)
 
     async def _apply(self, mode: FaultMode, latency: float, fault: HttpFault | None) -> None:
         assert self._flowing is not None

@@ -8,6 +8,7 @@ import http.client
 import io
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -120,6 +121,21 @@ def test_refuse_cuts_open_connections_refuses_new_ones_then_listens_on_the_same_
 
     proxy.pass_through()
     assert proxy.port == port
+    assert get(proxy) == (200, BLOB)
+
+
+def test_reset_aborts_open_connections_with_an_rst_and_serves_new_ones(
+    proxy: FaultProxy,
+) -> None:
+    with socket.create_connection((proxy.host, proxy.port), timeout=5) as held:
+        for _ in range(100):  # until the proxy holds both legs of the connection
+            if proxy.connections_open == 2:
+                break
+            time.sleep(0.02)
+        proxy.reset()
+        with pytest.raises(ConnectionResetError):  # an RST, not an orderly end of stream (b"")
+            held.recv(1)
+    assert proxy.mode is FaultMode.PASS
     assert get(proxy) == (200, BLOB)
 
 
