@@ -249,7 +249,6 @@ class FaultProxy:
 
     def reset(self) -> None:
         """Abort every open connection with a TCP RST; keep the mode (new ones are served)."""
-        assert self._loop is not None, "the proxy is not started"
         self._call(self._reset())
 
     def latency(self, seconds: float) -> None:
@@ -372,7 +371,9 @@ class FaultProxy:
             await asyncio.gather(
                 self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
             )
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, BadRequestError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            writer.transport.abort()
+        except ValueError:  # BadRequestError, or a chunk size that is not hex
             writer.transport.abort()
         finally:
             for side in (writer, upstream):

@@ -208,6 +208,17 @@ def test_http_error_answers_s3_xml_without_reaching_the_target_for_count_request
     assert get(proxy) == (200, BLOB)
 
 
+def test_http_error_drops_a_connection_that_sends_no_http_and_keeps_serving(
+    proxy: FaultProxy,
+) -> None:
+    proxy.slow_down()
+    with socket.create_connection((proxy.host, proxy.port), timeout=5) as garbage:
+        garbage.sendall(b"not http at all\r\n\r\n")
+        assert garbage.recv(1) == b""
+    assert get(proxy)[0] == 503
+    assert proxy.requests_faulted == 1
+
+
 def test_http_error_cuts_a_kept_alive_connection_so_its_next_request_is_faulted(
     proxy: FaultProxy,
 ) -> None:
