@@ -11,6 +11,7 @@ import pytest
 from replicate.client import Client
 
 from reelhouse.sandbox.faults import DISALLOWED_REDIRECT_HOST, OVERSIZED_BYTES
+from tests.integration.sandbox.conftest import RunningSandbox
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,6 +53,18 @@ def received(url: str, headers: dict[str, str] | None = None) -> tuple[httpx.Res
     return response, bytes(body)
 
 
+def received_until_silent(url: str, *, seconds: float) -> tuple[httpx.Response, bytes, bool]:
+    """The response, the body bytes that came, and whether it fell silent for ``seconds``."""
+    body = bytearray()
+    with httpx.stream("GET", url, timeout=httpx.Timeout(30, read=seconds)) as response:
+        try:
+            for chunk in response.iter_bytes():
+                body.extend(chunk)
+        except httpx.ReadTimeout:
+            return response, bytes(body), True
+    return response, bytes(body), False
+
+
 def test_expired_url_is_dead_as_soon_as_the_prediction_completes(client: Client) -> None:
     response = httpx.get(output_url(client, sandbox_fault="expired_url"), timeout=30)
     assert response.status_code == 403
@@ -74,6 +87,27 @@ def test_cut_connection_cuts_whole_file_requests_and_serves_the_rest_by_range(
     whole = head + rest.content
     assert len(whole) == size
     assert top_level_boxes(whole)[:2] == ["ftyp", "moov"]
+
+
+def test_stall_body_stalls_the_first_get_half_way_and_serves_every_later_request(
+    client: Client, sandbox: RunningSandbox
+) -> None:
+    url = output_url(client, sandbox_fault="stall_body")
+    first, head, fell_silent = received_until_silent(url, seconds=1.0)
+    size = int(first.headers["content-length"])
+    assert fell_silent
+    assert 0 < len(head) < size  # closing the stream ended the stall (the server stops at exit)
+
+    rest = httpx.get(
+        url, headers={"Range": f"bytes={len(head)}-", "If-Range": first.headers["etag"]}
+    )
+    assert rest.status_code == 206
+    whole = httpx.get(url, timeout=30).content
+    assert head + rest.content == whole
+    assert len(whole) == size
+    prediction_id = urlsplit(url).path.split("/")[2]
+    calls = sandbox.control(prediction_id)["calls"]
+    assert (calls["files"], calls["stalled_files"]) == (3, 1)
 
 
 def test_a_stale_if_range_gets_the_whole_file(client: Client) -> None:

@@ -119,5 +119,6 @@ def test_cancel_is_seen_by_the_provider(client: Client, sandbox: RunningSandbox)
         "cancel": 1,
         "result": 0,
         "files": 0,
+        "stalled_files": 0,
         "throttled_submits": 0,
     }

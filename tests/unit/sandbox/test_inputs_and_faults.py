@@ -186,6 +186,7 @@ def test_prefer_wait_is_parsed_and_clamped(header: str | None, seconds: float | 
 def test_custody_faults_set_their_hooks() -> None:
     assert plan_faults(["expired_url"]).url_ttl_seconds == EXPIRED_URL_TTL_SECONDS < 0
     assert plan_faults(["cut_connection"]).cut_unranged
+    assert plan_faults(["stall_body"]).stalled_first_gets == 1
     assert plan_faults(["moov_at_end"]).render_moov_at_end
     assert plan_faults(["black_start"]).render_black_start
     assert plan_faults(["oversized"]).file_body == "oversized"

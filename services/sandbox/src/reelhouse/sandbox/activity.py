@@ -46,6 +46,8 @@ class Activity:
     result: int = 0
     # requests for the prediction's output files (signature checked)
     files: int = 0
+    # GETs of its output files answered with half a body and then a stall (``stall_body``)
+    stalled_files: int = 0
     # identical submits answered 429 before this prediction was created
     throttled_submits: int = 0
     webhooks: list[WebhookDelivery] = field(default_factory=list)
@@ -58,6 +60,7 @@ class Activity:
                 "cancel": self.cancel,
                 "result": self.result,
                 "files": self.files,
+                "stalled_files": self.stalled_files,
                 "throttled_submits": self.throttled_submits,
             },
             "webhooks": [

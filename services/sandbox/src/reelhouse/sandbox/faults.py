@@ -5,7 +5,7 @@ the field it owns: the submit path reads ``queue_factor``/``queue_depth`` and
 ``throttled_submits``, the runner ``stall_in``, ``model_error``, ``unknown_status`` and
 ``complete_on_cancel``, the protocol routes ``poll_failures`` and ``unknown_status``, the
 webhook sender the ``webhook_*`` fields, the URL signer ``url_ttl_seconds``, the file server
-``file_body``, ``cut_unranged`` and ``redirect_to``, the renderer the ``render_*`` fields. Both protocols (Replicate and fal) read the same plan. To add a fault, add the
+``file_body``, ``cut_unranged``, ``stalled_first_gets`` and ``redirect_to``, the renderer the ``render_*`` fields. Both protocols (Replicate and fal) read the same plan. To add a fault, add the
 field its hook point needs and one entry in ``FAULTS``.
 """
 
@@ -30,6 +30,9 @@ OVERSIZED_BYTES = 64 * 1024**4
 # ``redirect_disallowed``: a host under the reserved ``.invalid`` domain (RFC 6761): it can
 # never resolve, so nothing is reached even by a downloader without a guard
 DISALLOWED_REDIRECT_HOST = "outputs.sandbox.invalid"
+# ``stall_body``: how long the stalled answer holds its connection open before dropping it
+# (sooner when the client goes away)
+STALL_BODY_SECONDS = 120.0
 
 
 class UnknownFaultError(ValueError):
@@ -79,6 +82,9 @@ class FaultPlan:
     complete_on_cancel: bool = False
     # the file server drops every request without a ``Range`` header half-way through
     cut_unranged: bool = False
+    # the first this many GETs of an output file send half the body, then nothing (the
+    # connection held open up to STALL_BODY_SECONDS); later GETs are served whole
+    stalled_first_gets: int = 0
     # the file server answers with a redirect to this host instead of the file
     redirect_to: str | None = None
     # the render: ``moov`` after ``mdat`` (no faststart), the first second black
@@ -126,6 +132,7 @@ FAULTS: dict[str, FaultEffect] = {
     "cancel_race": _set(complete_on_cancel=True),
     "expired_url": _set(url_ttl_seconds=EXPIRED_URL_TTL_SECONDS),
     "cut_connection": _set(cut_unranged=True),
+    "stall_body": _set(stalled_first_gets=1),
     "moov_at_end": _set(render_moov_at_end=True),
     "black_start": _set(render_black_start=True),
     "oversized": _set(file_body="oversized"),

@@ -5,6 +5,7 @@ Behaves like a CDN in front of object storage: correct ``Content-Type`` and
 errors (403 once the URL has expired or when its signature is wrong). File faults of the
 prediction apply here: ``html``, ``truncated`` (half of every answer), ``oversized`` (a huge
 declared length), ``cut_unranged`` (half of every answer to a request without ``Range``),
+``stalled_first_gets`` (half of the first GETs' answers, then silence on an open connection),
 ``redirect_to`` (a redirect to another host).
 """
 
@@ -24,13 +25,14 @@ from starlette.types import Receive, Scope, Send
 
 from reelhouse.common.signing import SignatureError, SignatureExpiredError
 from reelhouse.sandbox.context import context_of
-from reelhouse.sandbox.faults import OVERSIZED_BYTES, FaultPlan
+from reelhouse.sandbox.faults import OVERSIZED_BYTES, STALL_BODY_SECONDS, FaultPlan
 from reelhouse.sandbox.outputs import content_type_for
 from reelhouse.sandbox.ranges import ByteRange, RangeNotSatisfiableError, parse_range
 
 log = structlog.get_logger(__name__)
 
 CHUNK_SIZE = 64 * 1024
+MAX_RECEIVES_WHILE_STALLED = 8
 
 HTML_ERROR_PAGE = b"""<!DOCTYPE html>
 <html><head><title>503 Service Temporarily Unavailable</title></head>
@@ -54,7 +56,9 @@ class FileSliceResponse(Response):
     """Streams ``length`` bytes of ``path`` from ``start``, declaring ``Content-Length``.
 
     With ``send_bytes`` below ``length`` it stops part-way and returns without finishing
-    the response, so the server closes the connection: a truncated download.
+    the response, so the server closes the connection: a truncated download. With
+    ``stall_seconds`` as well, it first holds the connection open, silent, for that long or
+    until the client goes away: a stalled download.
     """
 
     def __init__(
@@ -66,12 +70,14 @@ class FileSliceResponse(Response):
         status_code: int,
         headers: dict[str, str],
         send_bytes: int | None = None,
+        stall_seconds: float = 0.0,
     ) -> None:
         super().__init__(status_code=status_code, headers=headers)
         self.path = path
         self.start = start
         self.length = length
         self.send_bytes = length if send_bytes is None else min(send_bytes, length)
+        self.stall_seconds = stall_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -90,9 +96,22 @@ class FileSliceResponse(Response):
                 remaining -= len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         if self.send_bytes < self.length:
+            if self.stall_seconds > 0:
+                await self._stall(receive)
             log.info("files.truncated", sent=self.send_bytes, declared=self.length)
             return  # leave the response unfinished: the server drops the connection
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _stall(self, receive: Receive) -> None:
+        """Send nothing until ``stall_seconds`` pass or the client disconnects."""
+        log.info("files.stalled", sent=self.send_bytes, seconds=self.stall_seconds)
+        with anyio.move_on_after(self.stall_seconds):
+            # a GET has at most its (empty) body to receive before the disconnect
+            for _ in range(MAX_RECEIVES_WHILE_STALLED):
+                if (await receive())["type"] == "http.disconnect":
+                    log.info("files.stall_ended", reason="client_gone")
+                    return
+            await anyio.sleep(self.stall_seconds)
 
 
 async def serve_file(request: Request) -> Response:
@@ -160,8 +179,16 @@ async def serve_file(request: Request) -> Response:
     if byte_range is not None:
         headers["Content-Range"] = byte_range.content_range(size)
     send_bytes = None
+    stall_seconds = 0.0
     if plan.file_body == "truncated" or (plan.cut_unranged and byte_range is None):
         send_bytes = part.length // 2
+    elif (
+        prediction is not None
+        and request.method == "GET"
+        and prediction.activity.stalled_files < plan.stalled_first_gets
+    ):
+        prediction.activity.stalled_files += 1
+        send_bytes, stall_seconds = part.length // 2, STALL_BODY_SECONDS
     log.info("files.served", start=part.start, length=part.length)
     return FileSliceResponse(
         path,
@@ -170,6 +197,7 @@ async def serve_file(request: Request) -> Response:
         status_code=206 if byte_range is not None else 200,
         headers=headers,
         send_bytes=send_bytes,
+        stall_seconds=stall_seconds,
     )
 
 
