@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import httpx
+
 from tests.faults import checks
 from tests.faults.batch import FINAL, Batch, statuses, submit_batch, wait_all_final
 from tests.faults.system import DrillSystem
@@ -47,7 +49,7 @@ class Fault:
     # how long the fault lasts before ``clear``
     hold_seconds: float = 0.0
     # the moment to strike: once any item of the batch has reached one of these statuses
-    when: frozenset[str] = frozenset({"running"})
+    when: frozenset[str] = frozenset({"submitted", "running", "downloading"})
     # what the API showed while the fault lasted (filled in by run_drill)
     during: dict[str, int] = field(default_factory=dict)
 
@@ -61,6 +63,8 @@ class Outcome:
     drained_s: float
     struck: dict[str, int]
     during: dict[str, int]
+    # what a client submitting while the fault lasted was answered: status and error code
+    submit_during: str
     after: dict[str, int]
     problems: list[str]
 
@@ -80,6 +84,28 @@ def _wait_moment(system: DrillSystem, batch: Batch, when: frozenset[str]) -> dic
                 return dict(seen)
             time.sleep(0.1)
     raise AssertionError(f"no item reached {sorted(when)} to strike at; statuses: {dict(seen)}")
+
+
+def _probe_submit(system: DrillSystem) -> str:
+    """What a client submitting on the second gateway is told while the fault lasts.
+
+    Any answer is recorded; a 500 is a finding (the drill fails on it): trouble behind the
+    API must surface as a specific, retryable error.
+    """
+    body = {"model": "sandbox/text-to-image", "input": {"prompt": "probe", "width": 64}}
+    try:
+        with system.client("gateway-b") as client:
+            client.timeout = httpx.Timeout(20.0)
+            answer = client.post("/v1/generations", json=body)
+    except httpx.HTTPError as exc:
+        return f"no answer ({type(exc).__name__})"
+    code = ""
+    if answer.status_code != 202:
+        try:
+            code = " " + str(answer.json().get("code"))
+        except ValueError:
+            code = " (no JSON body)"
+    return f"{answer.status_code}{code}"
 
 
 def _canary(system: DrillSystem) -> float:
@@ -113,8 +139,10 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
     struck = _wait_moment(system, batch, fault.when)
     fault.inject(system)
     try:
+        struck_at = time.monotonic()
+        submit_during = _probe_submit(system)
         if fault.hold_seconds:
-            time.sleep(fault.hold_seconds)
+            time.sleep(max(0.0, fault.hold_seconds - (time.monotonic() - struck_at)))
         try:
             with system.client("gateway-b") as client:
                 during = dict(Counter(statuses(client, batch).values()))
@@ -126,6 +154,8 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
     recovered = _canary(system)
     drained_at = wait_all_final(system, batch, timeout=DRAIN_SECONDS)
     problems = checks.check_final_states(system, batch)
+    if submit_during.startswith("500"):
+        problems.append(f"a submit during the fault was answered {submit_during}")
     output_problems, checked = checks.check_outputs(system, batch)
     problems += output_problems
     problems += checks.check_provider_calls(system, batch)
@@ -140,6 +170,7 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
         drained_s=round(max(0.0, drained_at - mended), 1),
         struck=struck,
         during=during,
+        submit_during=submit_during,
         after=dict(checks.summary_counts(system, batch)),
         problems=problems,
     )

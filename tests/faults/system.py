@@ -139,7 +139,7 @@ class DrillSystem:
         if not self.nats.running:
             self.nats.start()
         for proxy in (self.nats_proxy, self.postgres_proxy, self.s3_proxy):
-            proxy.heal()
+            proxy.pass_through()
         for name in self.roles:
             process = self.roles[name].process
             if process is not None and process.running:

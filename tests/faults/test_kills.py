@@ -17,8 +17,9 @@ BUSY = {
     "dispatcher": {"submitted", "running"},
     "downloader": {"downloading"},
     "assembler": {"assembling"},
-    "media": {"running"},
-    "sandbox": {"running"},
+    # the sandbox fetches the uploaded image through the media service
+    "media": {"submitted", "running"},
+    "sandbox": {"submitted", "running"},
 }
 
 
