@@ -83,7 +83,7 @@ async def wait_drained(js: JetStreamContext, stream: str, consumer: str) -> Cons
     """Until ``consumer`` has nothing pending and nothing unacknowledged (bounded wait)."""
     async with asyncio.timeout(WAIT_SECONDS):
         while True:
-            info = await js.consumer_info(stream, consumer)
+            info: ConsumerInfo = await js.consumer_info(stream, consumer)
             if info.num_pending == 0 and info.num_ack_pending == 0:
                 return info
             await asyncio.sleep(POLL_SECONDS)

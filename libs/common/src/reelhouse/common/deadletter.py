@@ -30,6 +30,7 @@ import structlog
 from faststream.nats import JStream, NatsBroker, NatsRouter
 from nats.aio.msg import Msg
 from nats.errors import NotJSMessageError
+from nats.js.api import PubAck
 from pydantic import ValidationError
 
 from reelhouse.common.delivery import Delivery
@@ -236,17 +237,34 @@ class DeadLetterDelivery(Delivery, Protocol):
     async def reject(self) -> None: ...
 
 
+class RecordPublisher(Protocol):
+    """What recording needs of a broker: FastStream's ``NatsBroker`` (fakes in unit tests)."""
+
+    async def publish(
+        self,
+        message: bytes,
+        subject: str,
+        headers: dict[str, str] | None = None,
+        reply_to: str = "",
+        correlation_id: str | None = None,
+        stream: str | None = None,
+        timeout: float | None = None,
+    ) -> PubAck | None: ...
+
+
 class DeadLetters:
     """Records the poison messages of one durable consumer."""
 
-    def __init__(self, broker: NatsBroker, *, stream: str, consumer: str) -> None:
+    def __init__(self, broker: RecordPublisher, *, stream: str, consumer: str) -> None:
         self._broker = broker
         # settings.nats.deadletter_stream (REELHOUSE_NATS__DEADLETTER_STREAM)
         self._stream = stream
         self._consumer = consumer
 
     @classmethod
-    def for_consumer(cls, broker: NatsBroker, settings: NatsSettings, consumer: str) -> DeadLetters:
+    def for_consumer(
+        cls, broker: RecordPublisher, settings: NatsSettings, consumer: str
+    ) -> DeadLetters:
         return cls(broker, stream=settings.deadletter_stream, consumer=consumer)
 
     async def record(self, msg: DeadLetterDelivery, poison: Poison) -> bool:
@@ -283,7 +301,7 @@ class DeadLetters:
             log.error("deadletter.unrecorded", **fields, retry_in=delay, error=repr(exc))
             await msg.nack(delay=delay)
             return False
-        duplicate = bool(getattr(ack, "duplicate", False))
+        duplicate = ack is not None and bool(ack.duplicate)
         log.error("deadletter.recorded", **fields, duplicate=duplicate)
         if not duplicate:
             DEAD_LETTERS.labels(self._consumer, poison.code.value).inc()
