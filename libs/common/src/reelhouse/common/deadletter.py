@@ -248,7 +248,6 @@ class RecordPublisher(Protocol):
         reply_to: str = "",
         correlation_id: str | None = None,
         stream: str | None = None,
-        timeout: float | None = None,
     ) -> PubAck | None: ...
 
 
@@ -292,7 +291,6 @@ class DeadLetters:
                     subject=deadletter_subject(origin.subject),
                     headers=headers,
                     stream=self._stream,
-                    timeout=PUBLISH_TIMEOUT_SECONDS,
                 ),
                 timeout=PUBLISH_TIMEOUT_SECONDS,
             )
