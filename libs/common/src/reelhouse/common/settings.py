@@ -51,7 +51,8 @@ class NatsSettings(BaseModel):
         default=1,
         ge=1,
         le=5,
-        description="copies of the stream a NATS cluster keeps (3 in a 3-node cluster)",
+        description="copies of each stream (events, dead letters) a NATS cluster keeps (3 in a "
+        "3-node cluster)",
     )
     connect_timeout: float = Field(
         default=5.0, gt=0, description="seconds to wait for each connection attempt"
