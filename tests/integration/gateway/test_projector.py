@@ -197,7 +197,7 @@ async def test_failure_is_recorded_with_its_error_and_is_final(
     assert job["outputs"] == []
 
 
-async def test_event_for_an_unknown_job_is_acknowledged_and_does_not_block_others(
+async def test_event_for_an_unknown_job_is_dead_lettered_and_does_not_block_others(
     gateway: Gateway, publish: Publish, nats_server: NatsServer
 ) -> None:
     await publish(_submitted("gen_nobody_knows_this_job"))

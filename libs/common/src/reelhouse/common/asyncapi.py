@@ -11,7 +11,25 @@ import sys
 from typing import Any
 
 from reelhouse.common.composition_events import COMPOSITION_EVENTS
-from reelhouse.common.events import JOB_EVENTS, STREAM_NAME, Event, EventProjected
+from reelhouse.common.deadletter import (
+    CODE_HEADER,
+    CONSUMER_HEADER,
+    DELIVERIES_HEADER,
+    MAX_REASON_CHARS,
+    MSG_ID_HEADER,
+    ORIGINAL_SUBJECT_HEADER,
+    REASON_HEADER,
+    STREAM_SEQUENCE_HEADER,
+    PoisonCode,
+)
+from reelhouse.common.events import (
+    DEADLETTER_STREAM_NAME,
+    JOB_EVENTS,
+    STREAM_NAME,
+    Event,
+    EventProjected,
+)
+from reelhouse.common.streams import DEADLETTER_MAX_AGE_SECONDS, DEADLETTER_PREFIX
 
 _HEADERS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -63,6 +81,7 @@ def build_document() -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{name}"},
         }
     _add_core_notice(channels, operations, messages)
+    _add_dead_letters(channels, operations, messages)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -101,6 +120,72 @@ def _add_core_notice(
         "messages": {name: {"$ref": f"#/components/messages/{name}"}},
     }
     operations[f"on{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{name}"}}
+    operations[f"send{name}"] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
+
+
+def _add_dead_letters(
+    channels: dict[str, Any], operations: dict[str, Any], messages: dict[str, Any]
+) -> None:
+    """``deadletter.>``: poison messages on their own stream, recorded before they are ended."""
+    name = "DeadLetter"
+    codes = [code.value for code in PoisonCode]
+    messages[name] = {
+        "name": "deadletter",
+        "title": name,
+        "summary": "A message no consumer could ever handle, kept with the reason.",
+        "description": (
+            "The original body, unchanged (any bytes), on `deadletter.<original subject>` in "
+            f"the stream {DEADLETTER_STREAM_NAME} (REELHOUSE_NATS__DEADLETTER_STREAM), kept "
+            f"{DEADLETTER_MAX_AGE_SECONDS // 86400} days. The original's own headers are "
+            "kept, but for JetStream's `Nats-*` ones. The consumer terminates the original only "
+            "once JetStream acknowledged the record."
+        ),
+        "contentType": "application/octet-stream",
+        "headers": {
+            "type": "object",
+            "properties": {
+                MSG_ID_HEADER: {
+                    "type": "string",
+                    "description": "`<stream>:<stream sequence>` of the original: a poison "
+                    "message redelivered before its termination landed is recorded once",
+                },
+                CODE_HEADER: {"enum": codes, "description": "why, for machines"},
+                REASON_HEADER: {
+                    "type": "string",
+                    "maxLength": MAX_REASON_CHARS,
+                    "description": "why, for people (one line of ASCII)",
+                },
+                ORIGINAL_SUBJECT_HEADER: {"type": "string"},
+                CONSUMER_HEADER: {
+                    "type": "string",
+                    "description": "the durable consumer that met it",
+                },
+                STREAM_SEQUENCE_HEADER: {
+                    "type": "string",
+                    "description": "the original's sequence in its stream (decimal)",
+                },
+                DELIVERIES_HEADER: {
+                    "type": "string",
+                    "description": "deliveries of the original so far (decimal)",
+                },
+            },
+            "required": [
+                MSG_ID_HEADER,
+                CODE_HEADER,
+                REASON_HEADER,
+                ORIGINAL_SUBJECT_HEADER,
+                CONSUMER_HEADER,
+                DELIVERIES_HEADER,
+            ],
+        },
+        "payload": {"type": "string", "format": "binary"},
+    }
+    channels[name] = {
+        "address": f"{DEADLETTER_PREFIX}{{subject}}",
+        "description": f"JetStream stream {DEADLETTER_STREAM_NAME} (not the events' stream).",
+        "parameters": {"subject": {"description": "the poison message's original subject"}},
+        "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+    }
     operations[f"send{name}"] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
 
 

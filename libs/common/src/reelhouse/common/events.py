@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 STREAM_NAME = "REELHOUSE"
 STREAM_SUBJECTS = ["gen.>", "dispatch.>", "composition.>"]
+# poison messages, kept apart from the events (reelhouse.common.deadletter)
+DEADLETTER_STREAM_NAME = "REELHOUSE_DEADLETTER"
 
 EVENT_SOURCE_PREFIX = "reelhouse"
 

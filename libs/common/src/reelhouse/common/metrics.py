@@ -73,6 +73,13 @@ REDELIVERIES = Counter(
     ["service", "consumer"],
 )
 
+DEAD_LETTERS = Counter(
+    "reelhouse_dead_letters_total",
+    "Poison messages recorded on the dead-letter stream and terminated, by durable consumer "
+    "and code (undecodable, invalid_event, unknown_subject, unknown_job)",
+    ["consumer", "code"],
+)
+
 
 def render(registry: CollectorRegistry = REGISTRY) -> Response:
     """The registry in the Prometheus text format."""

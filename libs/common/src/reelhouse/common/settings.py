@@ -16,7 +16,7 @@ import structlog
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from reelhouse.common.events import STREAM_NAME
+from reelhouse.common.events import DEADLETTER_STREAM_NAME, STREAM_NAME
 from reelhouse.common.logging import configure_logging
 
 ENV_PREFIX = "REELHOUSE_"
@@ -42,11 +42,17 @@ class NatsSettings(BaseModel):
         default=STREAM_NAME,
         description="the JetStream stream every service publishes to and consumes from",
     )
+    deadletter_stream: str = Field(
+        default=DEADLETTER_STREAM_NAME,
+        description="the JetStream stream poison messages are recorded on, under "
+        "`deadletter.<original subject>` (kept 30 days)",
+    )
     stream_replicas: int = Field(
         default=1,
         ge=1,
         le=5,
-        description="copies of the stream a NATS cluster keeps (3 in a 3-node cluster)",
+        description="copies of each stream (events, dead letters) a NATS cluster keeps (3 in a "
+        "3-node cluster)",
     )
     connect_timeout: float = Field(
         default=5.0, gt=0, description="seconds to wait for each connection attempt"

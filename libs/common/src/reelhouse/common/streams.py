@@ -1,4 +1,4 @@
-"""JetStream stream set-up shared by every service."""
+"""JetStream stream set-up shared by every service: the events, and the dead letters beside them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from reelhouse.common.settings import NatsSettings
 
 # events are kept a week so a consumer that was down catches up
 MAX_AGE_SECONDS = 7 * 24 * 3600
+# poison messages wait a month for an operator to read, fix and replay them
+DEADLETTER_MAX_AGE_SECONDS = 30 * 24 * 3600
+# every dead-letter record's subject starts with this, then the original subject
+DEADLETTER_PREFIX = "deadletter."
+DEADLETTER_SUBJECTS = [f"{DEADLETTER_PREFIX}>"]
 
 
 def stream_config(settings: NatsSettings) -> StreamConfig:
@@ -26,11 +31,30 @@ def stream_config(settings: NatsSettings) -> StreamConfig:
     )
 
 
+def deadletter_stream_config(settings: NatsSettings) -> StreamConfig:
+    """The dead-letter stream: apart from the events, so no consumer of theirs ever sees one."""
+    return StreamConfig(
+        name=settings.deadletter_stream,
+        subjects=list(DEADLETTER_SUBJECTS),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=DEADLETTER_MAX_AGE_SECONDS,
+        # a poison message redelivered before its term landed is recorded once (Nats-Msg-Id)
+        duplicate_window=settings.duplicate_window_seconds,
+        num_replicas=settings.stream_replicas,
+    )
+
+
 async def ensure_stream(js: JetStreamContext, settings: NatsSettings) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
-    config = stream_config(settings)
+    """Create the event and dead-letter streams, or bring existing ones to this configuration."""
+    await _ensure(js, settings.stream, stream_config(settings))
+    await _ensure(js, settings.deadletter_stream, deadletter_stream_config(settings))
+
+
+async def _ensure(js: JetStreamContext, name: str, config: StreamConfig) -> None:
     try:
-        await js.stream_info(settings.stream)
+        await js.stream_info(name)
     except NotFoundError:
         await js.add_stream(config)
         return

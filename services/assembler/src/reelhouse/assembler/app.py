@@ -17,10 +17,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from reelhouse.assembler.assembly import TEMP_PREFIX, Assembler, Limits
 from reelhouse.assembler.filmmaker import FilmMaker, default_film_maker
 from reelhouse.assembler.finishing import FilmLimits
-from reelhouse.assembler.handlers import subscribe
+from reelhouse.assembler.handlers import DURABLE, subscribe
 from reelhouse.assembler.settings import Settings
 from reelhouse.common.broker import build_broker
 from reelhouse.common.consumermetrics import instrument_broker
+from reelhouse.common.deadletter import DeadLetters
 from reelhouse.common.delivery import DeliveryPolicy
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError, build_object_store
 from reelhouse.common.traced_storage import TracedObjectStore
@@ -125,6 +126,7 @@ def build_app(
             ),
         )
         context.set_global("stream", settings.nats.stream)
+        context.set_global("dead_letters", DeadLetters.for_consumer(broker, settings.nats, DURABLE))
         context.set_global("stall_seconds", settings.stall_seconds)
         context.set_global(
             "delivery_policy",

@@ -23,6 +23,7 @@ from reelhouse.assembler.progress import Progress
 from reelhouse.assembler.settings import Settings
 from reelhouse.common.broker import consumer_config, jetstream, publish_event
 from reelhouse.common.composition_events import CompositionAssemblyFailed, CompositionReady
+from reelhouse.common.deadletter import DeadLetters, declare_deadletters, poison_from
 from reelhouse.common.delivery import DeliveryPolicy, logged_attempt, settle
 from reelhouse.common.events import JobError
 from reelhouse.common.logging import job_context
@@ -41,6 +42,8 @@ BrokerDep = Annotated[NatsBroker, Context("broker")]
 StreamDep = Annotated[str, Context("stream")]
 # seconds without progress from the film function before heartbeats stop
 StallDep = Annotated[float, Context("stall_seconds")]
+# where poison messages are recorded: settings.nats.deadletter_stream, for this consumer
+DeadLettersDep = Annotated[DeadLetters, Context("dead_letters")]
 
 
 async def on_composition_ready(
@@ -50,13 +53,13 @@ async def on_composition_ready(
     policy: PolicyDep,
     stream: StreamDep,
     stall_seconds: StallDep,
+    dead_letters: DeadLettersDep,
 ) -> None:
     try:
         event = CompositionReady.model_validate_json(msg.body)
     except ValidationError as exc:
-        # no composition to fail and nothing a retry could fix: drop it loudly, never loop on it
-        log.error("assembly.bad_message", error=str(exc), message_id=msg.message_id)
-        await msg.reject()
+        # no composition to fail and nothing a retry could fix: recorded, never redelivered
+        await dead_letters.record(msg, poison_from(exc, subject=msg.raw_message.subject))
         return
 
     async def fail(error: JobError) -> None:
@@ -97,6 +100,7 @@ async def on_composition_ready(
 def subscribe(broker: NatsBroker, settings: Settings) -> None:
     """Register ``on_composition_ready`` on the durable, manually acknowledged pull consumer."""
     subject = CompositionReady.subject
+    declare_deadletters(broker, settings.nats)
     broker.subscriber(
         subject,
         stream=jetstream(settings.nats),

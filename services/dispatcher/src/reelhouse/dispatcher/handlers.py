@@ -13,10 +13,17 @@ from typing import Annotated
 
 import structlog
 from faststream import AckPolicy, Context
-from faststream.nats import NatsMessage, NatsRouter, PullSub
+from faststream.nats import NatsBroker, NatsMessage, NatsRouter, PullSub
 from pydantic import ValidationError
 
 from reelhouse.common.broker import consumer_config, jetstream
+from reelhouse.common.deadletter import (
+    DeadLetters,
+    Poison,
+    PoisonCode,
+    declare_deadletters,
+    poison_from,
+)
 from reelhouse.common.delivery import DeliveryPolicy, heartbeats, settle
 from reelhouse.common.events import (
     CancelRequested,
@@ -34,19 +41,26 @@ log = structlog.get_logger(__name__)
 
 SERVICE_CONTEXT_KEY = "dispatch_service"
 Dispatch = Annotated[DispatchService, Context(SERVICE_CONTEXT_KEY)]
+Broker = Annotated[NatsBroker, Context("broker")]
 
 DISPATCH_CONSUMER = "dispatcher"
 POLL_CONSUMER = "dispatcher-poll"
 
 
-async def _decode(msg: NatsMessage) -> Event | None:
-    """The event, or None after terminating a message nobody could ever handle."""
+async def _decode(msg: NatsMessage, dead_letters: DeadLetters) -> Event | None:
+    """The event, or None once a message nobody could ever handle is recorded as poison."""
+    subject = msg.raw_message.subject
     try:
-        return parse_event(msg.raw_message.subject, msg.body)
+        return parse_event(subject, msg.body)
     except (KeyError, ValidationError) as exc:
-        log.error("dispatch.undecodable", subject=msg.raw_message.subject, error=str(exc)[:500])
-        await msg.reject()
+        await dead_letters.record(msg, poison_from(exc, subject=subject))
         return None
+
+
+async def _unexpected(msg: NatsMessage, event: Event, dead_letters: DeadLetters) -> None:
+    """An event this consumer's filter should never have let through."""
+    reason = f"{type(event).__name__} is not handled by this consumer"
+    await dead_letters.record(msg, Poison.of(PoisonCode.UNKNOWN_SUBJECT, reason))
 
 
 def build_router(settings: Settings) -> NatsRouter:
@@ -55,6 +69,7 @@ def build_router(settings: Settings) -> NatsRouter:
     policy = DeliveryPolicy(
         max_deliver=settings.nats.max_deliver, ack_wait_seconds=settings.nats.ack_wait_seconds
     )
+    declare_deadletters(router, settings.nats)
 
     @router.subscriber(
         stream=stream,
@@ -67,8 +82,9 @@ def build_router(settings: Settings) -> NatsRouter:
         pull_sub=PullSub(),
         ack_policy=AckPolicy.MANUAL,
     )
-    async def on_generation_command(msg: NatsMessage, service: Dispatch) -> None:
-        event = await _decode(msg)
+    async def on_generation_command(msg: NatsMessage, service: Dispatch, broker: Broker) -> None:
+        dead_letters = DeadLetters.for_consumer(broker, settings.nats, DISPATCH_CONSUMER)
+        event = await _decode(msg, dead_letters)
         if event is None:
             return
         with job_context(event.job_id):
@@ -77,8 +93,7 @@ def build_router(settings: Settings) -> NatsRouter:
             elif isinstance(event, CancelRequested):
                 work = service.cancel(event)
             else:
-                log.error("dispatch.unexpected_event", subject=event.subject)
-                await msg.reject()
+                await _unexpected(msg, event, dead_letters)
                 return
             fail = partial(service.fail, event.job_id)
             await settle(msg, work, policy=policy, stage="provider", fail=fail)
@@ -95,13 +110,13 @@ def build_router(settings: Settings) -> NatsRouter:
         pull_sub=PullSub(),
         ack_policy=AckPolicy.MANUAL,
     )
-    async def on_poll_prediction(msg: NatsMessage, service: Dispatch) -> None:
-        event = await _decode(msg)
+    async def on_poll_prediction(msg: NatsMessage, service: Dispatch, broker: Broker) -> None:
+        dead_letters = DeadLetters.for_consumer(broker, settings.nats, POLL_CONSUMER)
+        event = await _decode(msg, dead_letters)
         if event is None:
             return
         if not isinstance(event, PollPrediction):
-            log.error("dispatch.unexpected_event", subject=event.subject)
-            await msg.reject()
+            await _unexpected(msg, event, dead_letters)
             return
         with job_context(event.job_id, provider_request_id=event.provider_request_id):
             async with heartbeats(msg, every=policy.heartbeat_seconds):

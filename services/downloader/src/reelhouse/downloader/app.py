@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from reelhouse.common.broker import build_broker
 from reelhouse.common.consumermetrics import instrument_broker
+from reelhouse.common.deadletter import DeadLetters
 from reelhouse.common.delivery import DeliveryPolicy
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError, build_object_store
 from reelhouse.common.traced_storage import TracedObjectStore
@@ -29,7 +30,7 @@ from reelhouse.common.tracing import (
 )
 from reelhouse.downloader.fetch import Fetcher, FetchLimits, SocketFactory, build_session
 from reelhouse.downloader.guard import UrlGuard
-from reelhouse.downloader.handlers import subscribe
+from reelhouse.downloader.handlers import DURABLE, subscribe
 from reelhouse.downloader.ingest import Finishing, Ingestor, sweep_stale_downloads
 from reelhouse.downloader.retry import RetryPolicy
 from reelhouse.downloader.settings import Settings
@@ -141,6 +142,9 @@ def build_app(
                 "ingestor", Ingestor(fetcher, store, temp_dir, build_finishing(settings))
             )
             context.set_global("stream", settings.nats.stream)
+            context.set_global(
+                "dead_letters", DeadLetters.for_consumer(broker, settings.nats, DURABLE)
+            )
             context.set_global(
                 "delivery_policy",
                 DeliveryPolicy(

@@ -14,6 +14,7 @@ from faststream.nats import NatsBroker, NatsMessage, PullSub
 from pydantic import ValidationError
 
 from reelhouse.common.broker import consumer_config, jetstream, publish_event
+from reelhouse.common.deadletter import DeadLetters, declare_deadletters, poison_from
 from reelhouse.common.delivery import DeliveryPolicy, logged_attempt, settle
 from reelhouse.common.events import GenerationFailed, GenerationOutputReady, JobError
 from reelhouse.common.logging import job_context
@@ -33,6 +34,8 @@ PolicyDep = Annotated[DeliveryPolicy, Context("delivery_policy")]
 BrokerDep = Annotated[NatsBroker, Context("broker")]
 # the stream every result is published to: settings.nats.stream (REELHOUSE_NATS__STREAM)
 StreamDep = Annotated[str, Context("stream")]
+# where poison messages are recorded: settings.nats.deadletter_stream, for this consumer
+DeadLettersDep = Annotated[DeadLetters, Context("dead_letters")]
 
 
 def failed_event_id(job_id: str) -> str:
@@ -45,13 +48,13 @@ async def on_output_ready(
     ingestor: IngestorDep,
     policy: PolicyDep,
     stream: StreamDep,
+    dead_letters: DeadLettersDep,
 ) -> None:
     try:
         event = GenerationOutputReady.model_validate_json(msg.body)
     except ValidationError as exc:
-        # no job to fail and nothing a retry could fix: drop it loudly, never loop on it
-        log.error("download.bad_message", error=str(exc), message_id=msg.message_id)
-        await msg.reject()
+        # no job to fail and nothing a retry could fix: recorded, then never redelivered
+        await dead_letters.record(msg, poison_from(exc, subject=msg.raw_message.subject))
         return
 
     async def fail(error: JobError) -> None:
@@ -77,6 +80,7 @@ async def on_output_ready(
 def subscribe(broker: NatsBroker, settings: Settings) -> None:
     """Register ``on_output_ready`` on the durable, manually acknowledged pull consumer."""
     subject = GenerationOutputReady.subject
+    declare_deadletters(broker, settings.nats)
     broker.subscriber(
         subject,
         stream=jetstream(settings.nats),

@@ -5,7 +5,8 @@ the job forward through the state machine (``jobs/projection.py``); stored asset
 failures, provider attempts (``jobs/attempts.py``) and costs (``costs/accrual.py``) land on
 the job. Settled with ``reelhouse.common.delivery.settle``:
 ack when done, nak with backoff on database trouble. An undecodable message or an
-unknown job id is acknowledged and logged, never redelivered in a loop.
+unknown job id is recorded on the dead-letter stream and terminated
+(``reelhouse.common.deadletter``), never redelivered in a loop.
 
 The gateway's own events (``gen.requested.v1``, ``gen.cancel.v1``) are recorded in the
 transaction that makes them, so the consumer does not subscribe to them (bench-submit: hearing
@@ -27,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reelhouse.common.broker import consumer_config
+from reelhouse.common.deadletter import DeadLetters, Poison, PoisonCode, poison_from
 from reelhouse.common.delivery import DeliveryPolicy, settle
 from reelhouse.common.events import (
     JOB_EVENTS,
@@ -203,9 +205,11 @@ class Projector:
         sessions: async_sessionmaker[AsyncSession],
         nats: NatsSettings,
         notify: Notify | None = None,
+        dead_letters: DeadLetters,
         webhooks: DeliveryRecorder | None = None,
     ) -> None:
         self._sessions = sessions
+        self._dead_letters = dead_letters
         self._notify = notify
         self._webhooks = webhooks
         # called when an event changed a job (a finished job makes room under a concurrency
@@ -223,19 +227,18 @@ class Projector:
             event = parse_event(subject, msg.body)
         except (KeyError, ValidationError) as exc:
             # an unknown subject (KeyError) or a body that does not fit its schema
-            log.error("projector.undecodable", subject=subject, error=str(exc))
-            await msg.ack()
+            await self._dead_letters.record(msg, poison_from(exc, subject=subject))
             return
         with job_context(event.job_id, event_id=event.event_id, subject=subject):
             await settle(
                 msg,
-                self._project(event),
+                self._project(event, msg),
                 policy=self._policy,
                 stage="gateway",
                 fail=lambda error: self._give_up(event, error),
             )
 
-    async def _project(self, event: Event) -> None:
+    async def _project(self, event: Event, msg: NatsMessage) -> None:
         outcome = await apply_event(
             self._sessions,
             event,
@@ -244,7 +247,9 @@ class Projector:
             wake_relay=self.on_outbox,
         )
         if outcome is Outcome.UNKNOWN_JOB:
-            log.warning("projector.unknown_job")
+            # recorded and terminated here; settle's acknowledgement then does nothing
+            reason = f"no job {event.job_id!r} in the gateway's database"
+            await self._dead_letters.record(msg, Poison.of(PoisonCode.UNKNOWN_JOB, reason))
         else:
             log.info("projector.event", outcome=outcome.value)
         if outcome is Outcome.APPLIED and self.on_change is not None:
@@ -281,7 +286,13 @@ def register_projector(
     webhooks: DeliveryRecorder | None = None,
 ) -> Projector:
     """Subscribe the projector on ``broker`` (the subscription starts with the broker)."""
-    projector = Projector(sessions=sessions, nats=nats, notify=notify, webhooks=webhooks)
+    projector = Projector(
+        sessions=sessions,
+        nats=nats,
+        notify=notify,
+        webhooks=webhooks,
+        dead_letters=DeadLetters.for_consumer(broker, nats, DURABLE),
+    )
     broker.subscriber(
         "gen.>",
         stream=JStream(nats.stream, declare=False),

@@ -3,7 +3,9 @@
 ``composition.assembled.v1`` makes the composition ``succeeded`` with the film as its output;
 ``composition.assembly_failed.v1`` makes it ``failed`` (stage ``assembly``). Only an answer to
 the composition's current assembly, while it is ``assembling``, moves it: a redelivered or late
-answer (an earlier assembly, a canceled composition) is logged and acknowledged. The
+answer (an earlier assembly, a canceled composition) is logged and acknowledged; an undecodable
+answer, or one for a composition the database does not know, is recorded on the dead-letter
+stream and terminated (``reelhouse.common.deadletter``). The
 composition's webhook deliveries are written in the transaction that settles it, keyed on the
 answer's event id.
 """
@@ -24,6 +26,7 @@ from reelhouse.common.composition_events import (
     CompositionAssembled,
     CompositionAssemblyFailed,
 )
+from reelhouse.common.deadletter import DeadLetters, Poison, PoisonCode, poison_from
 from reelhouse.common.delivery import DeliveryPolicy, settle
 from reelhouse.common.events import EventProjected, JobError, utcnow
 from reelhouse.common.logging import job_context
@@ -114,9 +117,11 @@ class AssemblyAnswers:
         sessions: async_sessionmaker[AsyncSession],
         nats: NatsSettings,
         notify: Notify | None = None,
+        dead_letters: DeadLetters,
         webhooks: DeliveryRecorder | None = None,
     ) -> None:
         self._sessions = sessions
+        self._dead_letters = dead_letters
         self._notify = notify
         self._webhooks = webhooks
         self._policy = DeliveryPolicy(
@@ -128,24 +133,27 @@ class AssemblyAnswers:
         try:
             answer = ANSWERS[subject].model_validate_json(msg.body)
         except (KeyError, ValidationError) as exc:
-            log.error("composition.answer_undecodable", subject=subject, error=str(exc))
-            await msg.ack()
+            await self._dead_letters.record(msg, poison_from(exc, subject=subject))
             return
         with job_context(answer.job_id, event_id=answer.event_id, subject=subject):
             await settle(
                 msg,
-                self._apply(answer),
+                self._apply(answer, msg),
                 policy=self._policy,
                 stage="gateway",
                 fail=self._give_up,
             )
 
-    async def _apply(self, answer: CompositionAssembled | CompositionAssemblyFailed) -> None:
+    async def _apply(
+        self, answer: CompositionAssembled | CompositionAssemblyFailed, msg: NatsMessage
+    ) -> None:
         outcome = await apply_answer(
             self._sessions, answer, notify=self._notify, webhooks=self._webhooks
         )
         if outcome is Outcome.UNKNOWN:
-            log.warning("composition.unknown")
+            # recorded and terminated here; settle's acknowledgement then does nothing
+            reason = f"no composition {answer.job_id!r} in the gateway's database"
+            await self._dead_letters.record(msg, Poison.of(PoisonCode.UNKNOWN_JOB, reason))
 
     async def _give_up(self, error: JobError) -> None:
         # the database kept failing: the answer stays in the stream's history; the
@@ -166,7 +174,13 @@ def register_answers(
     webhooks: DeliveryRecorder | None = None,
 ) -> AssemblyAnswers:
     """Subscribe to the assembler's answers on ``broker`` (starts with the broker)."""
-    answers = AssemblyAnswers(sessions=sessions, nats=nats, notify=notify, webhooks=webhooks)
+    answers = AssemblyAnswers(
+        sessions=sessions,
+        nats=nats,
+        notify=notify,
+        webhooks=webhooks,
+        dead_letters=DeadLetters.for_consumer(broker, nats, DURABLE),
+    )
     broker.subscriber(
         "composition.>",
         stream=JStream(nats.stream, declare=False),

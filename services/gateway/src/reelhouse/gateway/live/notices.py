@@ -2,7 +2,9 @@
 
 Plain core publish and subscribe (no stream, no durable consumer): a notice is a wake-up
 call, at most once. Publishing never fails the caller — a lost notice is made good by
-the streams' bounded database poll.
+the streams' bounded database poll. So an undecodable notice is logged
+(``sse.notice_undecodable``), not dead-lettered: nothing would redeliver it and nothing is
+lost without it (docs/adr/0013-dead-letters.md).
 """
 
 from __future__ import annotations
