@@ -112,7 +112,10 @@ def _canary(system: DrillSystem) -> float:
     """Seconds until one new image job succeeds (submitted again while the gateway refuses)."""
     started = time.monotonic()
     deadline = started + CANARY_SECONDS
-    body = {"model": "sandbox/text-to-image", "input": {"prompt": "canary", "width": 64, "sandbox_delay": 0.1}}
+    body = {
+        "model": "sandbox/text-to-image",
+        "input": {"prompt": "canary", "width": 64, "sandbox_delay": 0.1},
+    }
     job_id = None
     with system.client() as client:
         while time.monotonic() < deadline:
@@ -126,7 +129,7 @@ def _canary(system: DrillSystem) -> float:
                     if found["status"] == "succeeded":
                         return time.monotonic() - started
                     assert found["status"] not in FINAL, f"canary ended {found}"
-            except Exception as exc:  # noqa: BLE001 - the gateway may still be away
+            except Exception as exc:
                 if isinstance(exc, AssertionError):
                     raise
             time.sleep(0.2)
@@ -146,7 +149,7 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
         try:
             with system.client("gateway-b") as client:
                 during = dict(Counter(statuses(client, batch).values()))
-        except Exception:  # noqa: BLE001 - the API may be what the fault took away
+        except Exception:
             during = {"unanswered": len(batch.items)}
     finally:
         fault.clear(system)

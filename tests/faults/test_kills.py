@@ -24,9 +24,7 @@ BUSY = {
 
 
 @pytest.mark.parametrize("role", list(BUSY))
-def test_sigkill(
-    role: str, system: DrillSystem, receiver: WebhookReceiver
-) -> None:
+def test_sigkill(role: str, system: DrillSystem, receiver: WebhookReceiver) -> None:
     fault = Fault(
         f"SIGKILL {role}",
         inject=lambda s: s.kill(role),

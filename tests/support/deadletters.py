@@ -61,7 +61,7 @@ async def records_for(
         except NotFoundError:
             continue
         headers = dict(msg.headers or {})
-        if headers.get(MSG_ID_HEADER) == f"{stream}:{seq}":
+        if headers.get(MSG_ID_HEADER, "").startswith(f"{stream}:{seq}:"):
             found.append(DeadLetterRecord(msg.subject or "", msg.data or b"", headers))
     return found
 

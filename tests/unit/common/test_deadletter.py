@@ -168,7 +168,7 @@ def test_a_record_is_identified_by_its_stream_message_and_says_why() -> None:
     assert headers == {
         "ce-id": "job-1:output",
         "ce-type": "t",
-        MSG_ID_HEADER: "REELHOUSE:42",
+        MSG_ID_HEADER: f"REELHOUSE:42:{CONSUMER}",
         REASON_HEADER: "bad",
         CODE_HEADER: "invalid_event",
         ORIGINAL_SUBJECT_HEADER: SUBJECT,

@@ -8,7 +8,7 @@ delivery policy (``reelhouse.common.delivery.settle``) retries it or fails its j
 
 ``DeadLetters.record`` publishes the original body, unchanged, to
 ``deadletter.<original subject>`` on the stream ``settings.nats.deadletter_stream`` with the
-``Reelhouse-Dead-Letter-*`` headers below and ``Nats-Msg-Id`` = ``<stream>:<sequence>``, so a
+``Reelhouse-Dead-Letter-*`` headers below and ``Nats-Msg-Id`` = ``<stream>:<sequence>:<consumer>``, so a
 poison message redelivered before its termination landed is recorded once. Only once JetStream
 has acknowledged the record is the original terminated (never redelivered); when the record
 cannot be published, the original is negatively acknowledged with a delay and tried again.
@@ -161,12 +161,13 @@ def deadletter_subject(subject: str) -> str:
     return f"{DEADLETTER_PREFIX}{subject}"
 
 
-def record_id(origin: Origin, body: bytes) -> str:
-    """``Nats-Msg-Id`` of a record: one per stream message, whatever its deliveries."""
+def record_id(origin: Origin, body: bytes, consumer: str) -> str:
+    """``Nats-Msg-Id`` of a record: one per stream message and consumer, whatever its
+    deliveries (a subject two consumers read, such as ``gen.output.v1``, gets two records)."""
     if origin.stream is not None and origin.stream_seq is not None:
-        return f"{origin.stream}:{origin.stream_seq}"
+        return f"{origin.stream}:{origin.stream_seq}:{consumer}"
     digest = hashlib.sha256(origin.subject.encode() + b"\0" + body).hexdigest()[:32]
-    return f"core:{digest}"
+    return f"core:{digest}:{consumer}"
 
 
 def record_headers(
@@ -185,7 +186,7 @@ def record_headers(
     }
     headers = {
         **kept,
-        MSG_ID_HEADER: record_id(origin, body),
+        MSG_ID_HEADER: record_id(origin, body, consumer),
         REASON_HEADER: poison.reason,
         CODE_HEADER: poison.code.value,
         ORIGINAL_SUBJECT_HEADER: origin.subject,
