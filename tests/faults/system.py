@@ -62,7 +62,8 @@ class Role:
 
     @property
     def pid(self) -> int:
-        assert self.process is not None and self.process.pid is not None, self.name
+        assert self.process is not None, f"{self.name} was never started"
+        assert self.process.pid is not None, self.name
         return self.process.pid
 
     def logs(self) -> list[Path]:
@@ -120,7 +121,8 @@ class DrillSystem:
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash or the OOM killer would."""
         process = self.roles[name].process
-        assert process is not None and process.running, f"{name} is not running"
+        assert process is not None, f"{name} was never started"
+        assert process.running, f"{name} is not running"
         process.kill()
 
     def pause(self, name: str) -> None:
@@ -181,7 +183,8 @@ class DrillSystem:
 
 def _signal(role: Role, signum: signal.Signals) -> None:
     process = role.process
-    assert process is not None and process.running, f"{role.name} is not running"
+    assert process is not None, f"{role.name} was never started"
+    assert process.running, f"{role.name} is not running"
     os.kill(role.pid, signum)
 
 
@@ -325,8 +328,10 @@ def _wait_bootstrapped(system: DrillSystem) -> None:
     deadline = time.monotonic() + READY_SECONDS
     for name in ("gateway", "gateway-b"):
         with system.client(name) as client:
-            while client.get("/v1/models").status_code != 200:
-                assert time.monotonic() < deadline, f"{name} never accepted the bootstrap key"
+            while (answer := client.get("/v1/models")).status_code != 200:
+                assert time.monotonic() < deadline, (
+                    f"{name} never accepted the bootstrap key: {answer.status_code} {answer.text}"
+                )
                 time.sleep(0.2)
 
 
