@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import httpx
 
 from tests.faults import checks
-from tests.faults.batch import FINAL, Batch, statuses, submit_batch, wait_all_final
+from tests.faults.batch import FINAL, Batch, Item, statuses, submit_batch, wait_all_final
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -52,6 +52,9 @@ class Fault:
     when: frozenset[str] = frozenset({"submitted", "running", "downloading"})
     # what the API showed while the fault lasted (filled in by run_drill)
     during: dict[str, int] = field(default_factory=dict)
+    # more work submitted at the moment of strike, right before ``inject``; checked as the
+    # batch is (a fault that must land on work of its own, e.g. a burst on one gateway)
+    more_work: Callable[[DrillSystem], list[Item]] | None = None
 
 
 @dataclass
@@ -136,10 +139,20 @@ def _canary(system: DrillSystem) -> float:
     raise AssertionError(f"no new job succeeded within {CANARY_SECONDS:.0f}s of mending")
 
 
-def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -> Outcome:
+def run_drill(
+    system: DrillSystem,
+    fault: Fault,
+    *,
+    receiver: WebhookReceiver,
+    more_checks: Callable[[DrillSystem, Batch], list[str]] | None = None,
+) -> Outcome:
+    """One drill; ``more_checks`` (a drill's own witness, e.g. an SSE client) adds its
+    problems to those of ``checks``."""
     system.ensure_running()
     batch = submit_batch(system, receiver, copies())
     struck = _wait_moment(system, batch, fault.when)
+    if fault.more_work is not None:
+        batch.items += fault.more_work(system)
     fault.inject(system)
     try:
         struck_at = time.monotonic()
@@ -165,6 +178,8 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
     problems += checks.check_terminal_events(system, batch)
     problems += checks.check_webhooks(system, batch, receiver)
     problems += checks.check_storage(system)
+    if more_checks is not None:
+        problems += more_checks(system, batch)
     outcome = Outcome(
         fault=fault.name,
         items=len(batch.items),
