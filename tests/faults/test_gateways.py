@@ -5,8 +5,9 @@
   ``gateway`` with ``Last-Event-ID`` (as ``EventSource`` would) and must see every recorded
   event of every batch job exactly once — so each job's final state — across the two streams.
 - **Outbox relay**: a burst of image jobs is submitted through ``gateway-b`` and it is killed
-  as the last answer arrives, its outbox not yet drained; the other gateway relays what was
-  left (or ``gateway-b`` once started again): every job dispatched exactly once.
+  as the last answer arrives, its outbox not yet drained (NATS is made slow during the burst,
+  so the relay is behind); the other gateway relays what was left (or ``gateway-b`` once
+  started again): every job dispatched exactly once.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ READ_SECONDS = 20.0
 RECONNECT_PAUSE_SECONDS = 0.3
 BURST = 20
 BURST_WORKERS = 10
+BROKER_LATENCY_SECONDS = 0.3
 
 
 @dataclass
@@ -256,12 +258,16 @@ def test_gateway_killed_while_relaying_its_outbox(
     left: dict[str, int] = {}
 
     def submit_burst(s: DrillSystem) -> list[Item]:
+        # a slow broker: each relay round takes a few round trips of it, so the relay is
+        # certainly behind the burst when its last answer comes
+        s.nats_proxy.latency(BROKER_LATENCY_SECONDS)
         with ThreadPoolExecutor(BURST_WORKERS) as pool:
             burst.extend(pool.map(lambda n: _burst_job(s, n), range(BURST)))
         return burst
 
     def kill_relaying(s: DrillSystem) -> None:
         s.kill("gateway-b")
+        s.nats_proxy.pass_through()
         found = checks.rows(
             s,
             "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL"
@@ -271,7 +277,8 @@ def test_gateway_killed_while_relaying_its_outbox(
         left["unpublished"] = int(found[0]["n"])
 
     fault = Fault(
-        f"SIGKILL gateway-b right after a burst of {BURST} submits, its outbox undrained",
+        f"SIGKILL gateway-b right after a burst of {BURST} submits, its outbox undrained"
+        f" (NATS {BROKER_LATENCY_SECONDS:.1f} s slow during the burst)",
         inject=kill_relaying,
         clear=lambda s: s.start("gateway-b"),
         hold_seconds=3.0,
@@ -280,4 +287,5 @@ def test_gateway_killed_while_relaying_its_outbox(
     )
     outcome = run_drill(system, fault, receiver=receiver)
     print(f"drill outbox: {left.get('unpublished')} of {BURST} burst rows unpublished at the kill")
+    assert left.get("unpublished"), "the kill did not land before the outbox drained"
     assert_clean(outcome, system)
