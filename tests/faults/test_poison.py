@@ -37,15 +37,22 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 IN_FLIGHT = frozenset({"submitted", "running", "downloading"})
 RECORD_SECONDS = 30.0
 
-# every subject a durable consumer reads, and the consumers that read it
+# every subject a durable consumer reads, and the consumers that read it (each drill checks
+# the stream's consumers against this: a new consumer or subject needs its drill)
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "gen.requested.v1": ("dispatcher",),
     "gen.cancel.v1": ("dispatcher",),
     "dispatch.poll.v1": ("dispatcher-poll",),
+    "gen.submitted.v1": ("gateway-projector",),
+    "gen.progress.v1": ("gateway-projector",),
     "gen.output.v1": ("downloader", "gateway-projector"),
+    "gen.attempt_failed.v1": ("gateway-projector",),
     "gen.stored.v1": ("gateway-projector",),
+    "gen.failed.v1": ("gateway-projector",),
+    "gen.canceled.v1": ("gateway-projector",),
     "composition.ready.v1": ("assembler",),
     "composition.assembled.v1": ("gateway-compositions",),
+    "composition.assembly_failed.v1": ("gateway-compositions",),
 }
 
 
@@ -62,17 +69,25 @@ async def _publish(system: DrillSystem, subject: str) -> list[int]:
         await client.close()
 
 
-async def _readers(js: JetStreamContext, subject: str) -> list[str]:
-    """The durable consumers on the events' stream whose filter takes ``subject``."""
-    found = []
+async def _filters(js: JetStreamContext) -> dict[str, list[str]]:
+    """Each durable consumer on the events' stream and the subjects it filters on."""
+    found: dict[str, list[str]] = {}
     for info in await js.consumers_info(STREAM_NAME):
         config = info.config
-        filters = list(config.filter_subjects or []) + (
+        found[info.name] = list(config.filter_subjects or []) + (
             [config.filter_subject] if config.filter_subject else []
         )
-        if any(_matches(pattern, subject) for pattern in filters):
-            found.append(info.name)
-    return sorted(found)
+    return found
+
+
+def _unexercised(filters: dict[str, list[str]]) -> list[str]:
+    """Consumers' filters no poison drill covers (a consumer without one reads everything)."""
+    return sorted(
+        f"{name}: {pattern}"
+        for name, patterns in filters.items()
+        for pattern in patterns or [">"]
+        if pattern not in CONSUMERS
+    )
 
 
 def _matches(pattern: str, subject: str) -> bool:
@@ -106,9 +121,15 @@ async def _poison_problems(system: DrillSystem, subject: str, seqs: list[int]) -
     consumers = CONSUMERS[subject]
     client, js = await _connect(system)
     try:
-        readers = await _readers(js, subject)
+        filters = await _filters(js)
+        readers = sorted(
+            name
+            for name, patterns in filters.items()
+            if any(_matches(pattern, subject) for pattern in patterns)
+        )
         if readers != sorted(consumers):
             problems.append(f"{subject} is read by {readers}, the drill expects {consumers}")
+        problems += [f"no poison drill covers {what}" for what in _unexercised(filters)]
         for seq, (body, code) in zip(seqs, POISONS, strict=True):
             by_consumer = await _records(js, seq, consumers)
             for consumer in consumers:
