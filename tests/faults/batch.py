@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.faults.system import DrillSystem
+from tests.faults.target import DrillSystem
 from tests.support.still_images import quadrant_png
 from tests.support.webhook_receiver import WebhookReceiver
 

@@ -25,7 +25,7 @@ import httpx
 from minio import Minio
 
 from tests.faults.batch import Batch, Item
-from tests.faults.system import DrillSystem
+from tests.faults.target import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
 TERMINAL = ("succeeded", "failed", "canceled")
