@@ -107,6 +107,20 @@ k8s-validate: sync
 	  $(UV) run --no-sync kubernetes-validate --strict --quiet -k 1.30.0 .k8s-rendered.yaml || exit 1; \
 	done; rm -f .k8s-rendered.yaml
 
+## make drills: the fault drills (tests/faults) with bigger batches — DRILL_COPIES sets of the mixed
+## batch per fault (default 25: 200 jobs, compositions and uploads each) — then their table of
+## measured recovery times. Outside CI (`make test` runs them with one set). Needs TEST_DATABASE_URL
+## (default postgres@127.0.0.1:5432/test); PYTEST_ARGS="-k s3" picks drills
+DRILL_COPIES ?= 25
+DRILL_REPORT ?= .reelhouse/drills.jsonl
+.PHONY: drills
+drills: sync
+	@mkdir -p $(dir $(DRILL_REPORT)) && rm -f $(DRILL_REPORT)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} \
+	  REELHOUSE_DRILL_COPIES=$(DRILL_COPIES) REELHOUSE_DRILL_REPORT=$(abspath $(DRILL_REPORT)) \
+	  $(PYTEST) tests/faults -m faults -o session_timeout=14400 $(PYTEST_ARGS); rc=$$?; \
+	  $(UV) run --no-sync python -m tests.faults.report $(DRILL_REPORT); exit $$rc
+
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
 
