@@ -37,9 +37,10 @@ test: sync system-deps lint typecheck check-members
 	$(call pytest_run,tests)
 
 # Debian packages the tests need: chromium for tests/browser (Playwright drives it by its path and
-# never downloads a browser). Installed only when missing, and only as root with apt (CI);
-# elsewhere the browser tests skip and say how to install it.
-SYSTEM_PACKAGES ?= chromium
+# never downloads a browser), faketime (libfaketime) for the clock-skew drills in tests/faults.
+# Installed only when missing, and only as root with apt (CI); elsewhere those tests skip and
+# say how to install it.
+SYSTEM_PACKAGES ?= chromium faketime
 define apt_install
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "make: installing $(1) (Debian packages)"; \
@@ -51,7 +52,7 @@ define apt_install
 endef
 
 system-deps:
-	@if [ -x /usr/bin/chromium ]; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES="$(SYSTEM_PACKAGES)"; fi
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/faketime ]; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES="$(SYSTEM_PACKAGES)"; fi
 
 _apt-install:
 	$(call apt_install,$(PACKAGES))

@@ -10,6 +10,7 @@ so that, whenever the fault lands, some work is at every stage.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,17 @@ class Item:
         return self.kind == "composition"
 
 
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """One more generation a drill adds to the batch: its model, input and expected status."""
+
+    kind: str
+    model: str
+    input: dict[str, Any]
+    expect: str = "succeeded"
+    code: str | None = None
+
+
 @dataclass(slots=True)
 class Batch:
     items: list[Item] = field(default_factory=list)
@@ -68,10 +80,20 @@ def _video(prompt: str, delay: float, **extra: Any) -> dict[str, Any]:
     return {"prompt": prompt, **SMALL, "sandbox_delay": delay, **extra}
 
 
-def submit_batch(system: DrillSystem, receiver: WebhookReceiver, copies: int = 1) -> Batch:
-    """Submit ``copies`` sets through the first gateway; returns what each must become."""
+def submit_batch(
+    system: DrillSystem,
+    receiver: WebhookReceiver,
+    copies: int = 1,
+    extra: Sequence[Extra] = (),
+) -> Batch:
+    """Submit ``copies`` sets (and ``extra`` once) through the first gateway; returns what
+    each must become."""
     batch = Batch(submitted_at=time.monotonic())
     with system.client() as client:
+        for more in extra:
+            body = {"model": more.model, "input": more.input}
+            job = _post(client, "/v1/generations", body)
+            batch.items.append(Item(more.kind, job, more.expect, code=more.code))
         for n in range(copies):
             delay = DELAYS[n % len(DELAYS)]
             later = DELAYS[(n + 2) % len(DELAYS)]

@@ -17,13 +17,13 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import httpx
 
 from tests.faults import checks
-from tests.faults.batch import FINAL, Batch, statuses, submit_batch, wait_all_final
+from tests.faults.batch import FINAL, Batch, Extra, statuses, submit_batch, wait_all_final
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -74,6 +74,14 @@ class Outcome:
     problems: list[str]
     # items that failed as the fault allows, retried by the client: "kind: code"
     retried: list[str] = field(default_factory=list)
+    # what was submitted, for a drill's own assertions (not in the report)
+    batch: Batch | None = field(default=None, repr=False)
+
+    def report(self) -> dict[str, object]:
+        """The outcome as the drill's report line carries it."""
+        found = asdict(self)
+        found.pop("batch")
+        return found
 
 
 def _wait_moment(system: DrillSystem, batch: Batch, when: frozenset[str]) -> dict[str, int]:
@@ -171,9 +179,16 @@ def _canary(system: DrillSystem) -> float:
     raise AssertionError(f"no new job succeeded within {CANARY_SECONDS:.0f}s of mending")
 
 
-def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -> Outcome:
+def run_drill(
+    system: DrillSystem,
+    fault: Fault,
+    *,
+    receiver: WebhookReceiver,
+    extra: Sequence[Extra] = (),
+) -> Outcome:
+    """``extra``: generations this drill adds to the batch (submitted first)."""
     system.ensure_running()
-    batch = submit_batch(system, receiver, copies())
+    batch = submit_batch(system, receiver, copies(), extra)
     struck = _wait_moment(system, batch, fault.when)
     fault.inject(system)
     try:
@@ -214,13 +229,14 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
         submit_during=submit_during,
         after=dict(checks.summary_counts(system, batch)),
         problems=problems,
+        batch=batch,
     )
     outcome.retried = retried
-    print(f"drill {outcome.fault}: {json.dumps(asdict(outcome))}")
+    print(f"drill {outcome.fault}: {json.dumps(outcome.report())}")
     report = os.environ.get(REPORT_ENV)
     if report:
         with open(report, "a", encoding="utf-8") as sink:
-            sink.write(json.dumps(asdict(outcome)) + "\n")
+            sink.write(json.dumps(outcome.report()) + "\n")
     return outcome
 
 
