@@ -119,3 +119,31 @@ def test_downloader_temp_dir_full(system: DrillSystem, receiver: WebhookReceiver
     assert all(record.get("temp_dir") == str(temp) for record in full), full
     counted = 'reelhouse_downloads_total{code="disk_full",outcome="transient_error"}'
     assert counted in metrics, "the disk_full retries are not counted in the metrics"
+
+
+def test_assembler_temp_dir_full(system: DrillSystem, receiver: WebhookReceiver) -> None:
+    """The assembler joins scenes in its temp dir: a full disk there delays the film, never
+    fails the composition, and leaves nothing behind."""
+    temp = system.workdir / "tmp" / "assembler-small"
+    with (
+        small_tmpfs(temp),
+        system.reconfigured("assembler", REELHOUSE_TEMP_DIR=str(temp)),
+    ):
+        ballast = Ballast(temp)
+        fault = Fault(
+            f"assembler temp dir full ({TMPFS_SIZE} tmpfs) for {HOLD_SECONDS:.0f} s",
+            inject=ballast.start,
+            clear=ballast.stop,
+            hold_seconds=HOLD_SECONDS,
+            when=frozenset({"generating", "assembling"}),
+        )
+        outcome = run_drill(system, fault, receiver=receiver)
+        left = [p.name for p in temp.iterdir()]
+        full = system.records("assembler", "assembly.disk_full")
+        metrics = httpx.get(f"{system.roles['assembler'].url}/metrics", timeout=10.0).text
+    assert_clean(outcome, system)
+    assert not left, f"files left in the assembler's temp dir: {left}"
+    assert full, "no assembly.disk_full line: the assembler never met the full disk"
+    assert all(record.get("temp_dir") == str(temp) for record in full), full
+    counted = 'reelhouse_assemblies_total{code="disk_full",method="",outcome="transient_error"}'
+    assert counted in metrics, "the disk_full retries are not counted in the metrics"
