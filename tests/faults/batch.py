@@ -10,19 +10,20 @@ so that, whenever the fault lands, some work is at every stage.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from tests.faults.system import DrillSystem
+from tests.faults.target import DrillSystem
 from tests.support.still_images import quadrant_png
 from tests.support.webhook_receiver import WebhookReceiver
 
 FINAL = {"succeeded", "failed", "canceled"}
 SMALL = {"width": 160, "height": 96, "fps": 12, "duration": 1}
 # seconds each provider takes, spread so that a fault lands on work at every stage
-DELAYS = (1.0, 3.0, 5.0, 8.0)
+DELAYS = (0.5, 1.5, 3.0, 5.0)
 # the canceled video would take this long: it is canceled long before
 CANCELED_DELAY = 40.0
 WEBHOOK_EVENTS = ["status", "succeeded", "failed", "canceled"]
@@ -41,6 +42,17 @@ class Item:
     @property
     def composition(self) -> bool:
         return self.kind == "composition"
+
+
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """One more generation a drill adds to the batch: its model, input and expected status."""
+
+    kind: str
+    model: str
+    input: dict[str, Any]
+    expect: str = "succeeded"
+    code: str | None = None
 
 
 @dataclass(slots=True)
@@ -68,10 +80,20 @@ def _video(prompt: str, delay: float, **extra: Any) -> dict[str, Any]:
     return {"prompt": prompt, **SMALL, "sandbox_delay": delay, **extra}
 
 
-def submit_batch(system: DrillSystem, receiver: WebhookReceiver, copies: int = 1) -> Batch:
-    """Submit ``copies`` sets through the first gateway; returns what each must become."""
+def submit_batch(
+    system: DrillSystem,
+    receiver: WebhookReceiver,
+    copies: int = 1,
+    extra: Sequence[Extra] = (),
+) -> Batch:
+    """Submit ``copies`` sets (and ``extra`` once) through the first gateway; returns what
+    each must become."""
     batch = Batch(submitted_at=time.monotonic())
     with system.client() as client:
+        for more in extra:
+            body = {"model": more.model, "input": more.input}
+            job = _post(client, "/v1/generations", body)
+            batch.items.append(Item(more.kind, job, more.expect, code=more.code))
         for n in range(copies):
             delay = DELAYS[n % len(DELAYS)]
             later = DELAYS[(n + 2) % len(DELAYS)]

@@ -25,7 +25,7 @@ import httpx
 from minio import Minio
 
 from tests.faults.batch import Batch, Item
-from tests.faults.system import DrillSystem
+from tests.faults.target import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -93,7 +93,7 @@ def check_outputs(system: DrillSystem, batch: Batch) -> tuple[list[str], int]:
             found = client.get(path + item.id).json()
             outputs = found.get("outputs") or []
             if not outputs:
-                problems.append(f"{item.kind} {item.id}: succeeded without outputs")
+                problems.append(f"{item.kind} {item.id}: no outputs to serve")
             for output in outputs:
                 served = browser.get(output["url"])
                 checked += 1

@@ -17,26 +17,30 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 import httpx
 
 from tests.faults import checks
-from tests.faults.batch import FINAL, Batch, Item, statuses, submit_batch, wait_all_final
+from tests.faults.batch import FINAL, Batch, Extra, Item, statuses, submit_batch, wait_all_final
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
 REPORT_ENV = "REELHOUSE_DRILL_REPORT"
 COPIES_ENV = "REELHOUSE_DRILL_COPIES"
-# after the fault is mended, everything must be final within this (CI-sized batches)
-DRAIN_SECONDS = 240.0
 CANARY_SECONDS = 180.0
 
 
 def copies() -> int:
     """Sets of the mixed batch per drill: 1 in ``make test``, more with ``make drills``."""
     return max(1, int(os.environ.get(COPIES_ENV, "1")))
+
+
+# after the fault is mended, everything must be final within this (grows with the batch)
+DRAIN_SECONDS = 180.0 + 15.0 * copies()
+# each drill test's bound (its module's ``pytest.mark.timeout``): set-up, batch, fault, checks
+TIMEOUT = 420 + 60 * copies()
 
 
 @dataclass
@@ -50,8 +54,9 @@ class Fault:
     hold_seconds: float = 0.0
     # the moment to strike: once any item of the batch has reached one of these statuses
     when: frozenset[str] = frozenset({"submitted", "running", "downloading"})
-    # what the API showed while the fault lasted (filled in by run_drill)
-    during: dict[str, int] = field(default_factory=dict)
+    # failures this fault may honestly cause, by item kind → error codes: such an item must
+    # fail with one of them (never silently), and its retry must then succeed
+    tolerate: dict[str, frozenset[str]] = field(default_factory=dict)
     # more work submitted at the moment of strike, right before ``inject``; checked as the
     # batch is (a fault that must land on work of its own, e.g. a burst on one gateway)
     more_work: Callable[[DrillSystem], list[Item]] | None = None
@@ -70,6 +75,16 @@ class Outcome:
     submit_during: str
     after: dict[str, int]
     problems: list[str]
+    # items that failed as the fault allows, retried by the client: "kind: code"
+    retried: list[str] = field(default_factory=list)
+    # what was submitted, for a drill's own assertions (not in the report)
+    batch: Batch | None = field(default=None, repr=False)
+
+    def report(self) -> dict[str, object]:
+        """The outcome as the drill's report line carries it."""
+        found = asdict(self)
+        found.pop("batch")
+        return found
 
 
 def _wait_moment(system: DrillSystem, batch: Batch, when: frozenset[str]) -> dict[str, int]:
@@ -87,6 +102,34 @@ def _wait_moment(system: DrillSystem, batch: Batch, when: frozenset[str]) -> dic
                 return dict(seen)
             time.sleep(0.1)
     raise AssertionError(f"no item reached {sorted(when)} to strike at; statuses: {dict(seen)}")
+
+
+def _retry_tolerated(
+    system: DrillSystem, batch: Batch, tolerate: dict[str, frozenset[str]]
+) -> list[str]:
+    """Retry (``POST …/retry``) each item that failed the way the fault allows.
+
+    The failed item is then expected as it is (failed, that code) and the retry joins the
+    batch expected to succeed, so every check covers it too.
+    """
+    retried: list[str] = []
+    if not tolerate:
+        return retried
+    with system.client() as client:
+        for index, item in enumerate(list(batch.items)):
+            codes = tolerate.get(item.kind)
+            if not codes or item.composition:
+                continue
+            found = client.get(f"/v1/generations/{item.id}").json()
+            code = (found.get("error") or {}).get("code")
+            if found["status"] != "failed" or code not in codes:
+                continue
+            answer = client.post(f"/v1/generations/{item.id}/retry")
+            assert answer.status_code == 202, answer.text
+            batch.items[index] = replace(item, expect="failed", code=code)
+            batch.items.append(replace(item, kind=f"{item.kind} (retried)", id=answer.json()["id"]))
+            retried.append(f"{item.kind}: {code}")
+    return retried
 
 
 def _probe_submit(system: DrillSystem) -> str:
@@ -144,12 +187,14 @@ def run_drill(
     fault: Fault,
     *,
     receiver: WebhookReceiver,
+    extra: Sequence[Extra] = (),
     more_checks: Callable[[DrillSystem, Batch], list[str]] | None = None,
 ) -> Outcome:
-    """One drill; ``more_checks`` (a drill's own witness, e.g. an SSE client) adds its
-    problems to those of ``checks``."""
+    """``extra``: generations this drill adds to the batch (submitted first);
+    ``more_checks``: a drill's own witness (an SSE client, the dead-letter stream), whose
+    problems join those of ``checks``."""
     system.ensure_running()
-    batch = submit_batch(system, receiver, copies())
+    batch = submit_batch(system, receiver, copies(), extra)
     struck = _wait_moment(system, batch, fault.when)
     if fault.more_work is not None:
         batch.items += fault.more_work(system)
@@ -169,6 +214,9 @@ def run_drill(
     mended = time.monotonic()
     recovered = _canary(system)
     drained_at = wait_all_final(system, batch, timeout=DRAIN_SECONDS)
+    retried = _retry_tolerated(system, batch, fault.tolerate)
+    if retried:
+        wait_all_final(system, batch, timeout=DRAIN_SECONDS)
     problems = checks.check_final_states(system, batch)
     if submit_during.startswith("500"):
         problems.append(f"a submit during the fault was answered {submit_during}")
@@ -191,12 +239,14 @@ def run_drill(
         submit_during=submit_during,
         after=dict(checks.summary_counts(system, batch)),
         problems=problems,
+        batch=batch,
     )
-    print(f"drill {outcome.fault}: {json.dumps(asdict(outcome))}")
+    outcome.retried = retried
+    print(f"drill {outcome.fault}: {json.dumps(outcome.report())}")
     report = os.environ.get(REPORT_ENV)
     if report:
         with open(report, "a", encoding="utf-8") as sink:
-            sink.write(json.dumps(asdict(outcome)) + "\n")
+            sink.write(json.dumps(outcome.report()) + "\n")
     return outcome
 
 

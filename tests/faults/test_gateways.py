@@ -25,11 +25,11 @@ import pytest
 
 from tests.faults import checks
 from tests.faults.batch import FINAL, Batch, Item
-from tests.faults.drill import Fault, assert_clean, run_drill
+from tests.faults.drill import TIMEOUT, Fault, assert_clean, run_drill
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(TIMEOUT)]
 
 IN_FLIGHT = frozenset({"submitted", "running", "downloading"})
 # how long the SSE client follows the stream at most (the drill's own bounds are shorter)

@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from reelhouse.common.deadletter import CONSUMER_HEADER
 from reelhouse.common.events import DEADLETTER_STREAM_NAME, STREAM_NAME
 from tests.faults.batch import Batch
-from tests.faults.drill import Fault, assert_clean, run_drill
+from tests.faults.drill import TIMEOUT, Fault, assert_clean, run_drill
 from tests.faults.system import DrillSystem
 from tests.support.deadletters import (
     POISONS,
@@ -32,7 +32,7 @@ from tests.support.deadletters import (
 )
 from tests.support.webhook_receiver import WebhookReceiver
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(TIMEOUT)]
 
 IN_FLIGHT = frozenset({"submitted", "running", "downloading"})
 RECORD_SECONDS = 30.0
