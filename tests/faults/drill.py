@@ -132,8 +132,9 @@ def _retry_tolerated(
     return retried
 
 
-def _probe_submit(system: DrillSystem) -> str:
-    """What a client submitting on the second gateway is told while the fault lasts.
+def _probe_submit(system: DrillSystem) -> tuple[str, str | None]:
+    """What a client submitting on the second gateway is told while the fault lasts, and
+    the id of the job when one was accepted.
 
     Any answer is recorded; a 500 is a finding (the drill fails on it): trouble behind the
     API must surface as a specific, retryable error.
@@ -144,14 +145,30 @@ def _probe_submit(system: DrillSystem) -> str:
             client.timeout = httpx.Timeout(20.0)
             answer = client.post("/v1/generations", json=body)
     except httpx.HTTPError as exc:
-        return f"no answer ({type(exc).__name__})"
-    code = ""
-    if answer.status_code != 202:
-        try:
-            code = " " + str(answer.json().get("code"))
-        except ValueError:
-            code = " (no JSON body)"
-    return f"{answer.status_code}{code}"
+        return f"no answer ({type(exc).__name__})", None
+    if answer.status_code == 202:
+        return "202", str(answer.json()["id"])
+    try:
+        code = " " + str(answer.json().get("code"))
+    except ValueError:
+        code = " (no JSON body)"
+    return f"{answer.status_code}{code}", None
+
+
+def _wait_probe(system: DrillSystem, job_id: str | None) -> None:
+    """Until the probe's job is final too, whatever its end: the storage check must not meet
+    its download still in progress (its temp file) as one left behind."""
+    if job_id is None:
+        return
+    deadline = time.monotonic() + DRAIN_SECONDS
+    with system.client() as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get(f"/v1/generations/{job_id}").json()["status"] in FINAL:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
 
 
 def _canary(system: DrillSystem) -> float:
@@ -201,7 +218,7 @@ def run_drill(
     fault.inject(system)
     try:
         struck_at = time.monotonic()
-        submit_during = _probe_submit(system)
+        submit_during, probe = _probe_submit(system)
         if fault.hold_seconds:
             time.sleep(max(0.0, fault.hold_seconds - (time.monotonic() - struck_at)))
         try:
@@ -217,6 +234,7 @@ def run_drill(
     retried = _retry_tolerated(system, batch, fault.tolerate)
     if retried:
         wait_all_final(system, batch, timeout=DRAIN_SECONDS)
+    _wait_probe(system, probe)
     problems = checks.check_final_states(system, batch)
     if submit_during.startswith("500"):
         problems.append(f"a submit during the fault was answered {submit_during}")
