@@ -169,10 +169,15 @@ def submit_batch(
                 }
                 for k in range(2)
             ]
+            # a crossfade: the assembler re-encodes, so a fault can land while it works
             add(
                 Item(
                     "composition",
-                    _post(client, "/v1/compositions", {"scenes": scenes}),
+                    _post(
+                        client,
+                        "/v1/compositions",
+                        {"scenes": scenes, "transition": {"type": "crossfade", "seconds": 0.5}},
+                    ),
                     "succeeded",
                 )
             )
@@ -180,16 +185,17 @@ def submit_batch(
 
 
 def statuses(client: httpx.Client, batch: Batch) -> dict[str, str]:
-    """Each item's status as the API shows it now (an unanswered read counts as unknown)."""
-    found: dict[str, str] = {}
+    """Each item's status as the API shows it now; ``unknown`` where it did not answer (after
+    the first unanswered read the rest are not asked: a stopped gateway answers none)."""
+    found: dict[str, str] = dict.fromkeys((item.id for item in batch.items), "unknown")
     for item in batch.items:
         path = "/v1/compositions/" if item.composition else "/v1/generations/"
         try:
             response = client.get(path + item.id)
         except httpx.HTTPError:
-            found[item.id] = "unknown"
-            continue
-        found[item.id] = response.json()["status"] if response.status_code == 200 else "unknown"
+            break
+        if response.status_code == 200:
+            found[item.id] = response.json()["status"]
     return found
 
 

@@ -142,7 +142,7 @@ def _probe_submit(system: DrillSystem) -> tuple[str, str | None]:
     body = {"model": "sandbox/text-to-image", "input": {"prompt": "probe", "width": 64}}
     try:
         with system.client("gateway-b") as client:
-            client.timeout = httpx.Timeout(20.0)
+            client.timeout = httpx.Timeout(8.0)
             answer = client.post("/v1/generations", json=body)
     except httpx.HTTPError as exc:
         return f"no answer ({type(exc).__name__})", None
@@ -223,6 +223,7 @@ def run_drill(
             time.sleep(max(0.0, fault.hold_seconds - (time.monotonic() - struck_at)))
         try:
             with system.client("gateway-b") as client:
+                client.timeout = httpx.Timeout(3.0)
                 during = dict(Counter(statuses(client, batch).values()))
         except Exception:
             during = {"unanswered": len(batch.items)}
