@@ -23,7 +23,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 FINAL = {"succeeded", "failed", "canceled"}
 SMALL = {"width": 160, "height": 96, "fps": 12, "duration": 1}
 # seconds each provider takes, spread so that a fault lands on work at every stage
-DELAYS = (0.5, 1.5, 3.0, 5.0)
+DELAYS = (0.5, 1.0, 2.0, 3.0)
 # the canceled video would take this long: it is canceled long before
 CANCELED_DELAY = 40.0
 WEBHOOK_EVENTS = ["status", "succeeded", "failed", "canceled"]

@@ -20,7 +20,7 @@ IN_FLIGHT = frozenset({"submitted", "running", "downloading"})
 # a provider fetching an uploaded input (a signed URL of our media service) while storage is
 # away is told 503: it fails the job, as any provider would; the client's retry succeeds
 INPUT_UNREACHABLE = {"upload": frozenset({"provider_model_error", "provider_rejected_input"})}
-OUTAGE_SECONDS = 15.0
+OUTAGE_SECONDS = 10.0
 PARTITION_SECONDS = 60.0
 
 

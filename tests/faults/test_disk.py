@@ -28,7 +28,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(TIMEOUT)]
 
 TMPFS_SIZE = "4m"
-HOLD_SECONDS = 12.0
+HOLD_SECONDS = 8.0
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ RESET_EVERY_SECONDS = 1.0
 # each 64 KiB chunk through the proxy waits this long: a large output takes seconds to stream,
 # so the resets land in the middle of bodies
 CHUNK_LATENCY_SECONDS = 0.005
-RESET_HOLD_SECONDS = 15.0
+RESET_HOLD_SECONDS = 8.0
 
 
 def _stalled_extra() -> list[Extra]:
