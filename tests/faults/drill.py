@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import httpx
 
-from tests.faults import checks
+from tests.faults import checks, target
 from tests.faults.batch import FINAL, Batch, statuses, submit_batch, wait_all_final
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
@@ -108,7 +108,7 @@ def _probe_submit(system: DrillSystem) -> str:
     return f"{answer.status_code}{code}"
 
 
-def _canary(system: DrillSystem) -> float:
+def canary(system: target.DrillSystem) -> float:
     """Seconds until one new image job succeeds (submitted again while the gateway refuses)."""
     started = time.monotonic()
     deadline = started + CANARY_SECONDS
@@ -154,7 +154,7 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
     finally:
         fault.clear(system)
     mended = time.monotonic()
-    recovered = _canary(system)
+    recovered = canary(system)
     drained_at = wait_all_final(system, batch, timeout=DRAIN_SECONDS)
     problems = checks.check_final_states(system, batch)
     if submit_during.startswith("500"):
@@ -177,12 +177,17 @@ def run_drill(system: DrillSystem, fault: Fault, *, receiver: WebhookReceiver) -
         after=dict(checks.summary_counts(system, batch)),
         problems=problems,
     )
+    record(outcome)
+    return outcome
+
+
+def record(outcome: Outcome) -> None:
+    """Print the drill's line and append it to ``$REELHOUSE_DRILL_REPORT`` when set."""
     print(f"drill {outcome.fault}: {json.dumps(asdict(outcome))}")
     report = os.environ.get(REPORT_ENV)
     if report:
         with open(report, "a", encoding="utf-8") as sink:
             sink.write(json.dumps(asdict(outcome)) + "\n")
-    return outcome
 
 
 def assert_clean(outcome: Outcome, system: DrillSystem) -> None:
