@@ -84,6 +84,20 @@ class ComposeTarget:
     def restarts(self, container: str) -> int:
         return int(self.inspect(container, "{{.RestartCount}}"))
 
+    def ensure_running(self, service: str, *, timeout: float) -> list[str]:
+        """Start whatever container of ``service`` is stopped (as an operator does after a
+        ``docker kill``) and wait until all are healthy; their names."""
+        self.stack.compose_command("start", service)
+        names = [c.Name for c in self.stack.containers(service)]
+        deadline = time.monotonic() + timeout
+        states: list[str] = []
+        while time.monotonic() < deadline:
+            states = [self.inspect(n, "{{.State.Status}} {{.State.Health.Status}}") for n in names]
+            if all(state == "running healthy" for state in states):
+                return names
+            time.sleep(0.2)
+        raise AssertionError(f"{service} not all healthy within {timeout:.0f}s: {states}")
+
     def wait_healthy(self, container: str, *, restarted_from: int, timeout: float) -> float:
         """Until ``container`` has been restarted and is healthy again; the monotonic time."""
         deadline = time.monotonic() + timeout

@@ -229,11 +229,15 @@ def test_drill_crashed_downloader_is_restarted_and_loses_nothing(
     downloader holding that download is SIGKILLed from the host, as the kernel's OOM killer
     or a crash would: its restart policy (``restart: unless-stopped``) must bring it back
     without an operator. (``docker kill`` is a stop by hand: Docker applies no restart policy
-    after it.) Recovery is measured from the kill: the container healthy again, a new job
-    succeeded, every item final. Then every check of the drill harness.
+    after it: the replica an earlier test killed so stays down until started, which this
+    drill does first.) Recovery is measured from the kill: the container healthy again, a new
+    job succeeded, every item final (the dead replica's unacknowledged message comes back
+    after the ack wait, ``REELHOUSE_NATS__ACK_WAIT_SECONDS``). Then every check of the drill
+    harness; the temp check reads each worker container's /tmp.
     """
     target = ComposeTarget(stack, tmp_path)
-    running = [c.Name for c in stack.containers("downloader") if c.State == "running"]
+    # every replica up (an earlier test may have left one killed)
+    running = target.ensure_running("downloader", timeout=HEALTHY_SECONDS)
     with WebhookReceiver() as receiver:
         batch = mixed.submit_batch(target, receiver, drill.copies())
         with target.client() as client:
