@@ -125,6 +125,8 @@ def test_compose_file_is_ready_for_operators_and_scaling(engine: Engine) -> None
         assert services[worker]["depends_on"]["bucket-init"]["condition"] == (
             "service_completed_successfully"
         )
+    # a container restarted after a crash sweeps what the dead process left in it
+    assert services["assembler"]["environment"]["REELHOUSE_TEMP_DIR"] == "/tmp/assembly"
 
 
 def test_one_job_end_to_end(stack: Stack) -> None:
