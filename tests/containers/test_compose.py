@@ -213,6 +213,8 @@ STALLED = {
     "sandbox_fault": "stall_body",
 }
 HEALTHY_SECONDS = 180.0
+# what a client submitting the moment the downloader died is answered
+PROBE = {"model": "sandbox/text-to-image", "input": {"prompt": "probe", "width": 64}}
 
 
 @dataclass
@@ -255,6 +257,7 @@ def test_drill_crashed_downloader_is_restarted_and_loses_nothing(
                 os.kill(pid, signal.SIGKILL)
                 # a client's new job, submitted the moment the container died
                 canary = pool.submit(drill.canary, target)
+                probe = client.post("/v1/generations", json=PROBE)
                 during = dict(Counter(mixed.statuses(client, batch).values()))
                 healthy_at = target.wait_healthy(
                     victim, restarted_from=restarts, timeout=HEALTHY_SECONDS
@@ -276,7 +279,7 @@ def test_drill_crashed_downloader_is_restarted_and_loses_nothing(
         drained_s=round(drained_at - killed_at, 1),
         struck=struck,
         during=during,
-        submit_during="not probed (the gateway is not the one killed)",
+        submit_during=str(probe.status_code),
         after=dict(checks.summary_counts(target, batch)),
         problems=problems,
         healthy_s=round(healthy_at - killed_at, 1),
