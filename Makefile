@@ -37,9 +37,10 @@ test: sync system-deps lint typecheck check-members
 	$(call pytest_run,tests)
 
 # Debian packages the tests need: chromium for tests/browser (Playwright drives it by its path and
-# never downloads a browser). Installed only when missing, and only as root with apt (CI);
-# elsewhere the browser tests skip and say how to install it.
-SYSTEM_PACKAGES ?= chromium
+# never downloads a browser), faketime (libfaketime) for the clock-skew drills in tests/faults.
+# Installed only when missing, and only as root with apt (CI); elsewhere those tests skip and
+# say how to install it.
+SYSTEM_PACKAGES ?= chromium faketime
 define apt_install
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "make: installing $(1) (Debian packages)"; \
@@ -51,7 +52,7 @@ define apt_install
 endef
 
 system-deps:
-	@if [ -x /usr/bin/chromium ]; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES="$(SYSTEM_PACKAGES)"; fi
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/faketime ]; then :; else $(MAKE) --no-print-directory _apt-install PACKAGES="$(SYSTEM_PACKAGES)"; fi
 
 _apt-install:
 	$(call apt_install,$(PACKAGES))
@@ -106,6 +107,20 @@ k8s-validate: sync
 	  $(UV) run --no-sync kubectl kustomize $$overlay > .k8s-rendered.yaml || exit 1; \
 	  $(UV) run --no-sync kubernetes-validate --strict --quiet -k 1.30.0 .k8s-rendered.yaml || exit 1; \
 	done; rm -f .k8s-rendered.yaml
+
+## make drills: the fault drills (tests/faults) with bigger batches — DRILL_COPIES sets of the mixed
+## batch per fault (default 25: 200 jobs, compositions and uploads each) — then their table of
+## measured recovery times. Outside CI (`make test` runs them with one set). Needs TEST_DATABASE_URL
+## (default postgres@127.0.0.1:5432/test); PYTEST_ARGS="-k s3" picks drills
+DRILL_COPIES ?= 25
+DRILL_REPORT ?= .reelhouse/drills.jsonl
+.PHONY: drills
+drills: sync
+	@mkdir -p $(dir $(DRILL_REPORT)) && rm -f $(DRILL_REPORT)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} \
+	  REELHOUSE_DRILL_COPIES=$(DRILL_COPIES) REELHOUSE_DRILL_REPORT=$(abspath $(DRILL_REPORT)) \
+	  $(PYTEST) tests/faults -m faults -o session_timeout=14400 $(PYTEST_ARGS); rc=$$?; \
+	  $(UV) run --no-sync python -m tests.faults.report $(DRILL_REPORT); exit $$rc
 
 clean:
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -220,7 +220,7 @@ PROBE = {"model": "sandbox/text-to-image", "input": {"prompt": "probe", "width":
 @dataclass
 class CrashOutcome(drill.Outcome):
     # from the kill until the restarted container passed its health check
-    healthy_s: float
+    healthy_s: float = 0.0
 
 
 def test_drill_crashed_downloader_is_restarted_and_loses_nothing(
@@ -243,10 +243,10 @@ def test_drill_crashed_downloader_is_restarted_and_loses_nothing(
     # every replica up (an earlier test may have left one killed)
     running = target.ensure_running("downloader", timeout=HEALTHY_SECONDS)
     with WebhookReceiver() as receiver:
-        batch = mixed.submit_batch(target, receiver, drill.copies())
+        extra = [mixed.Extra("stalled-download", MODEL, STALLED)]
+        batch = mixed.submit_batch(target, receiver, drill.copies(), extra)
+        stalled = next(item.id for item in batch.items if item.kind == "stalled-download")
         with target.client() as client:
-            stalled = submit(client, MODEL, STALLED)["id"]
-            batch.items.append(mixed.Item("stalled-download", stalled, "succeeded"))
             victim = first_found(lambda: downloading_now(stack, running, [stalled]), timeout=90)
             assert victim is not None, "no downloader took the stalled download within 90s"
             struck = dict(Counter(mixed.statuses(client, batch).values()))

@@ -10,6 +10,7 @@ so that, whenever the fault lands, some work is at every stage.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 FINAL = {"succeeded", "failed", "canceled"}
 SMALL = {"width": 160, "height": 96, "fps": 12, "duration": 1}
 # seconds each provider takes, spread so that a fault lands on work at every stage
-DELAYS = (1.0, 3.0, 5.0, 8.0)
+DELAYS = (0.5, 1.5, 3.0, 5.0)
 # the canceled video would take this long: it is canceled long before
 CANCELED_DELAY = 40.0
 WEBHOOK_EVENTS = ["status", "succeeded", "failed", "canceled"]
@@ -41,6 +42,17 @@ class Item:
     @property
     def composition(self) -> bool:
         return self.kind == "composition"
+
+
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """One more generation a drill adds to the batch: its model, input and expected status."""
+
+    kind: str
+    model: str
+    input: dict[str, Any]
+    expect: str = "succeeded"
+    code: str | None = None
 
 
 @dataclass(slots=True)
@@ -68,10 +80,20 @@ def _video(prompt: str, delay: float, **extra: Any) -> dict[str, Any]:
     return {"prompt": prompt, **SMALL, "sandbox_delay": delay, **extra}
 
 
-def submit_batch(system: DrillSystem, receiver: WebhookReceiver, copies: int = 1) -> Batch:
-    """Submit ``copies`` sets through the first gateway; returns what each must become."""
+def submit_batch(
+    system: DrillSystem,
+    receiver: WebhookReceiver,
+    copies: int = 1,
+    extra: Sequence[Extra] = (),
+) -> Batch:
+    """Submit ``copies`` sets (and ``extra`` once) through the first gateway; returns what
+    each must become."""
     batch = Batch(submitted_at=time.monotonic())
     with system.client() as client:
+        for more in extra:
+            body = {"model": more.model, "input": more.input}
+            job = _post(client, "/v1/generations", body)
+            batch.items.append(Item(more.kind, job, more.expect, code=more.code))
         for n in range(copies):
             delay = DELAYS[n % len(DELAYS)]
             later = DELAYS[(n + 2) % len(DELAYS)]
@@ -147,10 +169,15 @@ def submit_batch(system: DrillSystem, receiver: WebhookReceiver, copies: int = 1
                 }
                 for k in range(2)
             ]
+            # a crossfade: the assembler re-encodes, so a fault can land while it works
             add(
                 Item(
                     "composition",
-                    _post(client, "/v1/compositions", {"scenes": scenes}),
+                    _post(
+                        client,
+                        "/v1/compositions",
+                        {"scenes": scenes, "transition": {"type": "crossfade", "seconds": 0.5}},
+                    ),
                     "succeeded",
                 )
             )
@@ -158,16 +185,17 @@ def submit_batch(system: DrillSystem, receiver: WebhookReceiver, copies: int = 1
 
 
 def statuses(client: httpx.Client, batch: Batch) -> dict[str, str]:
-    """Each item's status as the API shows it now (an unanswered read counts as unknown)."""
-    found: dict[str, str] = {}
+    """Each item's status as the API shows it now; ``unknown`` where it did not answer (after
+    the first unanswered read the rest are not asked: a stopped gateway answers none)."""
+    found: dict[str, str] = dict.fromkeys((item.id for item in batch.items), "unknown")
     for item in batch.items:
         path = "/v1/compositions/" if item.composition else "/v1/generations/"
         try:
             response = client.get(path + item.id)
         except httpx.HTTPError:
-            found[item.id] = "unknown"
-            continue
-        found[item.id] = response.json()["status"] if response.status_code == 200 else "unknown"
+            break
+        if response.status_code == 200:
+            found[item.id] = response.json()["status"]
     return found
 
 

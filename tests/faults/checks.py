@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import io
 import json
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -29,6 +30,8 @@ from tests.faults.target import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
 TERMINAL = ("succeeded", "failed", "canceled")
+# a webhook delivery retried after the fault is sent within this (retry delays up to 5 s)
+WEBHOOK_SETTLE_SECONDS = 60.0
 
 
 def _dsn(url: str) -> str:
@@ -93,7 +96,7 @@ def check_outputs(system: DrillSystem, batch: Batch) -> tuple[list[str], int]:
             found = client.get(path + item.id).json()
             outputs = found.get("outputs") or []
             if not outputs:
-                problems.append(f"{item.kind} {item.id}: succeeded without outputs")
+                problems.append(f"{item.kind} {item.id}: no outputs to serve")
             for output in outputs:
                 served = browser.get(output["url"])
                 checked += 1
@@ -155,8 +158,11 @@ def check_provider_calls(system: DrillSystem, batch: Batch) -> list[str]:
     """Exactly one prediction per attempt: each one an attempt claims, no attempt without one."""
     problems: list[str] = []
     jobs = _part_jobs(system, batch)
-    found = rows(system, "SELECT id, attempts, input FROM jobs WHERE id = ANY($1::text[])", jobs)
+    found = rows(
+        system, "SELECT id, status, attempts, input FROM jobs WHERE id = ANY($1::text[])", jobs
+    )
     by_job = _predictions(system, _prompts(found))
+    kinds = {item.id: item.kind for item in batch.items}
     for row in found:
         claimed = [
             a.get("provider_request_id")
@@ -166,8 +172,8 @@ def check_provider_calls(system: DrillSystem, batch: Batch) -> list[str]:
         made = by_job.get(row["id"], [])
         if sorted(made) != sorted(set(claimed)) or len(claimed) != len(set(claimed)):
             problems.append(
-                f"job {row['id']}: provider made {len(made)} prediction(s) {made},"
-                f" attempts claim {claimed}"
+                f"{kinds.get(row['id'], 'scene')} job {row['id']} ({row['status']}): provider made"
+                f" {len(made)} prediction(s) {made}, attempts claim {claimed}"
             )
     return problems
 
@@ -189,17 +195,29 @@ def check_terminal_events(system: DrillSystem, batch: Batch) -> list[str]:
     ]
 
 
+def _deliveries(system: DrillSystem, jobs: list[str]) -> list[asyncpg.Record]:
+    """The jobs' webhook deliveries once none is pending any more (a delivery retried after
+    the fault may still be waiting for its next attempt; bounded)."""
+    deadline = time.monotonic() + WEBHOOK_SETTLE_SECONDS
+    while True:
+        found = rows(
+            system,
+            "SELECT id, job_id, type, status FROM webhook_deliveries"
+            " WHERE job_id = ANY($1::text[])",
+            jobs,
+        )
+        if all(d["status"] != "pending" for d in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def check_webhooks(system: DrillSystem, batch: Batch, receiver: WebhookReceiver) -> list[str]:
     """Every recorded delivery arrived at least once; its copies are one delivery to a client."""
     problems: list[str] = []
     hooked = [item.id for item in batch.items if item.webhook]
     if not hooked:
         return problems
-    deliveries = rows(
-        system,
-        "SELECT id, job_id, type, status FROM webhook_deliveries WHERE job_id = ANY($1::text[])",
-        hooked,
-    )
+    deliveries = _deliveries(system, hooked)
     arrived: dict[str, list[bytes]] = defaultdict(list)
     for request in receiver.received:
         arrived[request.headers.get("webhook-id", "")].append(request.body)

@@ -1,4 +1,5 @@
-"""One drill system for the whole fault suite, rebuilt after a drill that failed.
+"""One drill system for the whole fault suite (stopped after its last drill), rebuilt after a
+drill that failed.
 
 Starting every role costs tens of seconds on two cores, so the drills share one system; each
 drill begins by starting whatever the last one left stopped (``DrillSystem.ensure_running``).
@@ -54,7 +55,7 @@ class Drills:
         self.stack = ExitStack()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def drills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drills]:
     server_url = postgres_server_url()
     if server_url is None:
@@ -66,7 +67,7 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drills]:
         holder.discard()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def receiver() -> Iterator[WebhookReceiver]:
     """The client's webhook endpoint, shared by every drill."""
     with WebhookReceiver() as running:

@@ -162,6 +162,30 @@ class DrillSystem:
                 _signal(self.roles[name], signal.SIGCONT)
                 process.terminate(timeout=STOP_SECONDS)
 
+    def stop(self, name: str) -> None:
+        """SIGTERM (graceful), SIGKILL after STOP_SECONDS."""
+        role = self.roles[name]
+        if role.process is not None and role.process.running:
+            _signal(role, signal.SIGCONT)
+            role.process.terminate(timeout=STOP_SECONDS)
+
+    @contextmanager
+    def reconfigured(self, name: str, **changes: str) -> Iterator[Role]:
+        """``name`` restarted with ``changes`` to its variables for the block; afterwards
+        restarted with its own variables again, so the next drill meets the usual role."""
+        role = self.roles[name]
+        saved = dict(role.env)
+        self.stop(name)
+        role.env.update(changes)
+        try:
+            self.start(name)
+            yield role
+        finally:
+            self.stop(name)
+            role.env.clear()
+            role.env.update(saved)
+            self.start(name)
+
     def records(self, name: str, event: str) -> list[dict[str, object]]:
         """``event`` records from every log this role wrote (across restarts)."""
         found: list[dict[str, object]] = []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.drill import Fault, assert_clean, run_drill
+from tests.faults.drill import TIMEOUT, Fault, assert_clean, run_drill
 from tests.faults.system import ACK_WAIT_SECONDS, DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
-pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(TIMEOUT)]
 
 
 def test_nats_sigkill_and_restart_on_its_file_store(

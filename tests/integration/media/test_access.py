@@ -126,3 +126,13 @@ async def test_other_methods_are_not_allowed(media: MediaServer) -> None:
     response = await media.client.delete(media.url(KEY))
     assert response.status_code == 405
     assert await media.store.stat(KEY)
+
+
+async def test_a_url_just_past_its_expiry_is_served_within_the_clock_skew_leeway(
+    media: MediaServer,
+) -> None:
+    """The gateway's clock may run behind this one: a URL expired 90 s ago by this clock is
+    still served (default leeway 300 s), with nothing left of it to cache."""
+    response = await media.client.get(media.url(KEY, ttl=60, now=time.time() - 150))
+    assert response.status_code == 200
+    assert "max-age=0" in response.headers["cache-control"]

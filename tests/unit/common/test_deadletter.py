@@ -16,6 +16,7 @@ from reelhouse.common.deadletter import (
     MAX_REASON_CHARS,
     MSG_ID_HEADER,
     ORIGINAL_SUBJECT_HEADER,
+    PUBLISH_TIMEOUT_SECONDS,
     REASON_HEADER,
     RETRY_MAX_SECONDS,
     STREAM_SEQUENCE_HEADER,
@@ -81,6 +82,7 @@ class RecordingBroker:
     def __init__(self, *, down: bool = False) -> None:
         self.down = down
         self.published: list[tuple[str, bytes, dict[str, str], str | None]] = []
+        self.timeouts: list[float | None] = []
         self._ids: set[str] = set()
 
     async def publish(
@@ -91,7 +93,9 @@ class RecordingBroker:
         reply_to: str = "",
         correlation_id: str | None = None,
         stream: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - as NatsBroker.publish
     ) -> PubAck | None:
+        self.timeouts.append(timeout)
         if self.down:
             raise ConnectionError("nats: connection closed")
         headers = headers or {}
@@ -214,6 +218,8 @@ async def test_a_poison_message_is_recorded_unchanged_then_terminated() -> None:
     assert headers["ce-id"] == "evt-1"
     assert msg.settled == [("term", None)]
     assert counted(PoisonCode.UNDECODABLE) == before + 1
+    # the acknowledgement is awaited as long as the record may take, not FastStream's 0.5 s
+    assert broker.timeouts == [PUBLISH_TIMEOUT_SECONDS]
 
 
 async def test_a_redelivered_poison_message_is_recorded_once() -> None:

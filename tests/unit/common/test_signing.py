@@ -47,3 +47,13 @@ def test_non_ascii_signature_is_a_signature_error_not_a_crash() -> None:
     q = SIGNER.sign("k", ttl_seconds=60, now=1000)
     with pytest.raises(SignatureError):
         SIGNER.verify("k", now=1000, **{**q, "sig": "é" * 43})
+
+
+def test_leeway_accepts_a_url_that_far_past_its_expiry_and_no_further() -> None:
+    lenient = UrlSigner(keys=SIGNER.keys, active_key_id="k2", leeway_seconds=300)
+    q = lenient.sign("k", ttl_seconds=60, now=1000)
+    # the signer's clock ran 90 s behind this one: the URL is fresh, yet "expired" here
+    assert lenient.verify("k", now=1150, **q) == 1060
+    assert lenient.verify("k", now=1360, **q) == 1060
+    with pytest.raises(SignatureExpiredError):
+        lenient.verify("k", now=1361, **q)

@@ -15,6 +15,11 @@ from reelhouse.common.events import Event
 from reelhouse.common.settings import NatsSettings
 from reelhouse.common.streams import stream_config
 
+# how long a JetStream publish waits for the stream's acknowledgement. FastStream's default is
+# 0.5 s: a broker further away or busier than that (a slow link, an fsync under load) failed
+# every publish, though most were stored, and the outbox relay never got past its first row
+PUBLISH_ACK_SECONDS = 5.0
+
 
 def build_broker(
     settings: NatsSettings, *, name: str, middlewares: Sequence[BrokerMiddleware[Any, Any]] = ()
@@ -97,4 +102,5 @@ async def publish_serialised(
         subject=subject,
         headers={**headers, "content-type": "application/json"},
         stream=stream,
+        timeout=PUBLISH_ACK_SECONDS,
     )

@@ -249,6 +249,7 @@ class RecordPublisher(Protocol):
         reply_to: str = "",
         correlation_id: str | None = None,
         stream: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - NatsBroker.publish's own parameter
     ) -> PubAck | None: ...
 
 
@@ -292,6 +293,9 @@ class DeadLetters:
                     subject=deadletter_subject(origin.subject),
                     headers=headers,
                     stream=self._stream,
+                    # JetStream's acknowledgement may take as long (FastStream's own default
+                    # of 0.5 s fails every record on a slow broker)
+                    timeout=PUBLISH_TIMEOUT_SECONDS,
                 ),
                 timeout=PUBLISH_TIMEOUT_SECONDS,
             )

@@ -179,6 +179,9 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         "download_blocked", 403, False, "The output URL points somewhere we may not fetch from."
     ),
     ErrorCode("download_failed", 502, True, "The provider's output could not be downloaded."),
+    ErrorCode(
+        "disk_full", 503, True, "A worker's temporary directory is full; the work is retried."
+    ),
     # storage and delivery
     ErrorCode("storage_unavailable", 503, True, "Object storage is unreachable."),
     ErrorCode("max_deliveries_exceeded", 500, False, "The job kept failing and was given up."),

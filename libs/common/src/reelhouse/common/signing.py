@@ -32,6 +32,9 @@ def _mac(secret: bytes, key_id: str, expires: int, object_key: str) -> str:
 class UrlSigner:
     keys: dict[str, bytes]
     active_key_id: str
+    # how long past its expiry (by the verifier's clock) a URL is still accepted: room for
+    # the signer's clock running behind the verifier's
+    leeway_seconds: float = 0.0
 
     def sign(
         self, object_key: str, *, ttl_seconds: int, now: float | None = None
@@ -47,7 +50,13 @@ class UrlSigner:
         return f"{base_url.rstrip('/')}/o/{quote(object_key)}?{query}"
 
     def verify(
-        self, object_key: str, *, exp: str, kid: str, sig: str, now: float | None = None
+        self,
+        object_key: str,
+        *,
+        exp: str,
+        kid: str,
+        sig: str,
+        now: float | None = None,
     ) -> int:
         """Return the expiry when valid; raise SignatureError or SignatureExpiredError."""
         secret = self.keys.get(kid)
@@ -61,6 +70,6 @@ class UrlSigner:
             _mac(secret, kid, expires, object_key).encode(), sig.encode("utf-8", "replace")
         ):
             raise SignatureError("signature does not match")
-        if expires < (time.time() if now is None else now):
+        if expires + self.leeway_seconds < (time.time() if now is None else now):
             raise SignatureExpiredError("signed URL has expired")
         return expires

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from reelhouse.common.composition_events import CompositionAssembled, Compositio
 from reelhouse.common.errors import PermanentError, TransientError
 from reelhouse.common.events import Asset
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError
+
+# a write that failed for lack of space (or quota): retried, never the composition's failure
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 log = structlog.get_logger(__name__)
 
@@ -90,14 +94,30 @@ class Assembler:
                 f"The scenes last {known:.1f} s together, longer than the assembler's limit of "
                 f"{self.limits.film.max_seconds:g} s for a film.",
             )
+        try:
+            record = await self._assemble_in_temp(event, progress)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL_ERRNOS:
+                raise
+            # the machine's trouble, not the scenes': the work dir is gone already, and a
+            # later delivery finds the space freed
+            where = str(self.temp_dir or tempfile.gettempdir())
+            log.warning("assembly.disk_full", temp_dir=where, error=str(exc))
+            raise TransientError(
+                "disk_full", f"No space left in the temporary directory {where}."
+            ) from exc
+        return Assembled(_assembled(event, record), replayed=False)
+
+    async def _assemble_in_temp(
+        self, event: CompositionReady, progress: Progress
+    ) -> AssemblyRecord:
         workdir = Path(
             await asyncio.to_thread(tempfile.mkdtemp, prefix=TEMP_PREFIX, dir=self.temp_dir)
         )
         try:
-            record = await self._assemble_in(event, workdir, progress)
+            return await self._assemble_in(event, workdir, progress)
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
-        return Assembled(_assembled(event, record), replayed=False)
 
     async def _assemble_in(
         self, event: CompositionReady, workdir: Path, progress: Progress

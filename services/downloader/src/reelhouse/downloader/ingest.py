@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import os
@@ -40,6 +41,8 @@ TEMP_PREFIX = "reelhouse-download-"
 TEMP_SUFFIX = ".part"
 # a new temporary file swept by another replica's start before it was locked: try again
 NEW_TEMP_ATTEMPTS = 3
+# a write into the temporary directory failed for lack of space (or of quota)
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def output_key(job_id: str, index: int, ext: str) -> str:
@@ -149,7 +152,18 @@ class Ingestor:
         if not event.outputs:
             raise PermanentError("provider_no_output")
         outputs = sorted(event.outputs, key=lambda o: o.index)
-        assets = [await self._ingest_one(event, output) for output in outputs]
+        try:
+            assets = [await self._ingest_one(event, output) for output in outputs]
+        except OSError as exc:
+            if exc.errno not in DISK_FULL_ERRNOS:
+                raise
+            # the machine's trouble, not the output's: the temp files are gone already
+            # (``_temp_files``), and a later delivery finds the space freed
+            where = str(self.temp_dir or tempfile.gettempdir())
+            log.warning("download.disk_full", temp_dir=where, error=str(exc))
+            raise TransientError(
+                "disk_full", f"No space left in the temporary directory {where}."
+            ) from exc
         return GenerationStored(
             event_id=stored_event_id(event.job_id), job_id=event.job_id, assets=assets
         )

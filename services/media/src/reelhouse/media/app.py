@@ -85,7 +85,12 @@ def build_app(settings: Settings, *, store: ObjectStore | None = None) -> HttpMe
     """The ASGI app; the object store is created in its lifespan unless one is given (tests)."""
     signing = settings.signing
     # fails here, at start-up, naming REELHOUSE_SIGNING__KEYS when no key is configured
-    context = MediaContext(signer=UrlSigner(signing.require_keys(), signing.active_key_id))
+    signer = UrlSigner(
+        signing.require_keys(),
+        signing.active_key_id,
+        leeway_seconds=settings.delivery.clock_skew_seconds,
+    )
+    context = MediaContext(signer=signer)
     if settings.delivery.mode == "redirect":
         context.redirector = Redirector(settings.storage.s3, settings.delivery)
     readiness = Readiness()

@@ -43,6 +43,15 @@ class DeliverySettings(BaseModel):
         description="the S3 (or CDN) address clients reach, when it differs from the one "
         "this service uses (`https://media.example.com`); presigned for that host",
     )
+    clock_skew_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="a signed URL is still accepted this long after its expiry by this "
+        "service's clock: room for the gateway's clock (which signed it) running behind this "
+        "one; a URL expired longer ago is refused with `signed_url_expired`. It lengthens every "
+        "URL's life by as much",
+    )
     metadata_ttl_seconds: float = Field(
         default=10.0,
         ge=0,
