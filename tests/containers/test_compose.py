@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +23,13 @@ import pytest
 import urllib3
 from minio import Minio
 
+from tests.containers.drill_target import ComposeTarget
 from tests.containers.stack import SCALE, Engine, Stack, first_found, run
 from tests.e2e.jobs import submit, wait_final
 from tests.e2e.media_checks import decoded_frames, top_level_boxes
+from tests.faults import batch as mixed
+from tests.faults import checks, drill
+from tests.support.webhook_receiver import WebhookReceiver
 
 # the first test pays for the engine (cold: apt, debootstrap), the builds and the start
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
@@ -118,6 +125,8 @@ def test_compose_file_is_ready_for_operators_and_scaling(engine: Engine) -> None
         assert services[worker]["depends_on"]["bucket-init"]["condition"] == (
             "service_completed_successfully"
         )
+    # a container restarted after a crash sweeps what the dead process left in it
+    assert services["assembler"]["environment"]["REELHOUSE_TEMP_DIR"] == "/tmp/assembly"
 
 
 def test_one_job_end_to_end(stack: Stack) -> None:
@@ -193,6 +202,90 @@ def test_killed_downloader_loses_and_duplicates_nothing(stack: Stack) -> None:
         jobs = wait_all(client, first + second)
 
     assert_each_stored_once(stack, jobs)
+
+
+# a video whose download stalls half-way on its first GET (the sandbox's ``stall_body``): the
+# downloader that takes it holds a partial file and an unacknowledged message when it dies
+STALLED = {
+    "prompt": "stalled download",
+    **mixed.SMALL,
+    "sandbox_delay": 1.0,
+    "sandbox_fault": "stall_body",
+}
+HEALTHY_SECONDS = 180.0
+# what a client submitting the moment the downloader died is answered
+PROBE = {"model": "sandbox/text-to-image", "input": {"prompt": "probe", "width": 64}}
+
+
+@dataclass
+class CrashOutcome(drill.Outcome):
+    # from the kill until the restarted container passed its health check
+    healthy_s: float = 0.0
+
+
+def test_drill_crashed_downloader_is_restarted_and_loses_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The fault drill "a downloader container killed under compose", on this module's stack.
+
+    The mixed batch (tests/faults/batch.py, every item: compose runs the sandbox on both
+    protocols, uploads, and the assembler) plus one video whose download stalls half-way. The
+    downloader holding that download is SIGKILLed from the host, as the kernel's OOM killer
+    or a crash would: its restart policy (``restart: unless-stopped``) must bring it back
+    without an operator. (``docker kill`` is a stop by hand: Docker applies no restart policy
+    after it: the replica an earlier test killed so stays down until started, which this
+    drill does first.) Recovery is measured from the kill: the container healthy again, a new
+    job succeeded, every item final (the dead replica's unacknowledged message comes back
+    after the ack wait, ``REELHOUSE_NATS__ACK_WAIT_SECONDS``). Then every check of the drill
+    harness; the temp check reads each worker container's /tmp.
+    """
+    target = ComposeTarget(stack, tmp_path)
+    # every replica up (an earlier test may have left one killed)
+    running = target.ensure_running("downloader", timeout=HEALTHY_SECONDS)
+    with WebhookReceiver() as receiver:
+        extra = [mixed.Extra("stalled-download", MODEL, STALLED)]
+        batch = mixed.submit_batch(target, receiver, drill.copies(), extra)
+        stalled = next(item.id for item in batch.items if item.kind == "stalled-download")
+        with target.client() as client:
+            victim = first_found(lambda: downloading_now(stack, running, [stalled]), timeout=90)
+            assert victim is not None, "no downloader took the stalled download within 90s"
+            struck = dict(Counter(mixed.statuses(client, batch).values()))
+            restarts = target.restarts(victim)
+            pid = int(target.inspect(victim, "{{.State.Pid}}"))
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                killed_at = time.monotonic()
+                os.kill(pid, signal.SIGKILL)
+                # a client's new job, submitted the moment the container died
+                canary = pool.submit(drill.canary, target)
+                probe = client.post("/v1/generations", json=PROBE)
+                during = dict(Counter(mixed.statuses(client, batch).values()))
+                healthy_at = target.wait_healthy(
+                    victim, restarted_from=restarts, timeout=HEALTHY_SECONDS
+                )
+                recovered = canary.result(timeout=drill.CANARY_SECONDS + 10)
+            drained_at = mixed.wait_all_final(target, batch, timeout=drill.DRAIN_SECONDS)
+        problems = checks.check_final_states(target, batch)
+        output_problems, checked = checks.check_outputs(target, batch)
+        problems += output_problems
+        problems += checks.check_provider_calls(target, batch)
+        problems += checks.check_terminal_events(target, batch)
+        problems += checks.check_webhooks(target, batch, receiver)
+        problems += checks.check_storage(target)
+    outcome = CrashOutcome(
+        fault="SIGKILL downloader container (compose)",
+        items=len(batch.items),
+        outputs_checked=checked,
+        recovered_s=round(recovered, 1),
+        drained_s=round(drained_at - killed_at, 1),
+        struck=struck,
+        during=during,
+        submit_during=str(probe.status_code),
+        after=dict(checks.summary_counts(target, batch)),
+        problems=problems,
+        healthy_s=round(healthy_at - killed_at, 1),
+    )
+    drill.record(outcome)
+    assert not problems, "\n".join(problems[:40]) + "\n" + stack.diagnosis()
 
 
 def test_everything_is_cleaned_up_afterwards(stack: Stack, engine: Engine) -> None:

@@ -115,15 +115,31 @@ def check_outputs(system: DrillSystem, batch: Batch) -> tuple[list[str], int]:
     return problems, checked
 
 
-def _predictions(system: DrillSystem) -> dict[str, list[str]]:
-    """The sandbox's predictions by the job they were made for (from their webhook URL)."""
+def _predictions(system: DrillSystem, prompts: dict[str, str]) -> dict[str, list[str]]:
+    """The sandbox's predictions by the job they were made for: from their webhook URL, or,
+    when the dispatcher asked for no webhooks (compose sets no public webhook address), from
+    their prompt (``prompts``: each job's, unique within the batch)."""
     response = httpx.get(f"{system.sandbox}/_sandbox/predictions", timeout=30.0)
     response.raise_for_status()
     by_job: dict[str, list[str]] = defaultdict(list)
     for prediction in response.json()["results"]:
         url = (prediction.get("webhook") or {}).get("url") or ""
-        by_job[url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]].append(prediction["id"])
+        if url:
+            job = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+        else:
+            job = prompts.get(str((prediction.get("input") or {}).get("prompt")), "")
+        by_job[job].append(prediction["id"])
     return by_job
+
+
+def _prompts(found: list[asyncpg.Record]) -> dict[str, str]:
+    """Each job's prompt, when no other job of the batch has the same one."""
+    counted = Counter(str((_json(row["input"]) or {}).get("prompt")) for row in found)
+    return {
+        str((_json(row["input"]) or {}).get("prompt")): row["id"]
+        for row in found
+        if counted[str((_json(row["input"]) or {}).get("prompt"))] == 1
+    }
 
 
 def _part_jobs(system: DrillSystem, batch: Batch) -> list[str]:
@@ -141,9 +157,11 @@ def _part_jobs(system: DrillSystem, batch: Batch) -> list[str]:
 def check_provider_calls(system: DrillSystem, batch: Batch) -> list[str]:
     """Exactly one prediction per attempt: each one an attempt claims, no attempt without one."""
     problems: list[str] = []
-    by_job = _predictions(system)
     jobs = _part_jobs(system, batch)
-    found = rows(system, "SELECT id, status, attempts FROM jobs WHERE id = ANY($1::text[])", jobs)
+    found = rows(
+        system, "SELECT id, status, attempts, input FROM jobs WHERE id = ANY($1::text[])", jobs
+    )
+    by_job = _predictions(system, _prompts(found))
     kinds = {item.id: item.kind for item in batch.items}
     for row in found:
         claimed = [

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import httpx
 
-from tests.faults import checks
+from tests.faults import checks, target
 from tests.faults.batch import FINAL, Batch, Extra, Item, statuses, submit_batch, wait_all_final
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
@@ -171,7 +171,7 @@ def _wait_probe(system: DrillSystem, job_id: str | None) -> None:
             time.sleep(0.25)
 
 
-def _canary(system: DrillSystem) -> float:
+def canary(system: target.DrillSystem) -> float:
     """Seconds until one new image job succeeds (submitted again while the gateway refuses)."""
     started = time.monotonic()
     deadline = started + CANARY_SECONDS
@@ -230,7 +230,7 @@ def run_drill(
     finally:
         fault.clear(system)
     mended = time.monotonic()
-    recovered = _canary(system)
+    recovered = canary(system)
     drained_at = wait_all_final(system, batch, timeout=DRAIN_SECONDS)
     retried = _retry_tolerated(system, batch, fault.tolerate)
     if retried:
@@ -261,12 +261,17 @@ def run_drill(
         batch=batch,
     )
     outcome.retried = retried
+    record(outcome)
+    return outcome
+
+
+def record(outcome: Outcome) -> None:
+    """Print the drill's line and append it to ``$REELHOUSE_DRILL_REPORT`` when set."""
     print(f"drill {outcome.fault}: {json.dumps(outcome.report())}")
     report = os.environ.get(REPORT_ENV)
     if report:
         with open(report, "a", encoding="utf-8") as sink:
             sink.write(json.dumps(outcome.report()) + "\n")
-    return outcome
 
 
 def assert_clean(outcome: Outcome, system: DrillSystem) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -18,7 +19,8 @@ from reelhouse.common.events import (
 )
 from reelhouse.dispatcher.handlers import DISPATCH_CONSUMER, POLL_CONSUMER
 from reelhouse.sandbox.faults import MODEL_ERROR_MESSAGE
-from tests.integration.dispatcher.conftest import PROVIDER_TOKEN, Bus
+from tests.integration.dispatcher.conftest import PROVIDER_TOKEN, Bus, running_dispatcher
+from tests.support.nats import NatsServer
 
 
 def requested(*, deadline_seconds: int = 60, **input: Any) -> GenerationRequested:
@@ -167,3 +169,28 @@ async def test_cancel_stops_the_prediction_and_reports_the_job_canceled(
     assert prediction["status"] == "canceled"
     assert len(sandbox_bus.of(job.job_id, GenerationCanceled)) == 1
     assert not sandbox_bus.of(job.job_id, GenerationFailed)
+
+
+async def test_a_cancel_during_the_submit_cancels_the_prediction_and_names_it(
+    nats_server: NatsServer, sandbox_url: str
+) -> None:
+    """Two replicas: one submits (throttled at first, so it takes a while), the other takes
+    the cancel meanwhile and cancels the job before the provider named its request. The
+    submitter cancels the request it then gets, and still announces it: the job's attempts
+    name every request a provider made for it."""
+    job = requested(sandbox_fault="rate_limit_submit")
+    async with (
+        running_dispatcher(nats_server.url, sandbox_url) as bus,
+        running_dispatcher(nats_server.url, sandbox_url),
+    ):
+        await bus.publish(job)
+        await asyncio.sleep(0.3)  # taken by one replica, whose submit is being throttled
+        await bus.publish(CancelRequested(job_id=job.job_id, owner_id="dev"))
+        await bus.wait_for(job.job_id, GenerationCanceled)
+        submitted = await bus.wait_for(job.job_id, GenerationSubmitted)
+        await bus.drained(DISPATCH_CONSUMER)
+        [prediction] = await predictions(sandbox_url)
+
+    assert prediction["status"] == "canceled"
+    assert submitted.provider_request_id == prediction["id"]
+    assert len(bus.of(job.job_id, GenerationCanceled)) == 1

@@ -182,6 +182,16 @@ class Submitter:
             return saved
         if saved.canceled:  # the owner canceled while we were submitting
             await cancel_quietly(adapter, route.provider_model, request_id)
+            # the job may already be canceled without it: its attempts still name the request
+            # the provider made (and may bill) for it
+            await self.events.publish(
+                GenerationSubmitted(
+                    event_id=f"{job.job_id}:submitted{attempt_suffix(attempt)}",
+                    job_id=job.job_id,
+                    provider=route.provider,
+                    provider_request_id=request_id,
+                )
+            )
             return None
         return saved
 

@@ -39,7 +39,8 @@ log = structlog.get_logger(__name__)
 
 SERVICE = "downloader"
 
-# a partial download untouched this long past the transfer cap belongs to a dead worker
+# where temp files cannot be locked: a partial download untouched this long past the transfer
+# cap belongs to a dead worker
 STALE_MARGIN_SECONDS = 3600.0
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -38,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 TEMP_PREFIX = "reelhouse-download-"
 TEMP_SUFFIX = ".part"
+# a new temporary file swept by another replica's start before it was locked: try again
+NEW_TEMP_ATTEMPTS = 3
 # a write into the temporary directory failed for lack of space (or of quota)
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -54,21 +57,46 @@ def stored_event_id(job_id: str) -> str:
     return f"{job_id}:stored"
 
 
-def sweep_stale_downloads(temp_dir: Path, *, older_than: float, now: float | None = None) -> int:
-    """Remove partial downloads a killed worker left behind; the count removed.
+def hold_temp_file(fd: int) -> bool:
+    """Lock a new temporary file for this worker until it closes ``fd``; False when a sweep
+    removed the file before the lock was ours (make another)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:  # a file system without locks: the sweep goes by age there
+        return True
+    return os.fstat(fd).st_nlink > 0
 
-    Only files untouched for ``older_than`` seconds go: longer than any live download lasts,
-    so replicas sharing a temporary directory never lose each other's files.
+
+def sweep_stale_downloads(temp_dir: Path, *, older_than: float, now: float | None = None) -> int:
+    """Remove partial downloads a dead worker left behind; the count removed.
+
+    A worker holds a lock on each of its temporary files while it uses them
+    (``hold_temp_file``) and the kernel drops it when the worker dies, however it dies: a file
+    nobody holds is a dead worker's and goes at once, while replicas sharing the directory
+    keep theirs. On a file system without locks only files untouched for ``older_than``
+    seconds go: longer than any live download lasts.
     """
     cutoff = (time.time() if now is None else now) - older_than
     removed = 0
     for path in temp_dir.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
-            continue  # another replica swept it first
+            continue  # its worker finished with it, or another replica swept it first
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live worker's
+            except OSError:
+                if os.fstat(fd).st_mtime >= cutoff:
+                    continue
+            # removed while locked: a worker that made it a moment ago sees it gone and
+            # makes another (hold_temp_file)
+            path.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(fd)
     return removed
 
 
@@ -104,6 +132,14 @@ class Prepared:
     poster: Path | None
 
 
+@dataclass(slots=True)
+class TempFiles:
+    """One output's temporary files, and the descriptors that hold their locks."""
+
+    paths: list[Path] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class Ingestor:
     fetcher: Fetcher
@@ -133,22 +169,29 @@ class Ingestor:
         )
 
     @contextlib.contextmanager
-    def _temp_files(self) -> Iterator[list[Path]]:
-        """A list to add temporary paths to; every one is removed when the block ends."""
-        paths: list[Path] = []
+    def _temp_files(self) -> Iterator[TempFiles]:
+        """Temporary files held for this block; every one is removed when it ends."""
+        temps = TempFiles()
         try:
-            yield paths
+            yield temps
         finally:
-            for path in paths:
+            for path in temps.paths:
                 path.unlink(missing_ok=True)
+            for fd in temps.held:
+                os.close(fd)
 
-    def _new_temp(self, paths: list[Path], suffix: str = "") -> Path:
-        fd, name = tempfile.mkstemp(
-            prefix=TEMP_PREFIX, suffix=suffix + TEMP_SUFFIX, dir=self.temp_dir
-        )
-        os.close(fd)
-        paths.append(Path(name))
-        return paths[-1]
+    def _new_temp(self, temps: TempFiles, suffix: str = "") -> Path:
+        """A new temporary file, locked for as long as ``temps`` lives (see the sweep)."""
+        for _ in range(NEW_TEMP_ATTEMPTS):
+            fd, name = tempfile.mkstemp(
+                prefix=TEMP_PREFIX, suffix=suffix + TEMP_SUFFIX, dir=self.temp_dir
+            )
+            if hold_temp_file(fd):
+                temps.held.append(fd)
+                temps.paths.append(Path(name))
+                return temps.paths[-1]
+            os.close(fd)
+        raise TransientError("download_failed", "Temporary files kept being swept away.")
 
     async def _ingest_one(self, event: GenerationOutputReady, output: OutputFile) -> Asset:
         job_id = event.job_id
@@ -202,7 +245,7 @@ class Ingestor:
         path: Path,
         media: MediaType,
         info: MediaInfo,
-        temps: list[Path],
+        temps: TempFiles,
         size: int,
         sha256: str,
     ) -> Prepared:
