@@ -107,7 +107,7 @@ def test_downloader_temp_dir_full(system: DrillSystem, receiver: WebhookReceiver
             inject=ballast.start,
             clear=ballast.stop,
             hold_seconds=HOLD_SECONDS,
-            when=frozenset({"running", "downloading"}),
+            when=frozenset({"submitted", "running", "downloading"}),
         )
         outcome = run_drill(system, fault, receiver=receiver)
         left = [p.name for p in temp.iterdir()]

@@ -15,7 +15,8 @@ BUSY = {
     "gateway": {"queued", "submitted"},
     "gateway-b": {"queued", "submitted"},
     "dispatcher": {"submitted", "running"},
-    "downloader": {"downloading"},
+    # downloads of small outputs last milliseconds: strike while outputs are on their way
+    "downloader": {"submitted", "running", "downloading"},
     "assembler": {"assembling"},
     # the sandbox fetches the uploaded image through the media service
     "media": {"submitted", "running"},
