@@ -30,6 +30,10 @@ from tests.support.webhook_receiver import WebhookReceiver
 REPORT_ENV = "REELHOUSE_DRILL_REPORT"
 COPIES_ENV = "REELHOUSE_DRILL_COPIES"
 CANARY_SECONDS = 180.0
+# a provider fetching an uploaded input (a signed URL of our media service) while the media
+# service or its storage is away is refused: it fails the job, as any provider would, and the
+# client's retry succeeds (``Fault.tolerate``)
+INPUT_UNREACHABLE = {"upload": frozenset({"provider_model_error", "provider_rejected_input"})}
 
 
 def copies() -> int:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.drill import TIMEOUT, Fault, assert_clean, run_drill
+from tests.faults.drill import INPUT_UNREACHABLE, TIMEOUT, Fault, assert_clean, run_drill
 from tests.faults.system import DrillSystem
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(TIMEOUT)]
 
 IN_FLIGHT = frozenset({"submitted", "running", "downloading"})
-# a provider fetching an uploaded input (a signed URL of our media service) while storage is
-# away is told 503: it fails the job, as any provider would; the client's retry succeeds
-INPUT_UNREACHABLE = {"upload": frozenset({"provider_model_error", "provider_rejected_input"})}
+
 OUTAGE_SECONDS = 10.0
 PARTITION_SECONDS = 60.0
 
