@@ -8,10 +8,13 @@ from every process for a minute by a partition (the proxy holds the bytes, answe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.faults.drill import INPUT_UNREACHABLE, TIMEOUT, Fault, assert_clean, run_drill
 from tests.faults.system import DrillSystem
+from tests.support.faultproxy import FaultProxy
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(TIMEOUT)]
@@ -54,61 +57,32 @@ def test_postgres_refusing_connections(system: DrillSystem, receiver: WebhookRec
     )
 
 
-def test_s3_unavailable(system: DrillSystem, receiver: WebhookReceiver) -> None:
+# each S3 fault: its name, how the proxy in front of SeaweedFS plays it, and what it may cost
+S3_FAULTS: dict[str, tuple[str, Callable[[FaultProxy], None], dict[str, frozenset[str]]]] = {
+    "unavailable": ("S3 unavailable", lambda proxy: proxy.refuse(), INPUT_UNREACHABLE),
+    "slow": ("S3 slow (0.5 s per 64 KiB)", lambda proxy: proxy.latency(0.5), {}),
+    "internal-error": (
+        "S3 answering 500 InternalError",
+        lambda proxy: proxy.internal_error(),
+        INPUT_UNREACHABLE,
+    ),
+    "slow-down": ("S3 answering 503 SlowDown", lambda proxy: proxy.slow_down(), INPUT_UNREACHABLE),
+}
+
+
+@pytest.mark.parametrize("fault", list(S3_FAULTS))
+def test_s3(fault: str, system: DrillSystem, receiver: WebhookReceiver) -> None:
+    name, play, tolerate = S3_FAULTS[fault]
     _drill(
         system,
         receiver,
         Fault(
-            f"S3 unavailable for {OUTAGE_SECONDS:.0f} s",
-            inject=lambda s: s.s3_proxy.refuse(),
+            f"{name} for {OUTAGE_SECONDS:.0f} s",
+            inject=lambda s: play(s.s3_proxy),
             clear=lambda s: s.s3_proxy.pass_through(),
             hold_seconds=OUTAGE_SECONDS,
             when=IN_FLIGHT,
-            tolerate=INPUT_UNREACHABLE,
-        ),
-    )
-
-
-def test_s3_slow(system: DrillSystem, receiver: WebhookReceiver) -> None:
-    _drill(
-        system,
-        receiver,
-        Fault(
-            f"S3 slow (0.5 s per 64 KiB) for {OUTAGE_SECONDS:.0f} s",
-            inject=lambda s: s.s3_proxy.latency(0.5),
-            clear=lambda s: s.s3_proxy.pass_through(),
-            hold_seconds=OUTAGE_SECONDS,
-            when=IN_FLIGHT,
-        ),
-    )
-
-
-def test_s3_internal_error(system: DrillSystem, receiver: WebhookReceiver) -> None:
-    _drill(
-        system,
-        receiver,
-        Fault(
-            f"S3 answering 500 InternalError for {OUTAGE_SECONDS:.0f} s",
-            inject=lambda s: s.s3_proxy.internal_error(),
-            clear=lambda s: s.s3_proxy.pass_through(),
-            hold_seconds=OUTAGE_SECONDS,
-            when=IN_FLIGHT,
-            tolerate=INPUT_UNREACHABLE,
-        ),
-    )
-
-
-def test_s3_slow_down(system: DrillSystem, receiver: WebhookReceiver) -> None:
-    _drill(
-        system,
-        receiver,
-        Fault(
-            f"S3 answering 503 SlowDown for {OUTAGE_SECONDS:.0f} s",
-            inject=lambda s: s.s3_proxy.slow_down(),
-            clear=lambda s: s.s3_proxy.pass_through(),
-            hold_seconds=OUTAGE_SECONDS,
-            when=IN_FLIGHT,
-            tolerate=INPUT_UNREACHABLE,
+            tolerate=tolerate,
         ),
     )
 

@@ -1,6 +1,7 @@
-"""The downloader's temporary directory full (ENOSPC) while outputs arrive.
+"""A worker's temporary directory full (ENOSPC): the downloader's while outputs arrive, the
+assembler's while it joins a film.
 
-The downloader is restarted on a small tmpfs of its own; the fault fills it to the last byte
+The worker is restarted on a small tmpfs of its own; the fault fills it to the last byte
 with a ballast file, clearing it removes the ballast. A write that fails for lack of space is
 the machine's trouble, not the output's: the delivery is retried with backoff (never a failed
 job, never a stored fragment), the partial file is removed at once, and the log says why.
@@ -15,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -95,55 +97,50 @@ class Ballast:
         self.path.unlink(missing_ok=True)
 
 
-def test_downloader_temp_dir_full(system: DrillSystem, receiver: WebhookReceiver) -> None:
-    temp = system.workdir / "tmp" / "downloader-small"
-    with (
-        small_tmpfs(temp),
-        system.reconfigured("downloader", REELHOUSE_TEMP_DIR=str(temp)),
-    ):
+@dataclass(frozen=True)
+class Worker:
+    """Where a worker meets a full disk: when to strike, the log line and the metric sample."""
+
+    when: frozenset[str]
+    logged: str
+    counted: str
+
+
+WORKERS = {
+    # downloads of small outputs last milliseconds: strike while outputs are on their way
+    "downloader": Worker(
+        frozenset({"submitted", "running", "downloading"}),
+        "download.disk_full",
+        'reelhouse_downloads_total{code="disk_full",outcome="transient_error"}',
+    ),
+    # the assembler joins scenes in its temp dir: a full disk there delays the film
+    "assembler": Worker(
+        frozenset({"generating", "assembling"}),
+        "assembly.disk_full",
+        'reelhouse_assemblies_total{code="disk_full",method="",outcome="transient_error"}',
+    ),
+}
+
+
+@pytest.mark.parametrize("role", list(WORKERS))
+def test_temp_dir_full(role: str, system: DrillSystem, receiver: WebhookReceiver) -> None:
+    worker = WORKERS[role]
+    temp = system.workdir / "tmp" / f"{role}-small"
+    with small_tmpfs(temp), system.reconfigured(role, REELHOUSE_TEMP_DIR=str(temp)):
         ballast = Ballast(temp)
         fault = Fault(
-            f"downloader temp dir full ({TMPFS_SIZE} tmpfs) for {HOLD_SECONDS:.0f} s",
+            f"{role} temp dir full ({TMPFS_SIZE} tmpfs) for {HOLD_SECONDS:.0f} s",
             inject=ballast.start,
             clear=ballast.stop,
             hold_seconds=HOLD_SECONDS,
-            when=frozenset({"submitted", "running", "downloading"}),
+            when=worker.when,
         )
         outcome = run_drill(system, fault, receiver=receiver)
         left = [p.name for p in temp.iterdir()]
-        full = system.records("downloader", "download.disk_full")
-        metrics = httpx.get(f"{system.roles['downloader'].url}/metrics", timeout=10.0).text
+        full = system.records(role, worker.logged)
+        metrics = httpx.get(f"{system.roles[role].url}/metrics", timeout=10.0).text
     assert_clean(outcome, system)
-    assert not left, f"files left in the downloader's temp dir: {left}"
-    assert full, "no download.disk_full line: the downloader never met the full disk"
+    assert not left, f"files left in the {role}'s temp dir: {left}"
+    assert full, f"no {worker.logged} line: the {role} never met the full disk"
     assert all(record.get("temp_dir") == str(temp) for record in full), full
-    counted = 'reelhouse_downloads_total{code="disk_full",outcome="transient_error"}'
-    assert counted in metrics, "the disk_full retries are not counted in the metrics"
-
-
-def test_assembler_temp_dir_full(system: DrillSystem, receiver: WebhookReceiver) -> None:
-    """The assembler joins scenes in its temp dir: a full disk there delays the film, never
-    fails the composition, and leaves nothing behind."""
-    temp = system.workdir / "tmp" / "assembler-small"
-    with (
-        small_tmpfs(temp),
-        system.reconfigured("assembler", REELHOUSE_TEMP_DIR=str(temp)),
-    ):
-        ballast = Ballast(temp)
-        fault = Fault(
-            f"assembler temp dir full ({TMPFS_SIZE} tmpfs) for {HOLD_SECONDS:.0f} s",
-            inject=ballast.start,
-            clear=ballast.stop,
-            hold_seconds=HOLD_SECONDS,
-            when=frozenset({"generating", "assembling"}),
-        )
-        outcome = run_drill(system, fault, receiver=receiver)
-        left = [p.name for p in temp.iterdir()]
-        full = system.records("assembler", "assembly.disk_full")
-        metrics = httpx.get(f"{system.roles['assembler'].url}/metrics", timeout=10.0).text
-    assert_clean(outcome, system)
-    assert not left, f"files left in the assembler's temp dir: {left}"
-    assert full, "no assembly.disk_full line: the assembler never met the full disk"
-    assert all(record.get("temp_dir") == str(temp) for record in full), full
-    counted = 'reelhouse_assemblies_total{code="disk_full",method="",outcome="transient_error"}'
-    assert counted in metrics, "the disk_full retries are not counted in the metrics"
+    assert worker.counted in metrics, "the disk_full retries are not counted in the metrics"
