@@ -23,6 +23,7 @@ from nats.js.api import StreamConfig
 from reelhouse.common.settings import StorageSettings
 from tests.support.faultproxy import FaultMode, FaultProxy
 from tests.support.nats import NatsServer
+from tests.support.s3 import wait_until_writable
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -255,6 +256,8 @@ def minio_through(proxy: FaultProxy, storage: StorageSettings) -> Minio:
 def test_seaweedfs_behind_the_proxy_meets_each_fault(s3_store_settings: StorageSettings) -> None:
     seaweed_port = int(s3_store_settings.s3.endpoint.rsplit(":", 1)[1])
     bucket = s3_store_settings.s3.bucket
+    # a new SeaweedFS bucket answers 500 InternalError until its volume is ready
+    wait_until_writable(s3_store_settings.s3, timeout=30.0)
     with FaultProxy(seaweed_port) as proxy:
         client = minio_through(proxy, s3_store_settings)
         client.put_object(bucket, "a", io.BytesIO(BLOB), len(BLOB))
