@@ -9,7 +9,7 @@ from typing import Any
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from faststream.types import BrokerMiddleware
 from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import DeliverPolicy
+from nats.js.api import DeliverPolicy, StreamConfig
 
 from reelhouse.common.events import Event
 from reelhouse.common.settings import NatsSettings
@@ -43,11 +43,10 @@ def build_broker(
     )
 
 
-def jetstream(settings: NatsSettings) -> JStream:
-    """The REELHOUSE stream as FastStream declares it: the very config ``ensure_stream`` applies."""
-    config = stream_config(settings)
+def jstream_of(config: StreamConfig) -> JStream:
+    """A stream configuration as FastStream declares it."""
     return JStream(
-        name=config.name or settings.stream,
+        name=config.name or "",
         subjects=config.subjects,
         retention=config.retention,
         storage=config.storage,
@@ -56,6 +55,11 @@ def jetstream(settings: NatsSettings) -> JStream:
         duplicate_window=config.duplicate_window or 0,
         num_replicas=config.num_replicas or 1,
     )
+
+
+def jetstream(settings: NatsSettings) -> JStream:
+    """The REELHOUSE stream as FastStream declares it: the very config ``ensure_stream`` applies."""
+    return jstream_of(stream_config(settings))
 
 
 def consumer_config(

@@ -33,6 +33,7 @@ from nats.errors import NotJSMessageError
 from nats.js.api import PubAck
 from pydantic import ValidationError
 
+from reelhouse.common.broker import jstream_of
 from reelhouse.common.delivery import Delivery
 from reelhouse.common.metrics import DEAD_LETTERS
 from reelhouse.common.settings import NatsSettings
@@ -205,17 +206,7 @@ def retry_delay(deliveries: int) -> float:
 
 def deadletter_jstream(settings: NatsSettings) -> JStream:
     """The dead-letter stream as FastStream declares it: the config ``ensure_stream`` applies."""
-    config = deadletter_stream_config(settings)
-    return JStream(
-        name=settings.deadletter_stream,
-        subjects=list(DEADLETTER_SUBJECTS),
-        retention=config.retention,
-        storage=config.storage,
-        discard=config.discard,
-        max_age=config.max_age,
-        duplicate_window=config.duplicate_window or 0,
-        num_replicas=config.num_replicas or 1,
-    )
+    return jstream_of(deadletter_stream_config(settings))
 
 
 def declare_deadletters(registrar: NatsBroker | NatsRouter, settings: NatsSettings) -> None:

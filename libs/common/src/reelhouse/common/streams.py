@@ -18,31 +18,37 @@ DEADLETTER_PREFIX = "deadletter."
 DEADLETTER_SUBJECTS = [f"{DEADLETTER_PREFIX}>"]
 
 
-def stream_config(settings: NatsSettings) -> StreamConfig:
+def _file_stream(
+    settings: NatsSettings, *, name: str, subjects: list[str], max_age: float
+) -> StreamConfig:
+    """A file-stored, age-limited stream; the duplicate window (``Nats-Msg-Id``) and replicas
+    from the settings."""
     return StreamConfig(
-        name=settings.stream,
-        subjects=list(STREAM_SUBJECTS),
+        name=name,
+        subjects=subjects,
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
-        max_age=MAX_AGE_SECONDS,
+        max_age=max_age,
         duplicate_window=settings.duplicate_window_seconds,
         num_replicas=settings.stream_replicas,
     )
 
 
+def stream_config(settings: NatsSettings) -> StreamConfig:
+    return _file_stream(
+        settings, name=settings.stream, subjects=list(STREAM_SUBJECTS), max_age=MAX_AGE_SECONDS
+    )
+
+
 def deadletter_stream_config(settings: NatsSettings) -> StreamConfig:
-    """The dead-letter stream: apart from the events, so no consumer of theirs ever sees one."""
-    return StreamConfig(
+    """The dead-letter stream: apart from the events, so no consumer of theirs ever sees one
+    (a poison message redelivered before its term landed is recorded once: ``Nats-Msg-Id``)."""
+    return _file_stream(
+        settings,
         name=settings.deadletter_stream,
         subjects=list(DEADLETTER_SUBJECTS),
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
         max_age=DEADLETTER_MAX_AGE_SECONDS,
-        # a poison message redelivered before its term landed is recorded once (Nats-Msg-Id)
-        duplicate_window=settings.duplicate_window_seconds,
-        num_replicas=settings.stream_replicas,
     )
 
 
