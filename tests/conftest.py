@@ -16,7 +16,7 @@ from tests.support.databases import (
 )
 from tests.support.nats import NatsServer
 from tests.support.processes import ServiceProcess, ServiceRunner
-from tests.support.s3 import create_bucket, s3_server, unique_bucket
+from tests.support.s3 import create_bucket, remove_bucket, s3_server, unique_bucket
 
 
 @pytest.fixture
@@ -89,11 +89,12 @@ def s3_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings
 
 
 @pytest.fixture
-def s3_store_settings(s3_settings: S3Settings) -> StorageSettings:
-    """S3 storage settings with a fresh, empty bucket of this test's own."""
+def s3_store_settings(s3_settings: S3Settings) -> Iterator[StorageSettings]:
+    """S3 storage settings with a fresh, empty bucket of this test's own (deleted after it)."""
     settings = s3_settings.model_copy(update={"bucket": unique_bucket()})
     create_bucket(settings)
-    return StorageSettings(backend="s3", s3=settings)
+    yield StorageSettings(backend="s3", s3=settings)
+    remove_bucket(settings)
 
 
 # each test's phase reports (setup, call, teardown), for fixtures that act on failure

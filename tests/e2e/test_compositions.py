@@ -189,7 +189,8 @@ def test_the_cost_sums_the_parts(film: dict[str, Any]) -> None:
 def test_a_redelivered_assembly_stores_the_film_once(
     system: EmbeddedSystem, http: httpx.Client, film: dict[str, Any]
 ) -> None:
-    [stored] = list(system.data_dir.rglob(f"outputs/{film['id']}/0.mp4"))
+    # the one run's film: outputs/<id>/0.<run>.mp4 (ADR 0014)
+    [stored] = list(system.data_dir.rglob(f"outputs/{film['id']}/0.*.mp4"))
     before = stored.stat().st_mtime_ns
 
     async def redeliver() -> None:
@@ -212,6 +213,7 @@ def test_a_redelivered_assembly_stores_the_film_once(
 
     assert _replays(system) == 1
     assert stored.stat().st_mtime_ns == before
+    assert list(system.data_dir.rglob(f"outputs/{film['id']}/0.*.mp4")) == [stored]
     again = http.get(f"/v1/compositions/{film['id']}").json()
     assert again["outputs"][0]["sha256"] == film["outputs"][0]["sha256"]
     assert again["status"] == "succeeded"

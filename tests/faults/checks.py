@@ -259,11 +259,12 @@ def check_storage(system: DrillSystem) -> list[str]:
     )
     stored = {obj.object_name for obj in client.list_objects(s3.bucket, recursive=True)}
     referenced = _referenced_keys(system)
-    films = {key for key in referenced if key.startswith("outputs/cmp_")}
+    # an assembly's record sits beside its composition's base key (outputs/<id>/0.mp4)
+    folders = {key.rsplit("/", 1)[0] for key in referenced if key.startswith("outputs/cmp_")}
     orphans = sorted(
         key
         for key in stored - referenced
-        if not any(key.startswith(f"{film}.assembly-") for film in films)
+        if not any(key.startswith(f"{folder}/0.mp4.assembly-") for folder in folders)
     )
     problems = [f"orphan object {key}" for key in orphans[:20]]
     for directory in system.temp_dirs():

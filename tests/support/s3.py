@@ -18,6 +18,7 @@ from pathlib import Path
 
 import urllib3
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 from minio.error import MinioException
 from pydantic import SecretStr
 
@@ -31,6 +32,14 @@ SECRET_KEY = "reelhouse-test-secret"  # a throwaway identity of a throwaway serv
 READY_TIMEOUT = 60.0
 # weed drains its servers one by one on SIGTERM (~10 s); the data is throwaway, so be brief
 STOP_TIMEOUT = 2.0
+# read from weed's working directory
+MASTER_TOML = """\
+[master.volume_growth]
+copy_1 = 1
+copy_2 = 2
+copy_3 = 3
+copy_other = 1
+"""
 
 
 def _client(settings: S3Settings) -> Minio:
@@ -54,6 +63,27 @@ def unique_bucket() -> str:
 
 def create_bucket(settings: S3Settings) -> None:
     _client(settings).make_bucket(settings.bucket)
+
+
+def remove_bucket(settings: S3Settings) -> None:
+    """Empty and delete ``settings.bucket``, best effort (a test's teardown must not fail on it).
+
+    SeaweedFS gives every bucket volumes of its own and stops making them when the disk's
+    share runs out (about 180 buckets on a 80 GB disk): a session that left each test's bucket
+    behind would start answering 500 for new ones.
+    """
+    client = _client(settings)
+    try:
+        names = [
+            DeleteObject(str(item.object_name))
+            for item in client.list_objects(settings.bucket, recursive=True)
+            if item.object_name is not None
+        ]
+        for error in client.remove_objects(settings.bucket, names):
+            raise MinioException(f"could not delete {error.name}: {error.message}")
+        client.remove_bucket(settings.bucket)
+    except (MinioException, urllib3.exceptions.HTTPError, OSError):
+        pass
 
 
 def wait_until_writable(settings: S3Settings, *, timeout: float) -> None:
@@ -133,6 +163,8 @@ class SeaweedServer:
     def start(self) -> None:
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
+        # one new volume per bucket, not seven: every test makes a bucket of its own
+        (self.workdir / "master.toml").write_text(MASTER_TOML)
         config = self.workdir / "s3.json"
         config.write_text(
             json.dumps(

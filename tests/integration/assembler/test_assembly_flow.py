@@ -11,11 +11,14 @@ import av
 import pytest
 from prometheus_client import REGISTRY
 
+from reelhouse.assembler.assembly import assembled_event_id
+from reelhouse.assembler.run_keys import is_run_key, run_key
 from reelhouse.common.composition_events import (
     CompositionAssembled,
     CompositionAssemblyFailed,
     CompositionReady,
 )
+from reelhouse.common.events import Asset
 from reelhouse.common.settings import StorageSettings
 from reelhouse.common.storage import ObjectStore
 from tests.integration.assembler.compositions import (
@@ -72,19 +75,22 @@ async def test_two_scenes_become_one_stored_film_with_a_poster(
     assert outcome.assembly == 1
     assert outcome.method == "reencode"
     asset = outcome.asset
-    assert (asset.index, asset.kind, asset.key) == (0, "video", event.key)
-    assert asset.poster_key == event.poster_key
+    # stored under this run's own keys, beside the composition's base keys
+    assert (asset.index, asset.kind) == (0, "video")
+    assert is_run_key(asset.key, event.key), asset.key
+    assert asset.poster_key is not None
+    assert is_run_key(asset.poster_key, event.poster_key)
     assert asset.content_type == "video/mp4"
-    film = await read_object(store, event.key)
+    film = await read_object(store, asset.key)
     assert asset.size == len(film)
     assert asset.sha256 == hashlib.sha256(film).hexdigest()
     assert (asset.width, asset.height, asset.video_codec) == (64, 48, "h264")
     assert asset.duration is not None
     assert 1.9 <= asset.duration <= 2.1
-    assert (await store.stat(event.key)).content_type == "video/mp4"
-    poster = await read_object(store, event.poster_key)
+    assert (await store.stat(asset.key)).content_type == "video/mp4"
+    poster = await read_object(store, asset.poster_key)
     assert poster[:3] == b"\xff\xd8\xff"  # a JPEG
-    assert (await store.stat(event.poster_key)).content_type == "image/jpeg"
+    assert (await store.stat(asset.poster_key)).content_type == "image/jpeg"
     # the stored film decodes: every frame of both scenes is there
     path = tmp_path / "film.mp4"
     path.write_bytes(film)
@@ -112,13 +118,91 @@ async def test_a_redelivered_composition_is_stored_once_and_answered_again(
         await events.wait_settled(CONSUMER)
 
     assert isinstance(first, CompositionAssembled), first
-    assert running.store.puts.count(event.key) == 1
-    assert running.store.puts.count(event.poster_key) == 1
+    assert first.asset.poster_key is not None
+    assert running.store.puts.count(first.asset.key) == 1
+    assert running.store.puts.count(first.asset.poster_key) == 1
     # one answer in the stream: the second carried the same event id and was de-duplicated
     assert await events.events(CompositionAssembled.subject, event.job_id) == [first]
     assert await events.events(CompositionAssemblyFailed.subject, event.job_id) == []
     keys = await asyncio.to_thread(stored_keys, storage, f"compositions/{event.job_id}/")
-    assert keys == sorted([event.key, event.poster_key, f"{event.key}.assembly-1.json"])
+    expected = [first.asset.key, first.asset.poster_key, f"{event.key}.assembly-1.json"]
+    assert keys == sorted(expected)
+
+
+async def test_a_run_that_announces_second_deletes_its_film_and_poster(
+    events: JetStreamEvents,
+    run_assembler: RunAssembler,
+    store: ObjectStore,
+    storage: StorageSettings,
+    tmp_path: Path,
+) -> None:
+    """Two runs of one assembly overlapped (a stopped assembler woke up after the ack wait
+    had handed its message on): the broker keeps the first announcement, and the run that
+    comes second deletes what it stored, so no film contradicts the one announced."""
+    event = await two_scene_composition(store, tmp_path)
+    other = CompositionAssembled(
+        event_id=assembled_event_id(event.job_id, event.assembly),
+        job_id=event.job_id,
+        assembly=event.assembly,
+        asset=Asset(
+            index=0,
+            key=run_key(event.key, "0a0a0a0a"),
+            content_type="video/mp4",
+            size=1,
+            sha256="0" * 64,
+            kind="video",
+        ),
+        method="reencode",
+    )
+    await events.publish(other)
+    superseded_before = assembled_count("superseded")
+
+    async with run_assembler() as running:
+        await events.publish(event)
+        await wait_until(lambda: assembled_count("superseded") > superseded_before)
+        await events.wait_settled(CONSUMER)
+
+    assert await events.events(CompositionAssembled.subject, event.job_id) == [other]
+    assert await events.events(CompositionAssemblyFailed.subject, event.job_id) == []
+    # it stored a film and a poster of its own, then deleted both, and saved no record
+    own = [key for key in running.store.puts if is_run_key(key, event.key)]
+    assert len(own) == 1
+    assert own[0] != other.asset.key
+    assert [key for key in running.store.puts if is_run_key(key, event.poster_key)]
+    keys = await asyncio.to_thread(stored_keys, storage, f"compositions/{event.job_id}/")
+    assert keys == []
+
+
+async def test_a_later_assembly_drops_the_earlier_film(
+    events: JetStreamEvents,
+    run_assembler: RunAssembler,
+    store: ObjectStore,
+    storage: StorageSettings,
+    tmp_path: Path,
+) -> None:
+    """A retried composition is assembled again under a new number: once the new film is
+    announced the earlier one (no longer any composition's output) goes, with its record."""
+    ready = await two_scene_composition(store, tmp_path)
+    again = ready.model_copy(update={"assembly": 2, "event_id": f"{ready.job_id}:ready:2"})
+
+    async with run_assembler():
+        await events.publish(ready)
+        await events.wait_for(OUTCOME, ready.job_id)
+        await events.wait_settled(CONSUMER)
+        assembled_before = assembled_count("assembled")
+        await events.publish(again)
+        await wait_until(lambda: assembled_count("assembled") > assembled_before)
+        await events.wait_settled(CONSUMER)
+
+    first, second = await events.events(CompositionAssembled.subject, ready.job_id)
+    assert isinstance(first, CompositionAssembled)
+    assert isinstance(second, CompositionAssembled)
+    assert (first.assembly, second.assembly) == (1, 2)
+    assert first.asset.key != second.asset.key
+    assert second.asset.poster_key is not None
+    keys = await asyncio.to_thread(stored_keys, storage, f"compositions/{ready.job_id}/")
+    expected = [second.asset.key, second.asset.poster_key, f"{ready.key}.assembly-2.json"]
+    assert keys == sorted(expected)
 
 
 async def test_a_scene_missing_from_storage_fails_the_assembly_naming_it(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from faststream.types import BrokerMiddleware
+from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy, StreamConfig
 
@@ -108,3 +110,30 @@ async def publish_serialised(
         stream=stream,
         timeout=PUBLISH_ACK_SECONDS,
     )
+
+
+async def announce_event(broker: NatsBroker, event: Event, *, source: str, stream: str) -> bool:
+    """``publish_event`` for a result that several workers may race to announce (ADR 0014).
+
+    True when the stream's message under ``event``'s id is this very event: stored now, or
+    by an earlier try of this same call whose acknowledgement was lost. False when the broker
+    dropped it as a duplicate of a different body: another worker's announcement came first.
+    When the first one cannot be read back (gone from the stream) the answer is True: a
+    caller that deletes what a False names must never delete what was announced.
+    """
+    body = event.model_dump_json().encode()
+    ack = await broker.publish(
+        body,
+        subject=event.subject,
+        headers={**event.ce_headers(source), "content-type": "application/json"},
+        stream=stream,
+        timeout=PUBLISH_ACK_SECONDS,
+    )
+    if ack is None or not ack.duplicate:
+        return True
+    js = broker.config.connection_state.stream
+    try:
+        first = await asyncio.wait_for(js.get_msg(ack.stream, ack.seq), PUBLISH_ACK_SECONDS)
+    except (NatsError, TimeoutError):
+        return True
+    return first.data is None or first.data == body

@@ -84,7 +84,8 @@ class CompositionReady(Event):
     audio: AudioBed | None = None
     transition: Transition = Field(default_factory=Transition)
     output: OutputFormat = Field(default_factory=OutputFormat)
-    # where the film and its poster go (deterministic: a redelivery overwrites, never adds)
+    # the film's and poster's base keys: each assembly run stores beside them under keys of
+    # its own (``outputs/<id>/0.<run>.mp4``); the assembled event's asset names the run's
     key: str
     poster_key: str
 

@@ -1,10 +1,13 @@
 """The use case: turn one ``composition.ready.v1`` into a stored film and its event.
 
-A replayed assembly (its record exists) answers from the record. Otherwise: fetch the
-scenes and the audio bed into a folder of this message's own, run the film function in a
-worker thread, finish the film (faststart, probe, poster, sha256), store the poster, the
-film and then the record, and answer ``CompositionAssembled`` with a deterministic id. The
-folder is removed on every path.
+A replayed assembly (its record exists) announces the recorded film again. Otherwise: fetch
+the scenes and the audio bed into a folder of this message's own, run the film function in a
+worker thread, finish the film (faststart, probe, poster, sha256), store the poster and the
+film under this run's own keys (``run_keys``), and announce ``CompositionAssembled`` under
+the assembly's deterministic id. The broker keeps the first announcement of an id: the run
+whose announcement was first saves the record and deletes the films of the composition's
+earlier assemblies; a run that comes second (it overlapped another, ADR 0014) deletes its
+own film and poster. The folder is removed on every path.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import dataclasses
 import errno
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +27,8 @@ from reelhouse.assembler.filmmaker import FilmFacts, FilmMaker
 from reelhouse.assembler.finishing import FilmLimits, FinishedFilm, finish_film
 from reelhouse.assembler.inputs import fetch_inputs
 from reelhouse.assembler.progress import Progress
-from reelhouse.assembler.record import AssemblyRecord, load_record, save_record
+from reelhouse.assembler.record import AssemblyRecord, load_record, record_key, save_record
+from reelhouse.assembler.run_keys import new_run, run_key
 from reelhouse.common.composition_events import CompositionAssembled, CompositionReady
 from reelhouse.common.errors import PermanentError, TransientError
 from reelhouse.common.events import Asset
@@ -59,11 +64,17 @@ class Limits:
     storage_retry_seconds: float = 1.0
 
 
+# announces an assembly: False when the broker already had an announcement with its id
+Announce = Callable[[CompositionAssembled], Awaitable[bool]]
+
+
 @dataclass(frozen=True, slots=True)
 class Assembled:
     event: CompositionAssembled
     # answered from the record of an earlier delivery: nothing fetched, encoded or stored
     replayed: bool
+    # another run of this assembly announced first: this run's film and poster were deleted
+    superseded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +87,15 @@ class Assembler:
     # None: the system temporary directory
     temp_dir: Path | None = None
 
-    async def assemble(self, event: CompositionReady, progress: Progress) -> Assembled:
+    async def assemble(
+        self, event: CompositionReady, progress: Progress, announce: Announce
+    ) -> Assembled:
         record = await load_record(self.store, event)
         if record is not None:
-            log.info("assembly.replayed", key=event.key, method=record.method)
-            return Assembled(_assembled(event, record), replayed=True)
+            log.info("assembly.replayed", key=record.asset.key, method=record.method)
+            replayed = _assembled(event, record)
+            await announce(replayed)
+            return Assembled(replayed, replayed=True)
         if len(event.scenes) > self.limits.max_scenes:
             raise PermanentError(
                 "assembly_failed",
@@ -95,7 +110,7 @@ class Assembler:
                 f"{self.limits.film.max_seconds:g} s for a film.",
             )
         try:
-            record = await self._assemble_in_temp(event, progress)
+            return await self._assemble_in_temp(event, progress, announce)
         except OSError as exc:
             if exc.errno not in DISK_FULL_ERRNOS:
                 raise
@@ -106,22 +121,21 @@ class Assembler:
             raise TransientError(
                 "disk_full", f"No space left in the temporary directory {where}."
             ) from exc
-        return Assembled(_assembled(event, record), replayed=False)
 
     async def _assemble_in_temp(
-        self, event: CompositionReady, progress: Progress
-    ) -> AssemblyRecord:
+        self, event: CompositionReady, progress: Progress, announce: Announce
+    ) -> Assembled:
         workdir = Path(
             await asyncio.to_thread(tempfile.mkdtemp, prefix=TEMP_PREFIX, dir=self.temp_dir)
         )
         try:
-            return await self._assemble_in(event, workdir, progress)
+            return await self._assemble_in(event, workdir, progress, announce)
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
 
     async def _assemble_in(
-        self, event: CompositionReady, workdir: Path, progress: Progress
-    ) -> AssemblyRecord:
+        self, event: CompositionReady, workdir: Path, progress: Progress, announce: Announce
+    ) -> Assembled:
         inputs = await fetch_inputs(
             self.store,
             event,
@@ -136,24 +150,66 @@ class Assembler:
         progress.beat()
         finished = await asyncio.to_thread(finish_film, target, workdir, self.limits.film)
         progress.beat()
-        if finished.poster is not None:
-            await self._store(event.poster_key, finished.poster, POSTER_CONTENT_TYPE)
-        await self._store(event.key, finished.path, FILM_CONTENT_TYPE)
-        record = AssemblyRecord(
-            assembly=event.assembly, asset=_asset(event, finished), method=facts.method
-        )
-        await save_record(self.store, event, record, workdir)
+        run = new_run()
+        asset = _asset(event, finished, run)
+        if asset.poster_key is not None and finished.poster is not None:
+            await self._store(asset.poster_key, finished.poster, POSTER_CONTENT_TYPE)
+        await self._store(asset.key, finished.path, FILM_CONTENT_TYPE)
+        record = AssemblyRecord(assembly=event.assembly, asset=asset, method=facts.method)
+        assembled = _assembled(event, record)
+        if not await announce(assembled):
+            await self._discard(asset)
+            log.info("assembly.superseded", run=run, key=asset.key)
+            return Assembled(assembled, replayed=False, superseded=True)
+        await self._save_record(event, record, workdir)
+        await self._drop_earlier(event)
         log.info(
             "assembly.stored",
-            key=event.key,
-            poster_key=event.poster_key if finished.poster is not None else None,
+            run=run,
+            key=asset.key,
+            poster_key=asset.poster_key,
             bytes=finished.size,
             sha256=finished.sha256,
             method=facts.method,
             duration=finished.info.duration,
             scenes=len(inputs.scenes),
         )
-        return record
+        return Assembled(assembled, replayed=False)
+
+    async def _save_record(
+        self, event: CompositionReady, record: AssemblyRecord, workdir: Path
+    ) -> None:
+        """The announced film's record, so a redelivery announces it again without assembling;
+        without it a redelivery assembles again and is superseded, so a failure only costs time."""
+        try:
+            await save_record(self.store, event, record, workdir)
+        except TransientError as exc:
+            log.warning("assembly.record_unsaved", key=record.asset.key, error=str(exc))
+
+    async def _drop_earlier(self, event: CompositionReady) -> None:
+        """Delete the films of the composition's earlier assemblies, now that this one is
+        announced (a retried composition cleared its outputs when it was retried)."""
+        for assembly in range(1, event.assembly):
+            try:
+                earlier = await load_record(self.store, event, assembly)
+                if earlier is None:
+                    continue
+                await self._discard(earlier.asset)
+                await self.store.delete(record_key(event, assembly))
+            except (TransientError, StorageUnavailableError) as exc:
+                log.warning("assembly.earlier_kept", earlier=assembly, error=str(exc))
+                continue
+            log.info("assembly.earlier_dropped", earlier=assembly, key=earlier.asset.key)
+
+    async def _discard(self, asset: Asset) -> None:
+        """Delete a superseded run's film and poster (best effort: at worst they are left over)."""
+        for key in (asset.key, asset.poster_key):
+            if key is None:
+                continue
+            try:
+                await self.store.delete(key)
+            except StorageUnavailableError as exc:
+                log.warning("assembly.discard_failed", key=key, error=str(exc))
 
     def _make(
         self,
@@ -194,14 +250,14 @@ class Assembler:
                 await asyncio.sleep(self.limits.storage_retry_seconds * attempt)
 
 
-def _asset(event: CompositionReady, finished: FinishedFilm) -> Asset:
+def _asset(event: CompositionReady, finished: FinishedFilm, run: str) -> Asset:
     return Asset(
         index=0,
-        key=event.key,
+        key=run_key(event.key, run),
         content_type=FILM_CONTENT_TYPE,
         size=finished.size,
         sha256=finished.sha256,
-        poster_key=event.poster_key if finished.poster is not None else None,
+        poster_key=run_key(event.poster_key, run) if finished.poster is not None else None,
         # kind, duration, dimensions, fps, codecs, bit rate: what the probe found
         **dataclasses.asdict(finished.info),
     )

@@ -1,7 +1,7 @@
 """The assembler's one entry point: ``composition.ready.v1`` on the durable pull consumer
 ``assembler``.
 
-Accept the message, bind the composition id, run the assembly, publish the result; the
+Accept the message, bind the composition id, run the assembly (which announces its result); the
 delivery policy (ack, nak with delay, failure event, heartbeats) is
 ``reelhouse.common.delivery.settle``. Heartbeats are sent only while the film function
 reports progress (``Progress``), so a stuck encoder is not kept alive forever.
@@ -9,20 +9,26 @@ reports progress (``Progress``), so a stuck encoder is not kept alive forever.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
 import structlog
 from faststream import AckPolicy, Context
 from faststream.nats import NatsBroker, NatsMessage, PullSub
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from reelhouse.assembler import metrics
 from reelhouse.assembler.assembly import Assembler, failed_event_id
 from reelhouse.assembler.progress import Progress
 from reelhouse.assembler.settings import Settings
-from reelhouse.common.broker import consumer_config, jetstream, publish_event
-from reelhouse.common.composition_events import CompositionAssemblyFailed, CompositionReady
+from reelhouse.common.broker import announce_event, consumer_config, jetstream, publish_event
+from reelhouse.common.composition_events import (
+    CompositionAssembled,
+    CompositionAssemblyFailed,
+    CompositionReady,
+)
 from reelhouse.common.deadletter import DeadLetters, declare_deadletters, poison_from
 from reelhouse.common.delivery import DeliveryPolicy, logged_attempt, settle
 from reelhouse.common.events import JobError
@@ -34,6 +40,9 @@ DURABLE = "assembler"
 SOURCE = "assembler"
 # how long one pull waits for messages before asking again
 PULL_TIMEOUT_SECONDS = 5.0
+# tries of one announcement before the delivery is given back (the pause grows by this each try)
+ANNOUNCE_ATTEMPTS = 3
+ANNOUNCE_RETRY_SECONDS = 1.0
 
 AssemblerDep = Annotated[Assembler, Context("assembler")]
 PolicyDep = Annotated[DeliveryPolicy, Context("delivery_policy")]
@@ -73,16 +82,28 @@ async def on_composition_ready(
 
     progress = Progress(stall_seconds=stall_seconds)
 
+    async def announce(assembled: CompositionAssembled) -> bool:
+        """Tried again in place (same body: a stored earlier try still counts as this run's);
+        given up, the delivery is retried and its new run comes second or announces itself."""
+        for attempt in range(1, ANNOUNCE_ATTEMPTS + 1):
+            try:
+                return await announce_event(broker, assembled, source=SOURCE, stream=stream)
+            except (NatsError, TimeoutError, OSError) as exc:
+                if attempt >= ANNOUNCE_ATTEMPTS:
+                    raise
+                log.warning("assembly.announce_retrying", attempt=attempt, error=repr(exc))
+                await asyncio.sleep(ANNOUNCE_RETRY_SECONDS * attempt)
+        raise AssertionError("unreachable")
+
     async def assemble() -> None:
         started = time.monotonic()
         with metrics.in_flight():
             try:
-                assembled = await assembler.assemble(event, progress)
+                assembled = await assembler.assemble(event, progress, announce)
             except Exception as exc:
                 metrics.observe_failure(exc)
                 raise
         metrics.observe_assembled(assembled, started=started)
-        await publish_event(broker, assembled.event, source=SOURCE, stream=stream)
 
     with job_context(event.job_id, assembly=event.assembly):
         log.info(

@@ -13,8 +13,8 @@ from reelhouse.common.errors import PermanentError
 
 ASSEMBLIES = Counter(
     "reelhouse_assemblies_total",
-    "Deliveries of composition.ready.v1 handled, by outcome (assembled, replayed, failed, "
-    "transient_error), method (copy, reencode; empty unless assembled) and code",
+    "Deliveries of composition.ready.v1 handled, by outcome (assembled, replayed, superseded, "
+    "failed, transient_error), method (copy, reencode; empty unless assembled) and code",
     ["outcome", "method", "code"],
 )
 ASSEMBLY_SECONDS = Histogram(
@@ -37,8 +37,9 @@ def in_flight() -> Iterator[None]:
 
 def observe_assembled(assembled: Assembled, *, started: float) -> None:
     method = assembled.event.method
-    if assembled.replayed:
-        ASSEMBLIES.labels("replayed", method, "").inc()
+    if assembled.replayed or assembled.superseded:
+        outcome = "replayed" if assembled.replayed else "superseded"
+        ASSEMBLIES.labels(outcome, method, "").inc()
         return
     ASSEMBLIES.labels("assembled", method, "").inc()
     ASSEMBLY_SECONDS.labels(method).observe(time.monotonic() - started)

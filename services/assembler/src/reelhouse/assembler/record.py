@@ -1,8 +1,9 @@
 """The assembly record: proof that an assembly's film and poster are stored.
 
-Written after both objects, beside the film (``<key>.assembly-<n>.json``), it holds the asset
-and the method. A redelivered ``composition.ready.v1`` whose record exists re-publishes the
-same ``composition.assembled.v1`` (same event id, so JetStream drops the duplicate) without
+Written once the run's announcement was the first (``assembly.py``), beside the composition's
+base key (``<key>.assembly-<n>.json``), it holds the announced asset (the run's own keys) and
+the method. A redelivered ``composition.ready.v1`` whose record exists re-publishes the same
+``composition.assembled.v1`` (same event id, so JetStream drops the duplicate) without
 fetching, encoding or storing again.
 """
 
@@ -15,6 +16,7 @@ from typing import Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from reelhouse.assembler.run_keys import is_run_key
 from reelhouse.common.composition_events import CompositionReady
 from reelhouse.common.errors import TransientError
 from reelhouse.common.events import Asset
@@ -35,13 +37,18 @@ class AssemblyRecord(BaseModel):
     method: Literal["copy", "reencode"]
 
 
-def record_key(event: CompositionReady) -> str:
-    return f"{event.key}.assembly-{event.assembly}.json"
+def record_key(event: CompositionReady, assembly: int | None = None) -> str:
+    """The record of ``event``'s assembly (or of an earlier ``assembly`` of its composition)."""
+    return f"{event.key}.assembly-{assembly or event.assembly}.json"
 
 
-async def load_record(store: ObjectStore, event: CompositionReady) -> AssemblyRecord | None:
-    """The record of this very assembly, or None when it was never finished."""
-    key = record_key(event)
+async def load_record(
+    store: ObjectStore, event: CompositionReady, assembly: int | None = None
+) -> AssemblyRecord | None:
+    """The record of this very assembly (or of the earlier ``assembly``), or None when it was
+    never finished."""
+    number = assembly or event.assembly
+    key = record_key(event, number)
     body = bytearray()
     try:
         async for chunk in store.read_range(key, 0, MAX_RECORD_BYTES - 1):
@@ -56,7 +63,7 @@ async def load_record(store: ObjectStore, event: CompositionReady) -> AssemblyRe
         # unreadable: assemble again, and the new record replaces it
         log.warning("assembly.record_unreadable", key=key, error=str(exc))
         return None
-    if record.assembly != event.assembly or record.asset.key != event.key:
+    if record.assembly != number or not is_run_key(record.asset.key, event.key):
         log.warning("assembly.record_mismatch", key=key, recorded_key=record.asset.key)
         return None
     return record

@@ -41,7 +41,7 @@ def is_composition_id(value: str) -> bool:
 
 
 def film_key(composition_id: str) -> str:
-    """Where the film is stored (deterministic: a redelivered assembly overwrites it)."""
+    """The film's base key: each assembly run stores it beside, as ``0.<run>.mp4`` (ADR 0014)."""
     return f"outputs/{composition_id}/0.mp4"
 
 
