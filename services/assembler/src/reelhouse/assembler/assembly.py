@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -30,12 +29,10 @@ from reelhouse.assembler.progress import Progress
 from reelhouse.assembler.record import AssemblyRecord, load_record, record_key, save_record
 from reelhouse.assembler.run_keys import new_run, run_key
 from reelhouse.common.composition_events import CompositionAssembled, CompositionReady
+from reelhouse.common.diskspace import disk_full_error
 from reelhouse.common.errors import PermanentError, TransientError
 from reelhouse.common.events import Asset
 from reelhouse.common.storage import ObjectStore, StorageUnavailableError
-
-# a write that failed for lack of space (or quota): retried, never the composition's failure
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 log = structlog.get_logger(__name__)
 
@@ -112,15 +109,11 @@ class Assembler:
         try:
             return await self._assemble_in_temp(event, progress, announce)
         except OSError as exc:
-            if exc.errno not in DISK_FULL_ERRNOS:
+            # the work dir is gone already
+            full = disk_full_error(exc, self.temp_dir, event="assembly.disk_full")
+            if full is None:
                 raise
-            # the machine's trouble, not the scenes': the work dir is gone already, and a
-            # later delivery finds the space freed
-            where = str(self.temp_dir or tempfile.gettempdir())
-            log.warning("assembly.disk_full", temp_dir=where, error=str(exc))
-            raise TransientError(
-                "disk_full", f"No space left in the temporary directory {where}."
-            ) from exc
+            raise full from exc
 
     async def _assemble_in_temp(
         self, event: CompositionReady, progress: Progress, announce: Announce

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
 import fcntl
 import hashlib
 import os
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import structlog
 
+from reelhouse.common.diskspace import disk_full_error
 from reelhouse.common.errors import PermanentError, TransientError
 from reelhouse.common.events import Asset, GenerationOutputReady, GenerationStored, OutputFile
 from reelhouse.common.media.faststart import needs_faststart, remux_faststart
@@ -41,8 +41,6 @@ TEMP_PREFIX = "reelhouse-download-"
 TEMP_SUFFIX = ".part"
 # a new temporary file swept by another replica's start before it was locked: try again
 NEW_TEMP_ATTEMPTS = 3
-# a write into the temporary directory failed for lack of space (or of quota)
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def output_key(job_id: str, index: int, ext: str) -> str:
@@ -155,15 +153,11 @@ class Ingestor:
         try:
             assets = [await self._ingest_one(event, output) for output in outputs]
         except OSError as exc:
-            if exc.errno not in DISK_FULL_ERRNOS:
+            # the temp files are gone already (``_temp_files``)
+            full = disk_full_error(exc, self.temp_dir, event="download.disk_full")
+            if full is None:
                 raise
-            # the machine's trouble, not the output's: the temp files are gone already
-            # (``_temp_files``), and a later delivery finds the space freed
-            where = str(self.temp_dir or tempfile.gettempdir())
-            log.warning("download.disk_full", temp_dir=where, error=str(exc))
-            raise TransientError(
-                "disk_full", f"No space left in the temporary directory {where}."
-            ) from exc
+            raise full from exc
         return GenerationStored(
             event_id=stored_event_id(event.job_id), job_id=event.job_id, assets=assets
         )
