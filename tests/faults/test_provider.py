@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from tests.faults.batch import SMALL, Extra
+from tests.faults.batch import SMALL, Extra, Item
 from tests.faults.drill import TIMEOUT, Fault, assert_clean, run_drill
 from tests.faults.system import DrillSystem
 from tests.support.faultproxy import FaultProxy
@@ -66,6 +66,21 @@ def test_provider_stalls_mid_body(system: DrillSystem, receiver: WebhookReceiver
     assert len(resumed) >= STALLED, f"only {len(resumed)} downloads resumed after a stall"
 
 
+def _large_input(prompt: str) -> dict[str, object]:
+    return {**SMALL, "prompt": prompt, "sandbox_delay": 1.0, "size_mb": LARGE_MB}
+
+
+def _submit_large(system: DrillSystem) -> list[Item]:
+    items = []
+    with system.client() as client:
+        for n in range(LARGE):
+            body = {"model": "sandbox/text-to-video", "input": _large_input(f"large late {n}")}
+            answer = client.post("/v1/generations", json=body)
+            assert answer.status_code == 202, answer.text
+            items.append(Item("large-video", str(answer.json()["id"]), "succeeded"))
+    return items
+
+
 class _Resetter:
     """Calls ``proxy.reset()`` every ``every`` seconds while started."""
 
@@ -98,11 +113,7 @@ def test_provider_resets_mid_body(system: DrillSystem, receiver: WebhookReceiver
         with system.reconfigured("sandbox", REELHOUSE_PUBLIC_BASE_URL=proxy.url()):
             resetter = _Resetter(proxy, RESET_EVERY_SECONDS)
             large = [
-                Extra(
-                    "large-video",
-                    "sandbox/text-to-video",
-                    {**SMALL, "prompt": f"large {n}", "sandbox_delay": 1.0, "size_mb": LARGE_MB},
-                )
+                Extra("large-video", "sandbox/text-to-video", _large_input(f"large {n}"))
                 for n in range(LARGE)
             ]
             fault = Fault(
@@ -112,6 +123,9 @@ def test_provider_resets_mid_body(system: DrillSystem, receiver: WebhookReceiver
                 clear=resetter.stop,
                 hold_seconds=RESET_HOLD_SECONDS,
                 when=frozenset({"downloading"}),
+                # more of them as the resets start: submitted only before a big batch, they
+                # were downloaded before it had been submitted, and nothing was cut
+                more_work=_submit_large,
             )
             outcome = run_drill(system, fault, receiver=receiver, extra=large)
         accepted = proxy.connections_accepted
