@@ -11,7 +11,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from faststream.types import BrokerMiddleware
 from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import DeliverPolicy, StreamConfig
+from nats.js.api import DeliverPolicy, PubAck, StreamConfig
 
 from reelhouse.common.events import Event
 from reelhouse.common.settings import NatsSettings
@@ -100,10 +100,11 @@ async def publish_event(broker: NatsBroker, event: Event, *, source: str, stream
 
 async def publish_serialised(
     broker: NatsBroker, *, subject: str, body: bytes, headers: Mapping[str, str], stream: str
-) -> None:
+) -> PubAck | None:
     """``publish_event`` for an event kept serialised (the gateway's outbox): its JSON body and
-    ``Event.ce_headers``, published as they are, without decoding and encoding them again."""
-    await broker.publish(
+    ``Event.ce_headers``, published as they are, without decoding and encoding them again.
+    Returns the stream's acknowledgement (``duplicate`` when it dropped the id as seen)."""
+    return await broker.publish(
         body,
         subject=subject,
         headers={**headers, "content-type": "application/json"},
@@ -122,12 +123,8 @@ async def announce_event(broker: NatsBroker, event: Event, *, source: str, strea
     caller that deletes what a False names must never delete what was announced.
     """
     body = event.model_dump_json().encode()
-    ack = await broker.publish(
-        body,
-        subject=event.subject,
-        headers={**event.ce_headers(source), "content-type": "application/json"},
-        stream=stream,
-        timeout=PUBLISH_ACK_SECONDS,
+    ack = await publish_serialised(
+        broker, subject=event.subject, body=body, headers=event.ce_headers(source), stream=stream
     )
     if ack is None or not ack.duplicate:
         return True
